@@ -1,0 +1,78 @@
+# One entry point for the developer loop. Everything installs itself into .venv and
+# typescript/node_modules, so `make demo` and `make test` work on a fresh machine.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+NODE_STAMP := typescript/node_modules/.installed-stamp
+
+.PHONY: install node demo test test-python test-ts lint fmt types codegen codegen-check \
+        bundle bundle-check conformance bench bench-quick soak clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev,bench]'
+	touch $@
+
+install: $(STAMP)
+
+$(NODE_STAMP): typescript/package.json typescript/package-lock.json
+	cd typescript && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+node: $(NODE_STAMP)
+
+# Installs the Python package (no Node needed: the browser bundle ships inside it) and runs the
+# seed's demo: broker on ws://127.0.0.1:8080/ws, a demo page on http://127.0.0.1:8080/.
+demo:
+	$(PYTHON) -m venv $(VENV) && $(PY) -m pip install -q -e . && $(VENV)/bin/wsmq serve --demo
+
+test: install node codegen-check bundle-check
+	$(PY) -m pytest -q
+	cd typescript && npm test
+
+test-python: install
+	$(PY) -m pytest -q
+
+test-ts: install node
+	cd typescript && npm test
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+fmt: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+types: install node
+	$(VENV)/bin/mypy
+	cd typescript && npx tsc --noEmit -p .
+
+codegen: install
+	$(PY) -m codegen
+
+codegen-check: install
+	$(PY) -m codegen --check
+
+bundle: install node
+	cd typescript && npm run build
+
+bundle-check: install node
+	cd typescript && npm run bundle-check
+
+conformance: install
+	$(PY) -m wsmq_conformance --spawn-reference
+
+bench: install
+	$(PY) -m bench
+
+bench-quick: install
+	$(PY) -m bench --quick
+
+soak: install
+	$(PY) -m pytest -q -m slow tests/test_soak.py --soak-full
+
+clean:
+	rm -rf $(VENV) typescript/node_modules typescript/dist test-artifacts .pytest_cache .mypy_cache

@@ -1,0 +1,1 @@
+"""Conformance suite for wsmq/1 servers."""
