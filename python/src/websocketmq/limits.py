@@ -1,0 +1,227 @@
+"""Sans-I/O guards the broker applies to every connection (docs/security.md, design §6 and §9).
+
+Nothing here does I/O or reads a clock on its own: every time-dependent call takes ``now``
+(seconds, any monotonic origin) so the broker passes ``loop.time()`` and the tests pass plain
+numbers. The broker maps each refusal to its documented wire outcome:
+
+=============================  ==============================  =============================
+guard                          refusal                         wire outcome
+=============================  ==============================  =============================
+:func:`json_depth_exceeds`     nesting deeper than the limit   ``BAD_MESSAGE`` error, counts
+                                                               against the error budget
+:class:`TokenBucket`           message rate over the limit     ``RATE_LIMITED`` error, message
+                                                               dropped, counts as an error
+:class:`ErrorBudget`           too many protocol errors        close 4029
+:class:`ConnectionCounter`     too many connections per IP     HTTP 429 at the upgrade
+=============================  ==============================  =============================
+
+Why a depth scan of our own: msgspec (like ``json``) recurses per nesting level and raises
+``RecursionError`` somewhere near Python's recursion limit (about 1 000 levels, less when the
+stack is already deep). That is neither a documented error nor a stable limit, so the broker
+runs :func:`json_depth_exceeds` on the raw frame *before* decoding. Its fast path is two
+``str.count`` calls (C speed, no allocation); only frames with more opening brackets than the
+limit pay for a precise scan, which is bounded by the message size limit.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+
+__all__ = [
+    "DEFAULT_LIMITS",
+    "ConnectionCounter",
+    "ErrorBudget",
+    "Limits",
+    "TokenBucket",
+    "json_depth",
+    "json_depth_exceeds",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """The per-connection limits and their defaults (documented in docs/security.md).
+
+    Defaults are chosen for a broker on the open internet serving browsers: generous for an
+    interactive page, tight enough that one client cannot starve the others. ``None`` or ``0``
+    turns a limit off where noted.
+    """
+
+    max_message_size: int = 1 << 20
+    """Largest frame (after permessage-deflate decompression) in bytes → ``TOO_LARGE``, 1009."""
+    max_json_depth: int = 64
+    """Deepest JSON nesting of one envelope (header object = depth 2) → ``BAD_MESSAGE``."""
+    message_rate: float = 200.0
+    """Sustained messages per second per connection; 0 = unlimited → ``RATE_LIMITED``."""
+    message_burst: float = 400.0
+    """Messages a connection may send at once before the rate applies."""
+    error_budget: int = 20
+    """Protocol errors (bad frames, rate-limited messages…) tolerated per window → 4029."""
+    error_window: float = 10.0
+    """Seconds over which the error budget refills completely."""
+    max_connections_per_ip: int = 256
+    """Concurrent connections from one remote address; 0 = unlimited → HTTP 429."""
+    handshake_timeout: float = 10.0
+    """Seconds from TCP accept to a completed WebSocket upgrade (slowloris) → connection dropped."""
+
+
+DEFAULT_LIMITS = Limits()
+
+
+class TokenBucket:
+    """A token bucket: ``rate`` tokens per second, at most ``burst`` banked.
+
+    Used per connection for the message rate. A bucket with ``rate <= 0`` never refuses, so
+    "unlimited" needs no special case at the call site. Time only moves forward: a ``now``
+    earlier than the last one is treated as no time passing (clock skew never mints tokens).
+    """
+
+    __slots__ = ("_last", "_tokens", "burst", "rate")
+
+    def __init__(self, rate: float, burst: float, *, now: float = 0.0) -> None:
+        if burst < 1 and rate > 0:
+            raise ValueError("burst must be >= 1 so that at least one message can pass")
+        self.rate = float(rate)
+        self.burst = float(burst)
+        self._tokens = float(burst)
+        self._last = now
+
+    @property
+    def unlimited(self) -> bool:
+        """True when this bucket never refuses (``rate <= 0``)."""
+        return self.rate <= 0
+
+    def _refill(self, now: float) -> None:
+        if now > self._last:
+            self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
+            self._last = now
+
+    def take(self, now: float, n: float = 1.0) -> bool:
+        """Spend ``n`` tokens if available; False means "over the limit, refuse this one"."""
+        if self.unlimited:
+            return True
+        self._refill(now)
+        if self._tokens >= n:
+            self._tokens -= n
+            return True
+        return False
+
+    def available(self, now: float) -> float:
+        """Tokens that could be spent at ``now`` (for diagnostics and tests)."""
+        if self.unlimited:
+            return float("inf")
+        self._refill(now)
+        return self._tokens
+
+
+class ErrorBudget:
+    """Counts protocol errors of one connection; exhausted → the broker closes with 4029.
+
+    A client with a bug sends the odd bad frame and should get an error it can log, not a
+    disconnect; a hostile or runaway client sends them in a loop and should lose the
+    connection before it costs the broker more than the ``budget`` error replies. The budget
+    refills linearly over ``window`` seconds.
+    """
+
+    __slots__ = ("_bucket", "errors")
+
+    def __init__(self, budget: int, window: float, *, now: float = 0.0) -> None:
+        if budget < 1 or window <= 0:
+            raise ValueError("budget must be >= 1 and window > 0")
+        self._bucket = TokenBucket(budget / window, budget, now=now)
+        self.errors = 0
+        """Total errors recorded on this connection (informational)."""
+
+    def record(self, now: float) -> bool:
+        """Record one protocol error; False means the budget is spent: close with 4029."""
+        self.errors += 1
+        return self._bucket.take(now)
+
+
+class ConnectionCounter:
+    """Concurrent connections per remote address, for the connections-per-IP limit.
+
+    The server calls :meth:`acquire` before accepting the upgrade (refusal → HTTP 429) and
+    :meth:`release` exactly once when an acquired connection ends, in a ``finally``. Keys with
+    a zero count are deleted, so the table only holds addresses that are connected now.
+    """
+
+    __slots__ = ("_counts", "limit")
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._counts: dict[str, int] = {}
+
+    def acquire(self, address: str) -> bool:
+        """Count one more connection from ``address``; False (and nothing counted) if full."""
+        current = self._counts.get(address, 0)
+        if self.limit > 0 and current >= self.limit:
+            return False
+        self._counts[address] = current + 1
+        return True
+
+    def release(self, address: str) -> None:
+        """Forget one connection from ``address``; releasing an unknown address is a no-op."""
+        current = self._counts.get(address, 0)
+        if current <= 1:
+            self._counts.pop(address, None)
+        else:
+            self._counts[address] = current - 1
+
+    def count(self, address: str) -> int:
+        """Connections from ``address`` now."""
+        return self._counts.get(address, 0)
+
+    def __len__(self) -> int:
+        """Distinct addresses connected now."""
+        return len(self._counts)
+
+
+# A JSON string literal, unrolled-loop form (fast in ``re``): brackets inside strings do not nest.
+# Applied to UTF-8 bytes: multi-byte sequences never contain an ASCII byte, so this is exact.
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+# Openers become byte 0x01 (+1), closers 0xff (-1 once the buffer is viewed as signed char);
+# every other byte is deleted by the same C-level ``bytes.translate`` call.
+_SIGNS = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def _as_bytes(text: str | bytes | bytearray | memoryview) -> bytes:
+    if isinstance(text, str):
+        return text.encode("utf-8", "surrogatepass")
+    return bytes(text)
+
+
+def json_depth(text: str | bytes | bytearray | memoryview) -> int:
+    """The deepest bracket nesting of a JSON text, ignoring brackets inside strings.
+
+    Works on malformed input too (it never raises): an unclosed ``[[[`` counts 3, and a stray
+    quote with no closing quote swallows nothing. Closers before their openers lower the
+    running count, which is safe because a parser stops at the first stray closer.
+    """
+    raw = _as_bytes(text)
+    if b'"' in raw:
+        raw = _STRING.sub(b"", raw)
+    signs = raw.translate(_SIGNS, _NOT_BRACKETS)
+    if not signs:
+        return 0
+    return max(0, max(itertools.accumulate(memoryview(signs).cast("b"))))
+
+
+def json_depth_exceeds(text: str | bytes | bytearray, max_depth: int) -> bool:
+    """True if ``text`` nests JSON arrays/objects deeper than ``max_depth`` (0 = no limit).
+
+    Run it on the raw frame before decoding (module docstring says why). The fast path —
+    fewer opening brackets than the limit — is two ``count`` calls and covers every ordinary
+    envelope, whose depth is small but whose bracket *count* may be large only when the body is.
+    """
+    if max_depth <= 0:
+        return False
+    if isinstance(text, str):
+        if text.count("[") + text.count("{") <= max_depth:
+            return False
+    elif text.count(b"[") + text.count(b"{") <= max_depth:
+        return False
+    return json_depth(text) > max_depth
