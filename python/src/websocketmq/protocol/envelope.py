@@ -1,0 +1,220 @@
+"""The wsmq/1 envelope: msgspec Structs, a total decoder and helpers (design.md §1, §2).
+
+:func:`decode` is *total*: any ``str`` or ``bytes`` either becomes a valid :class:`Message` or
+raises :class:`~websocketmq.errors.BadMessage` / :class:`~websocketmq.errors.BadTopic` whose
+``correlation_id`` is what an error envelope about that frame must carry (§2: the request's
+correlationID, else the offending messageID when readable, else ``"_invalid"``). Topic *syntax*
+is checked by the session, not here, because responses use the correlation ID as topic.
+
+No per-message schema validation beyond what msgspec does while decoding into typed Structs:
+that is the hot path, and msgspec's typed decode is both the parser and the validator.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from ..errors import BadMessage, WsmqError
+from .ids import next_id
+
+__all__ = [
+    "INVALID_CORRELATION",
+    "Envelope",
+    "Header",
+    "Message",
+    "MessageType",
+    "decode",
+    "encode",
+    "new_error",
+    "new_event",
+    "new_request",
+    "new_response",
+    "now_ms",
+]
+
+MessageType = Literal["event", "request", "response", "error"]
+INVALID_CORRELATION = "_invalid"
+"""Correlation ID of an error about a frame whose IDs could not be read (§2)."""
+
+_Id = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+_Topic = Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
+_Ttl = Annotated[int, msgspec.Meta(gt=0)]
+
+
+class Header(
+    msgspec.Struct,
+    omit_defaults=True,
+    rename={
+        "message_id": "messageID",
+        "correlation_id": "correlationID",
+    },
+):
+    """Envelope header; field names on the wire are the seed's camelCase (§1)."""
+
+    message_id: _Id
+    type: MessageType
+    topic: _Topic
+    correlation_id: _Id | None = None
+    timestamp: int = 0
+    ttl: _Ttl | None = None
+    source: str | None = None
+
+
+class Message(msgspec.Struct):
+    """One envelope: what handlers receive and what ``request`` returns.
+
+    ``body`` is any JSON value (``None`` when absent). The properties are shortcuts for the
+    header fields handlers read most.
+    """
+
+    header: Header
+    body: Any = None
+
+    @property
+    def topic(self) -> str:
+        """The message's topic."""
+        return self.header.topic
+
+    @property
+    def type(self) -> MessageType:
+        """``event``, ``request``, ``response`` or ``error``."""
+        return self.header.type
+
+    @property
+    def correlation_id(self) -> str | None:
+        """Correlation ID (requests and their answers)."""
+        return self.header.correlation_id
+
+    @property
+    def source(self) -> str | None:
+        """Client ID of the sender, as set by the broker (``None`` for server-originated)."""
+        return self.header.source
+
+
+Envelope = Message
+"""Alias: the spec calls it an envelope, the seed calls it a message."""
+
+_encoder = msgspec.json.Encoder()
+_decoder = msgspec.json.Decoder(Message)
+_any_decoder = msgspec.json.Decoder()
+
+
+def now_ms() -> int:
+    """Milliseconds since the Unix epoch (the header's informational ``timestamp``)."""
+    return time.time_ns() // 1_000_000
+
+
+def encode(msg: Message) -> bytes:
+    """Encode an envelope to the UTF-8 JSON of one text frame."""
+    return _encoder.encode(msg)
+
+
+def _readable_ids(frame: str | bytes) -> str | None:
+    """Best-effort correlation for an error about an undecodable frame (§2), else ``None``."""
+    try:
+        raw = _any_decoder.decode(frame)
+    except (msgspec.DecodeError, RecursionError, ValueError):
+        return None
+    header = raw.get("header") if isinstance(raw, dict) else None
+    if not isinstance(header, dict):
+        return None
+    corr = header.get("correlationID")
+    if header.get("type") == "request" and isinstance(corr, str) and 0 < len(corr) <= 128:
+        return corr
+    mid = header.get("messageID")
+    if isinstance(mid, str) and 0 < len(mid) <= 128:
+        return mid
+    return None
+
+
+def decode(frame: str | bytes) -> Message:
+    """Decode one text frame into a valid :class:`Message` or raise :class:`BadMessage`.
+
+    Checks beyond the types: ``correlationID`` is required on request, response and error (§1).
+    The raised error's ``correlation_id`` is what the error envelope about it must carry.
+    """
+    try:
+        msg = _decoder.decode(frame)
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError, ValueError) as exc:
+        raise BadMessage(
+            f"invalid envelope: {exc}", None, _readable_ids(frame) or INVALID_CORRELATION
+        ) from exc
+    header = msg.header
+    if header.correlation_id is None and header.type != "event":
+        raise BadMessage(f"correlationID is required on a {header.type}", None, header.message_id)
+    return msg
+
+
+def new_event(topic: str, body: Any = None, *, source: str | None = None) -> Message:
+    """An event (publish) on ``topic``."""
+    return Message(
+        Header(message_id=next_id(), type="event", topic=topic, timestamp=now_ms(), source=source),
+        body,
+    )
+
+
+def new_request(
+    topic: str, body: Any = None, ttl_ms: int | None = None, *, source: str | None = None
+) -> Message:
+    """A request on ``topic`` with a fresh correlation ID and an optional ttl in ms."""
+    mid = next_id()
+    return Message(
+        Header(
+            message_id=mid,
+            type="request",
+            topic=topic,
+            correlation_id=mid,
+            timestamp=now_ms(),
+            ttl=ttl_ms,
+            source=source,
+        ),
+        body,
+    )
+
+
+def new_response(request: Message, body: Any = None) -> Message:
+    """The response to ``request`` carrying ``body`` (the seed's ``model.NewResponse``)."""
+    corr = request.header.correlation_id or request.header.message_id
+    return Message(
+        Header(
+            message_id=next_id(),
+            type="response",
+            topic=corr,
+            correlation_id=corr,
+            timestamp=now_ms(),
+        ),
+        body,
+    )
+
+
+def new_error(
+    correlation_id: str | None,
+    code: str | WsmqError,
+    message: str = "",
+    details: Any = None,
+) -> Message:
+    """An error envelope answering ``correlation_id`` (``"_invalid"`` when ``None``).
+
+    ``code`` may be an exception, whose code, message and details are used.
+    """
+    if isinstance(code, WsmqError):
+        body = code.to_wire()
+    else:
+        err: dict[str, Any] = {"code": code, "message": message or code}
+        if details is not None:
+            err["details"] = details
+        body = {"error": err}
+    corr = correlation_id or INVALID_CORRELATION
+    return Message(
+        Header(
+            message_id=next_id(),
+            type="error",
+            topic=corr,
+            correlation_id=corr,
+            timestamp=now_ms(),
+        ),
+        body,
+    )
