@@ -1,0 +1,755 @@
+/* websocketmq 0.1.0 browser bundle: defines the global WebSocketMQ.
+ * Generated from typescript/src by `npm run build` (make bundle): do not edit. */
+"use strict";
+(() => {
+  var __defProp = Object.defineProperty;
+  var __defNormalProp = (obj, key, value) => key in obj ? __defProp(obj, key, { enumerable: true, configurable: true, writable: true, value }) : obj[key] = value;
+  var __publicField = (obj, key, value) => __defNormalProp(obj, typeof key !== "symbol" ? key + "" : key, value);
+
+  // src/backoff.ts
+  var DEFAULT_BACKOFF = { initialDelayMs: 250, maxDelayMs: 1e4, factor: 2 };
+  function backoffDelay(attempt, options = DEFAULT_BACKOFF, random = Math.random) {
+    const exp = Math.max(0, attempt - 1);
+    const base = Math.min(options.maxDelayMs, options.initialDelayMs * options.factor ** exp);
+    const r = Math.min(1, Math.max(0, random()));
+    return Math.round(base / 2 + base / 2 * r);
+  }
+
+  // src/errors.ts
+  var WsmqError = class extends Error {
+    constructor(code, message, init = {}) {
+      super(message, init.cause === void 0 ? void 0 : { cause: init.cause });
+      __publicField(this, "name", "WsmqError");
+      __publicField(this, "code");
+      __publicField(this, "details");
+      __publicField(this, "correlationID");
+      __publicField(this, "topic");
+      /** True when the peer sent this error; false when it was raised locally. */
+      __publicField(this, "remote");
+      this.code = code;
+      this.details = init.details;
+      this.correlationID = init.correlationID;
+      this.topic = init.topic;
+      this.remote = init.remote ?? false;
+    }
+  };
+  function isWsmqError(value) {
+    return value instanceof WsmqError || value instanceof Error && value.name === "WsmqError" && typeof value.code === "string";
+  }
+
+  // src/protocol.ts
+  var ERROR_CODE_RE = /^[A-Z][A-Z0-9_]{0,63}$/;
+  var SUBPROTOCOL = "wsmq.v1";
+  var PROTOCOL = "wsmq/1";
+  function isRecord(value) {
+    return typeof value === "object" && value !== null && !Array.isArray(value);
+  }
+  var MESSAGE_TYPES = /* @__PURE__ */ new Set(["event", "request", "response", "error"]);
+  function decodeEnvelope(data) {
+    let parsed;
+    try {
+      parsed = JSON.parse(data);
+    } catch {
+      return "not JSON";
+    }
+    if (!isRecord(parsed)) return "not an object";
+    const header = parsed["header"];
+    if (!isRecord(header)) return "no header";
+    const { messageID, correlationID, type, topic, timestamp, ttl, source } = header;
+    if (typeof messageID !== "string" || messageID === "") return "bad messageID";
+    if (typeof type !== "string" || !MESSAGE_TYPES.has(type)) return "bad type";
+    if (typeof topic !== "string" || topic === "") return "bad topic";
+    if (correlationID !== void 0 && typeof correlationID !== "string") return "bad correlationID";
+    if (type !== "event" && (typeof correlationID !== "string" || correlationID === "")) {
+      return "missing correlationID";
+    }
+    if (ttl !== void 0 && (typeof ttl !== "number" || !(ttl > 0))) return "bad ttl";
+    if (source !== void 0 && typeof source !== "string") return "bad source";
+    const normalized = {
+      ...header,
+      messageID,
+      type,
+      topic,
+      timestamp: typeof timestamp === "number" ? timestamp : 0
+    };
+    return { header: normalized, body: "body" in parsed ? parsed["body"] : null };
+  }
+  function readErrorBody(body) {
+    if (isRecord(body) && isRecord(body["error"])) {
+      const err = body["error"];
+      const code = typeof err["code"] === "string" && err["code"] !== "" ? err["code"] : "INTERNAL";
+      const message = typeof err["message"] === "string" ? err["message"] : code;
+      return "details" in err ? { code, message, details: err["details"] } : { code, message };
+    }
+    return { code: "INTERNAL", message: "error envelope without an error body" };
+  }
+  function isRegisteredBody(body) {
+    return isRecord(body) && typeof body["brokerClientID"] === "string" && body["brokerClientID"] !== "" && typeof body["resumeToken"] === "string";
+  }
+  function isCancelNotice(body) {
+    return isRecord(body) && typeof body["correlationID"] === "string";
+  }
+
+  // src/topics.ts
+  var MAX_TOPIC_BYTES = 255;
+  var MAX_TOKENS = 32;
+  var BAD_TOKEN_CHAR = /[\s\u0000-\u001f\u007f.*>]/u;
+  function byteLength(text) {
+    return new TextEncoder().encode(text).length;
+  }
+  function topicProblem(topic, allowWildcards) {
+    if (topic === "") return "topic is empty";
+    if (byteLength(topic) > MAX_TOPIC_BYTES) return `topic is longer than ${MAX_TOPIC_BYTES} bytes`;
+    const tokens = topic.split(".");
+    if (tokens.length > MAX_TOKENS) return `topic has more than ${MAX_TOKENS} tokens`;
+    for (const [i, token] of tokens.entries()) {
+      if (allowWildcards && token === "*") continue;
+      if (allowWildcards && token === ">") {
+        if (i !== tokens.length - 1) return "'>' must be the last token";
+        continue;
+      }
+      if (token === "") return "topic has an empty token";
+      if (BAD_TOKEN_CHAR.test(token)) {
+        return allowWildcards ? `bad token ${JSON.stringify(token)}` : `bad token ${JSON.stringify(token)} (publish and request topics cannot use wildcards)`;
+      }
+    }
+    return null;
+  }
+  function topicMatches(pattern, topic) {
+    if (pattern === topic) return true;
+    const p = pattern.split(".");
+    const t = topic.split(".");
+    for (let i = 0; i < p.length; i++) {
+      const token = p[i];
+      if (token === ">") return t.length > i;
+      if (i >= t.length) return false;
+      if (token !== "*" && token !== t[i]) return false;
+    }
+    return p.length === t.length;
+  }
+
+  // src/client.ts
+  var OPEN = 1;
+  var CLOSE_SUPERSEDED = 4009;
+  var DEFAULT_TIMEOUT_MS = 3e4;
+  function randomId(random) {
+    let id = "";
+    for (let i = 0; i < 8; i++) id += Math.floor(random() * 36).toString(36);
+    return id;
+  }
+  function errorCodeOf(error) {
+    const code = error?.code;
+    return typeof code === "string" && ERROR_CODE_RE.test(code) ? code : "HANDLER_ERROR";
+  }
+  function errorMessageOf(error) {
+    if (error instanceof Error) return error.message || error.name;
+    return String(error);
+  }
+  var WebSocketMQ = class {
+    constructor(url, options = {}) {
+      /** Called once registration is acknowledged, on the first connection and every reconnection. */
+      __publicField(this, "onOpen", null);
+      /** Called with transport errors, broken frames, failed subscriptions and handler errors. */
+      __publicField(this, "onError", null);
+      /** Called when an open connection ends (`info.willReconnect` tells whether it comes back). */
+      __publicField(this, "onClose", null);
+      __publicField(this, "url");
+      __publicField(this, "options");
+      __publicField(this, "backoff");
+      __publicField(this, "random");
+      __publicField(this, "protocols");
+      __publicField(this, "WebSocketImpl");
+      __publicField(this, "pingOverride");
+      __publicField(this, "pageSessionID");
+      __publicField(this, "currentStatus", { state: "idle" });
+      __publicField(this, "socket", null);
+      __publicField(this, "registration", null);
+      __publicField(this, "resume", null);
+      __publicField(this, "attempt", 0);
+      __publicField(this, "closing", false);
+      __publicField(this, "idPrefix");
+      __publicField(this, "idCounter", 0);
+      __publicField(this, "pending", /* @__PURE__ */ new Map());
+      __publicField(this, "outbox", []);
+      __publicField(this, "patterns", /* @__PURE__ */ new Map());
+      __publicField(this, "handlers", []);
+      __publicField(this, "inflight", /* @__PURE__ */ new Map());
+      __publicField(this, "listeners", { open: /* @__PURE__ */ new Set(), close: /* @__PURE__ */ new Set(), error: /* @__PURE__ */ new Set(), status: /* @__PURE__ */ new Set() });
+      __publicField(this, "reconnectTimer");
+      __publicField(this, "registerTimer");
+      __publicField(this, "pingTimer");
+      __publicField(this, "connectWaiters", []);
+      __publicField(this, "closeWaiters", []);
+      this.url = url;
+      this.options = {
+        reconnect: options.reconnect ?? true,
+        maxReconnectAttempts: options.maxReconnectAttempts ?? Number.POSITIVE_INFINITY,
+        requestTimeoutMs: options.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS,
+        connectTimeoutMs: options.connectTimeoutMs ?? 1e4
+      };
+      this.backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
+      this.random = options.random ?? Math.random;
+      this.protocols = options.protocols ?? [SUBPROTOCOL];
+      this.WebSocketImpl = options.WebSocket;
+      this.pingOverride = options.pingIntervalMs;
+      this.pageSessionID = options.pageSessionID;
+      this.idPrefix = randomId(Math.random);
+    }
+    /** The broker-assigned client ID of the current (or last) registration; null before the first. */
+    get clientId() {
+      return this.resume?.brokerClientID ?? null;
+    }
+    /** Current connection status. */
+    get status() {
+      return this.currentStatus;
+    }
+    /** True when registered and ready to send. */
+    get isOpen() {
+      return this.currentStatus.state === "open";
+    }
+    /** Listen to a lifecycle event; returns a function that removes the listener. */
+    on(event, listener) {
+      const set = this.listeners[event];
+      set.add(listener);
+      return () => {
+        set.delete(listener);
+      };
+    }
+    /**
+     * Open the connection (and keep it open, reconnecting as needed). Resolves once registered;
+     * rejects only if the client is closed before it ever opens. Calling it again while connecting
+     * or open returns the same outcome without opening a second socket.
+     */
+    connect() {
+      const promise = new Promise((resolve, reject) => {
+        if (this.currentStatus.state === "open") {
+          resolve();
+          return;
+        }
+        this.connectWaiters.push({ resolve, reject });
+      });
+      promise.catch(() => void 0);
+      const state = this.currentStatus.state;
+      if (state === "idle" || state === "closed") {
+        this.closing = false;
+        this.attempt = 0;
+        this.openSocket();
+      }
+      return promise;
+    }
+    /**
+     * Close for good: no reconnect; pending and queued requests reject with `DISCONNECTED`.
+     * Resolves once the socket has closed. `connect()` may be called again later.
+     */
+    close(code = 1e3, reason = "client closed") {
+      this.closing = true;
+      clearTimeout(this.reconnectTimer);
+      this.reconnectTimer = void 0;
+      const socket = this.socket;
+      if (socket === null) {
+        this.finishClosed({ code, reason });
+        return Promise.resolve();
+      }
+      const closed = new Promise((resolve) => this.closeWaiters.push(resolve));
+      try {
+        socket.close(code, reason);
+      } catch {
+        this.handleSocketClosed(socket, { code, reason, wasClean: false });
+      }
+      return closed;
+    }
+    /**
+     * Publish an event (fire-and-forget). Queued until the connection is open.
+     * Throws `BAD_TOPIC` for a wildcard or malformed topic and `DISCONNECTED` after `close()`.
+     */
+    publish(topic, body = null) {
+      const problem = topicProblem(topic, false);
+      if (problem !== null) throw new WsmqError("BAD_TOPIC", problem, { topic });
+      if (this.currentStatus.state === "closed") {
+        throw new WsmqError("DISCONNECTED", "client is closed; call connect() first", { topic });
+      }
+      const frame = this.encode("event", topic, body);
+      this.checkSize(frame, topic);
+      this.sendOrQueue(frame);
+    }
+    /**
+     * Send a request and wait for its answer: resolves with the response body, rejects with a
+     * {@link WsmqError} (`TIMEOUT`, `NO_HANDLER`, `DISCONNECTED`, the handler's own code, …).
+     * `timeout` is milliseconds (the seed's third argument) or {@link RequestOptions}.
+     */
+    request(topic, body = null, timeout) {
+      const options = typeof timeout === "number" ? { timeoutMs: timeout } : timeout ?? {};
+      const problem = topicProblem(topic, false);
+      if (problem !== null) return Promise.reject(new WsmqError("BAD_TOPIC", problem, { topic }));
+      return this.sendRequest(topic, body, options);
+    }
+    /**
+     * Handle messages on `pattern` (`*` = one token, `>` = the rest): events published on matching
+     * topics, and server→client requests, which the handler answers with its return value.
+     * Returns a function that unsubscribes (its `ready` promise settles on the broker's answer).
+     */
+    subscribe(pattern, handler, options = {}) {
+      const problem = topicProblem(pattern, true);
+      if (problem !== null) throw new WsmqError("BAD_TOPIC", problem, { topic: pattern });
+      const entry = { pattern, handler };
+      this.handlers.push(entry);
+      let state = this.patterns.get(pattern);
+      if (state === void 0) {
+        state = this.newPatternState(pattern, options.echo ?? false);
+        this.patterns.set(pattern, state);
+        if (this.isOpen) this.sendSubscribe(state);
+      } else if (options.echo === true && !state.echo) {
+        state.echo = true;
+        if (this.isOpen) this.sendSubscribe(state);
+      }
+      const ready = state.ready;
+      let active = true;
+      const unsubscribe = () => {
+        if (!active) return;
+        active = false;
+        const index = this.handlers.indexOf(entry);
+        if (index >= 0) this.handlers.splice(index, 1);
+        const current = this.patterns.get(pattern);
+        if (current === void 0) return;
+        current.entries.delete(entry);
+        if (current.entries.size > 0) return;
+        this.patterns.delete(pattern);
+        current.settleReady(new WsmqError("CANCELLED", "unsubscribed", { topic: pattern }));
+        if (this.isOpen && current.subscribed) {
+          this.controlRequest("_client.unsubscribe", { topic: pattern }).catch(() => void 0);
+        }
+      };
+      state.entries.add(entry);
+      return Object.assign(unsubscribe, { ready });
+    }
+    // ---------------------------------------------------------------- connection lifecycle
+    setStatus(status) {
+      this.currentStatus = status;
+      this.emit("status", status);
+    }
+    emit(event, payload) {
+      const property = event === "open" ? this.onOpen : event === "close" ? this.onClose : event === "error" ? this.onError : null;
+      const callbacks = [
+        ...this.listeners[event]
+      ];
+      if (property !== null) callbacks.unshift(property);
+      for (const callback of callbacks) {
+        try {
+          callback(payload);
+        } catch (error) {
+          if (event !== "error") this.emit("error", this.wrap("INTERNAL", "listener threw", error));
+        }
+      }
+    }
+    wrap(code, message, cause) {
+      return new WsmqError(code, `${message}: ${errorMessageOf(cause)}`, { cause });
+    }
+    resolveImpl() {
+      if (this.WebSocketImpl !== void 0) return this.WebSocketImpl;
+      const global = globalThis.WebSocket;
+      if (global === void 0) {
+        throw new WsmqError(
+          "INTERNAL",
+          "no global WebSocket here: pass one, e.g. new WebSocketMQ(url, { WebSocket }) with WebSocket from the 'ws' package"
+        );
+      }
+      return global;
+    }
+    openSocket() {
+      this.attempt += 1;
+      this.setStatus({ state: "connecting", attempt: this.attempt });
+      let socket;
+      try {
+        socket = new (this.resolveImpl())(this.url, this.protocols);
+      } catch (error) {
+        const wsmqError = error instanceof WsmqError ? error : this.wrap("DISCONNECTED", "cannot open WebSocket", error);
+        this.emit("error", wsmqError);
+        this.afterConnectionLost(null, { code: 1006, reason: wsmqError.message, wasClean: false }, wsmqError);
+        return;
+      }
+      this.socket = socket;
+      this.registerTimer = setTimeout(() => {
+        this.dropSocket(socket, "no registration acknowledgement in time");
+      }, this.options.connectTimeoutMs);
+      socket.onopen = () => {
+        if (socket !== this.socket) return;
+        this.setStatus({ state: "registering", attempt: this.attempt });
+        const body = {};
+        if (this.pageSessionID !== void 0) body.pageSessionID = this.pageSessionID;
+        if (this.resume !== null) {
+          body.brokerClientID = this.resume.brokerClientID;
+          body.resumeToken = this.resume.resumeToken;
+        }
+        this.rawSend(socket, this.encode("event", "_client.register", body));
+      };
+      socket.onmessage = (event) => {
+        if (socket !== this.socket) return;
+        if (typeof event.data !== "string") {
+          this.emit("error", new WsmqError("BAD_MESSAGE", "binary frame received; wsmq/1 uses text frames"));
+          return;
+        }
+        this.receive(socket, event.data);
+      };
+      socket.onerror = (event) => {
+        if (socket !== this.socket) return;
+        const detail = event?.message;
+        this.emit(
+          "error",
+          new WsmqError("DISCONNECTED", `WebSocket error${typeof detail === "string" && detail ? `: ${detail}` : ""}`)
+        );
+      };
+      socket.onclose = (event) => {
+        this.handleSocketClosed(socket, {
+          code: event.code,
+          reason: event.reason,
+          wasClean: event.wasClean ?? event.code === 1e3
+        });
+      };
+    }
+    /** Give up on a socket that looks dead (missed ping, no ack): don't wait for its close event. */
+    dropSocket(socket, reason) {
+      if (socket !== this.socket) return;
+      socket.onopen = socket.onmessage = socket.onerror = socket.onclose = null;
+      try {
+        socket.close(4e3, reason);
+      } catch {
+      }
+      this.emit("error", new WsmqError("DISCONNECTED", reason));
+      this.handleSocketClosed(socket, { code: 1006, reason, wasClean: false });
+    }
+    handleSocketClosed(socket, info) {
+      if (socket !== this.socket) return;
+      this.socket = null;
+      clearTimeout(this.registerTimer);
+      clearTimeout(this.pingTimer);
+      const wasOpen = this.currentStatus.state === "open";
+      const lost = new WsmqError("DISCONNECTED", `connection closed (${info.code}${info.reason ? ` ${info.reason}` : ""})`);
+      for (const pending of [...this.pending.values()]) {
+        if (pending.sentOn === socket) this.settle(pending, lost);
+      }
+      for (const controller of this.inflight.values()) controller.abort(lost);
+      this.inflight.clear();
+      for (const state of this.patterns.values()) state.subscribed = false;
+      this.afterConnectionLost(wasOpen ? info : null, info, lost);
+    }
+    afterConnectionLost(openInfo, info, error) {
+      const superseded = info.code === CLOSE_SUPERSEDED;
+      const exhausted = this.attempt >= this.options.maxReconnectAttempts + 1 && openInfo === null;
+      if (this.closing || !this.options.reconnect || superseded || exhausted) {
+        if (openInfo !== null) this.emit("close", { ...openInfo, willReconnect: false });
+        this.finishClosed(info);
+        return;
+      }
+      if (openInfo !== null) {
+        this.emit("close", { ...openInfo, willReconnect: true });
+        this.attempt = 0;
+      }
+      if (this.closing) return;
+      const next = this.attempt + 1;
+      const delayMs = backoffDelay(next, this.backoff, this.random);
+      this.setStatus({ state: "reconnecting", attempt: next, delayMs, error });
+      this.reconnectTimer = setTimeout(() => {
+        this.reconnectTimer = void 0;
+        if (!this.closing) this.openSocket();
+      }, delayMs);
+    }
+    finishClosed(info) {
+      const error = new WsmqError("DISCONNECTED", "client closed");
+      for (const pending of [...this.pending.values()]) this.settle(pending, error);
+      this.outbox = [];
+      for (const state of this.patterns.values()) state.subscribed = false;
+      const alreadyClosed = this.currentStatus.state === "closed";
+      if (!alreadyClosed) this.setStatus({ state: "closed", code: info.code, reason: info.reason });
+      for (const waiter of this.connectWaiters.splice(0)) waiter.reject(error);
+      for (const waiter of this.closeWaiters.splice(0)) waiter();
+    }
+    onRegistered(socket, ack) {
+      clearTimeout(this.registerTimer);
+      this.registration = ack;
+      this.resume = { brokerClientID: ack.brokerClientID, resumeToken: ack.resumeToken };
+      this.attempt = 0;
+      this.setStatus({ state: "open", clientId: ack.brokerClientID, resumed: ack.resumed });
+      for (const state of this.patterns.values()) this.sendSubscribe(state);
+      const queued = this.outbox;
+      this.outbox = [];
+      for (const item of queued) {
+        if (item.pending !== void 0) {
+          if (!this.pending.has(item.pending.correlationID)) continue;
+          item.pending.sentOn = socket;
+        }
+        this.rawSend(socket, item.frame);
+      }
+      this.schedulePing(socket);
+      for (const waiter of this.connectWaiters.splice(0)) waiter.resolve();
+      this.emit("open", { clientId: ack.brokerClientID, resumed: ack.resumed, registration: ack });
+    }
+    /** Application keepalive (§4 `_client.ping`): browsers cannot send WebSocket pings. */
+    schedulePing(socket) {
+      const interval = this.pingOverride ?? this.registration?.pingInterval ?? 0;
+      if (!(interval > 0)) return;
+      this.pingTimer = setTimeout(() => {
+        if (socket !== this.socket) return;
+        this.controlRequest("_client.ping", {}, interval).then(
+          () => this.schedulePing(socket),
+          (error) => {
+            if (error instanceof WsmqError && error.code === "TIMEOUT") {
+              this.dropSocket(socket, "keepalive ping not answered");
+            }
+          }
+        );
+      }, interval);
+    }
+    // ---------------------------------------------------------------- sending
+    nextId() {
+      this.idCounter += 1;
+      return `${this.idPrefix}-${this.idCounter}`;
+    }
+    encode(type, topic, body, extra = {}) {
+      const header = { messageID: extra.messageID ?? this.nextId(), type, topic, timestamp: Date.now() };
+      if (extra.correlationID !== void 0) header.correlationID = extra.correlationID;
+      if (extra.ttl !== void 0) header.ttl = extra.ttl;
+      return JSON.stringify({ header, body: body === void 0 ? null : body });
+    }
+    checkSize(frame, topic) {
+      const max = this.registration?.maxMessageSize;
+      if (max !== void 0 && max > 0 && frame.length > max / 4) {
+        const size = new TextEncoder().encode(frame).length;
+        if (size > max) throw new WsmqError("TOO_LARGE", `message is ${size} bytes, the broker accepts ${max}`, { topic });
+      }
+    }
+    rawSend(socket, frame) {
+      try {
+        socket.send(frame);
+      } catch (error) {
+        this.emit("error", this.wrap("DISCONNECTED", "send failed", error));
+      }
+    }
+    sendOrQueue(frame, pending) {
+      const socket = this.socket;
+      if (socket !== null && this.isOpen && socket.readyState === OPEN) {
+        if (pending !== void 0) pending.sentOn = socket;
+        this.rawSend(socket, frame);
+      } else {
+        this.outbox.push(pending === void 0 ? { frame } : { frame, pending });
+      }
+    }
+    sendRequest(topic, body, options) {
+      const timeoutMs = options.timeoutMs ?? this.options.requestTimeoutMs;
+      if (this.currentStatus.state === "closed") {
+        return Promise.reject(new WsmqError("DISCONNECTED", "client is closed; call connect() first", { topic }));
+      }
+      if (options.signal?.aborted === true) {
+        return Promise.reject(new WsmqError("CANCELLED", "request aborted before it was sent", { topic }));
+      }
+      const correlationID = this.nextId();
+      let frame;
+      try {
+        frame = this.encode("request", topic, body, {
+          messageID: correlationID,
+          correlationID,
+          ttl: Math.max(1, Math.round(timeoutMs))
+        });
+        this.checkSize(frame, topic);
+      } catch (error) {
+        return Promise.reject(error instanceof WsmqError ? error : this.wrap("BAD_MESSAGE", "cannot encode body", error));
+      }
+      return new Promise((resolve, reject) => {
+        const pending = {
+          correlationID,
+          topic,
+          frame,
+          resolve,
+          reject,
+          sentOn: null,
+          timer: void 0,
+          detachSignal: void 0
+        };
+        pending.timer = setTimeout(() => {
+          this.giveUp(pending, new WsmqError("TIMEOUT", `no answer to ${topic} within ${timeoutMs} ms`, { topic, correlationID }));
+        }, timeoutMs);
+        const signal = options.signal;
+        if (signal !== void 0) {
+          const onAbort = () => this.giveUp(pending, new WsmqError("CANCELLED", `request ${topic} aborted`, { topic, correlationID }));
+          signal.addEventListener("abort", onAbort, { once: true });
+          pending.detachSignal = () => signal.removeEventListener("abort", onAbort);
+        }
+        this.pending.set(correlationID, pending);
+        this.sendOrQueue(frame, pending);
+      });
+    }
+    /** The caller stopped waiting: reject, and tell the broker so it can cancel the handler. */
+    giveUp(pending, error) {
+      if (!this.pending.has(pending.correlationID)) return;
+      const socket = pending.sentOn;
+      this.settle(pending, error);
+      if (socket === null) {
+        this.outbox = this.outbox.filter((item) => item.pending !== pending);
+      } else if (socket === this.socket && this.isOpen) {
+        this.rawSend(socket, this.encode("event", "_client.cancel", { correlationID: pending.correlationID }));
+      }
+    }
+    settle(pending, outcome) {
+      if (!this.pending.delete(pending.correlationID)) return;
+      clearTimeout(pending.timer);
+      pending.detachSignal?.();
+      if (outcome instanceof WsmqError) pending.reject(outcome);
+      else pending.resolve(outcome.body);
+    }
+    controlRequest(topic, body, timeoutMs) {
+      return this.sendRequest(topic, body, timeoutMs === void 0 ? {} : { timeoutMs });
+    }
+    newPatternState(pattern, echo) {
+      let settleReady = () => void 0;
+      const ready = new Promise((resolve, reject) => {
+        settleReady = (error) => error === void 0 ? resolve() : reject(error);
+      });
+      ready.catch(() => void 0);
+      return { pattern, echo, entries: /* @__PURE__ */ new Set(), subscribed: false, ready, settleReady };
+    }
+    sendSubscribe(state) {
+      const body = { topic: state.pattern };
+      if (state.echo) body.echo = true;
+      this.controlRequest("_client.subscribe", body).then(
+        () => {
+          if (this.patterns.get(state.pattern) !== state) return;
+          state.subscribed = true;
+          state.settleReady();
+        },
+        (error) => {
+          if (this.patterns.get(state.pattern) !== state) return;
+          const wsmqError = error instanceof WsmqError ? error : this.wrap("INTERNAL", "subscribe failed", error);
+          if (wsmqError.code === "DISCONNECTED") return;
+          state.settleReady(wsmqError);
+          this.emit("error", new WsmqError(wsmqError.code, `subscribe ${state.pattern} failed: ${wsmqError.message}`, {
+            topic: state.pattern,
+            details: wsmqError.details,
+            remote: wsmqError.remote
+          }));
+        }
+      );
+    }
+    // ---------------------------------------------------------------- receiving
+    receive(socket, data) {
+      const envelope = decodeEnvelope(data);
+      if (typeof envelope === "string") {
+        this.emit("error", new WsmqError("BAD_MESSAGE", `bad frame from broker (${envelope})`));
+        return;
+      }
+      const { header } = envelope;
+      switch (header.type) {
+        case "response":
+        case "error":
+          this.receiveAnswer(envelope);
+          return;
+        case "event":
+          if (header.topic === "_internal.client.registered") {
+            if (isRegisteredBody(envelope.body)) this.onRegistered(socket, envelope.body);
+            else this.emit("error", new WsmqError("BAD_MESSAGE", "malformed registration acknowledgement"));
+            return;
+          }
+          if (header.topic === "_internal.cancel") {
+            if (isCancelNotice(envelope.body)) {
+              const controller = this.inflight.get(envelope.body.correlationID);
+              controller?.abort(new WsmqError("CANCELLED", `cancelled by the broker (${envelope.body.reason})`));
+            }
+            return;
+          }
+          this.dispatchEvent(envelope);
+          return;
+        case "request":
+          void this.answerRequest(socket, envelope);
+          return;
+      }
+    }
+    receiveAnswer(envelope) {
+      const correlationID = envelope.header.correlationID ?? "";
+      const pending = this.pending.get(correlationID);
+      if (envelope.header.type === "response") {
+        if (pending !== void 0) this.settle(pending, { body: envelope.body });
+        return;
+      }
+      const { code, message, details } = readErrorBody(envelope.body);
+      const error = new WsmqError(code, message, { details, correlationID, topic: pending?.topic, remote: true });
+      if (pending !== void 0) this.settle(pending, error);
+      else this.emit("error", error);
+    }
+    context(envelope, pattern, signal) {
+      return {
+        topic: envelope.header.topic,
+        pattern,
+        type: envelope.header.type === "request" ? "request" : "event",
+        header: envelope.header,
+        envelope,
+        source: envelope.header.source,
+        signal
+      };
+    }
+    dispatchEvent(envelope) {
+      const topic = envelope.header.topic;
+      const signal = new AbortController().signal;
+      for (const entry of [...this.handlers]) {
+        if (!topicMatches(entry.pattern, topic)) continue;
+        try {
+          const result = entry.handler(envelope.body, this.context(envelope, entry.pattern, signal));
+          if (result instanceof Promise) {
+            result.catch((error) => this.emit("error", this.wrap("HANDLER_ERROR", `handler for ${topic} failed`, error)));
+          }
+        } catch (error) {
+          this.emit("error", this.wrap("HANDLER_ERROR", `handler for ${topic} failed`, error));
+        }
+      }
+    }
+    /** Server→client RPC (§2): the first handler whose pattern matches answers. */
+    async answerRequest(socket, envelope) {
+      const { topic, ttl } = envelope.header;
+      const correlationID = envelope.header.correlationID ?? envelope.header.messageID;
+      const answer = (type, body) => {
+        if (socket !== this.socket) return;
+        let frame;
+        try {
+          frame = this.encode(type, correlationID, body, { correlationID });
+        } catch (error) {
+          frame = this.encode("error", correlationID, {
+            error: { code: "HANDLER_ERROR", message: `response not JSON-serializable: ${errorMessageOf(error)}` }
+          }, { correlationID });
+        }
+        this.rawSend(socket, frame);
+      };
+      const entry = this.handlers.find((candidate) => topicMatches(candidate.pattern, topic));
+      if (entry === void 0) {
+        answer("error", { error: { code: "NO_HANDLER", message: `no handler for ${topic} on this client` } });
+        return;
+      }
+      const controller = new AbortController();
+      this.inflight.set(correlationID, controller);
+      const ttlTimer = ttl !== void 0 ? setTimeout(() => controller.abort(new WsmqError("TIMEOUT", `request ${topic} outlived its ttl`)), ttl) : void 0;
+      try {
+        const result = await entry.handler(
+          envelope.body,
+          this.context(envelope, entry.pattern, controller.signal)
+        );
+        if (!controller.signal.aborted) answer("response", result === void 0 ? null : result);
+      } catch (error) {
+        if (!controller.signal.aborted) {
+          const details = error?.details;
+          const errorBody = {
+            code: errorCodeOf(error),
+            message: errorMessageOf(error)
+          };
+          if (details !== void 0) errorBody.details = details;
+          answer("error", { error: errorBody });
+        }
+      } finally {
+        clearTimeout(ttlTimer);
+        if (this.inflight.get(correlationID) === controller) this.inflight.delete(correlationID);
+      }
+    }
+  };
+
+  // src/browser.ts
+  var statics = { WsmqError, isWsmqError, topicMatches, PROTOCOL, SUBPROTOCOL };
+  for (const [name, value] of Object.entries(statics)) {
+    Object.defineProperty(WebSocketMQ, name, { value, enumerable: true });
+  }
+  globalThis.WebSocketMQ = WebSocketMQ;
+})();

@@ -1,0 +1,894 @@
+/**
+ * `WebSocketMQ`: the browser / Node client of wsmq/1 (docs/design.md).
+ *
+ * The API keeps the seed guide's JavaScript examples working as written: `new WebSocketMQ(url)`,
+ * the `onOpen` / `onError` / `onClose` properties, `connect()`, `subscribe(topic, async handler)`
+ * whose return value answers server→client requests, `request(topic, body, timeoutMs)` and
+ * `publish(topic, body)`. Calls made before the connection is open are queued until it is.
+ *
+ * Connection lifecycle (one socket at a time; `status.state`):
+ *
+ *     idle ──connect()──▶ connecting ──socket open──▶ registering ──ack──▶ open
+ *       ▲                     │  ▲                        │                 │
+ *       │                     │  └──── reconnecting ◀─────┴─────────────────┘ socket lost,
+ *       │                     │        (backoff+jitter)                       ping missed,
+ *       │                     ▼                                               ack deadline
+ *       └──connect()────── closed ◀── close(), reconnect off, attempts exhausted, 4009 superseded
+ *
+ * On every (re)open the client registers with `_client.register` (sending back the
+ * `brokerClientID` + `resumeToken` of its last acknowledgement, so the broker can give it the same
+ * ID), re-subscribes every pattern it holds, flushes its queue, then fires `onOpen`. When a socket
+ * is lost every request already sent on it rejects at once with `DISCONNECTED`; requests still
+ * queued wait for the next connection (or their own timeout).
+ */
+import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
+import { WsmqError } from './errors.js';
+import {
+  decodeEnvelope,
+  ERROR_CODE_RE,
+  isCancelNotice,
+  isRegisteredBody,
+  readErrorBody,
+  SUBPROTOCOL,
+  type ClientToBroker,
+  type Envelope,
+  type MessageHeader,
+  type MessageType,
+  type RegisterBody,
+  type RegisteredBody,
+} from './protocol.js';
+import { topicMatches, topicProblem } from './topics.js';
+
+// Method syntax makes handler parameters bivariant, so both the DOM WebSocket and the `ws`
+// package (whose event types differ) fit this structural interface without casts.
+type Listener<E> = { bivarianceHack(event: E): void }['bivarianceHack'];
+
+/** What the client needs of a WebSocket: the DOM API, which `ws` also implements. */
+export interface WebSocketLike {
+  readonly readyState: number;
+  readonly protocol: string;
+  onopen: Listener<unknown> | null;
+  onmessage: Listener<{ data: unknown }> | null;
+  onclose: Listener<{ code: number; reason: string; wasClean?: boolean }> | null;
+  onerror: Listener<unknown> | null;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+}
+
+/** A WebSocket constructor: the browser's global `WebSocket`, or `WebSocket` from `ws` in Node. */
+export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
+
+/** Connection status, a discriminated union on `state`. */
+export type ConnectionStatus =
+  | { readonly state: 'idle' }
+  | { readonly state: 'connecting'; readonly attempt: number }
+  | { readonly state: 'registering'; readonly attempt: number }
+  | { readonly state: 'open'; readonly clientId: string; readonly resumed: boolean }
+  | {
+      readonly state: 'reconnecting';
+      readonly attempt: number;
+      readonly delayMs: number;
+      readonly error: WsmqError;
+    }
+  | { readonly state: 'closed'; readonly code: number; readonly reason: string };
+
+export type ConnectionState = ConnectionStatus['state'];
+
+/** Passed to `onOpen` / `'open'` listeners once registration is acknowledged. */
+export interface OpenInfo {
+  readonly clientId: string;
+  /** True when the broker gave back the previous client ID (identity resume). */
+  readonly resumed: boolean;
+  readonly registration: RegisteredBody;
+}
+
+/** Passed to `onClose` / `'close'` listeners when an open connection ends. */
+export interface CloseInfo {
+  readonly code: number;
+  readonly reason: string;
+  readonly wasClean: boolean;
+  /** True when the client will reconnect by itself. */
+  readonly willReconnect: boolean;
+}
+
+/** Lifecycle events this client emits to the application (`client.on(name, listener)`). */
+export interface WebSocketMQEvents {
+  open: OpenInfo;
+  close: CloseInfo;
+  error: WsmqError;
+  status: ConnectionStatus;
+}
+
+/** What a subscription handler gets besides the body. */
+export interface MessageContext {
+  /** The literal topic of this message (the handler may have subscribed with a pattern). */
+  readonly topic: string;
+  /** The pattern this handler subscribed with. */
+  readonly pattern: string;
+  /** `request` when the return value answers a server→client request, else `event`. */
+  readonly type: Extract<MessageType, 'event' | 'request'>;
+  readonly header: MessageHeader;
+  readonly envelope: Envelope;
+  /** The sending client's ID when a client sent it (set by the broker). */
+  readonly source: string | undefined;
+  /** Aborted when the broker cancels the request (`_internal.cancel`), its ttl passes, or the
+   * connection is lost: a long handler should stop then, its answer would be discarded. */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * A subscription handler. For server→client requests on the topic, its (awaited) return value
+ * is the response body and a thrown error becomes an error answer (its `code` if it has a valid
+ * one, else `HANDLER_ERROR`). For events the return value is ignored.
+ */
+export type MessageHandler<B = unknown> = (body: B, context: MessageContext) => unknown;
+
+/** Returned by `subscribe`: call it to unsubscribe. */
+export interface Unsubscribe {
+  (): void;
+  /** Settles when the broker confirmed the subscription (rejects with its error, e.g. FORBIDDEN). */
+  readonly ready: Promise<void>;
+}
+
+export interface SubscribeOptions {
+  /** Also receive the events this client publishes itself on matching topics. */
+  echo?: boolean;
+}
+
+export interface RequestOptions {
+  /** How long to wait for the answer, in ms (sent as the request's `ttl`). */
+  timeoutMs?: number;
+  /** Aborting it rejects the request with `CANCELLED` and tells the broker (`_client.cancel`). */
+  signal?: AbortSignal;
+}
+
+export interface WebSocketMQOptions {
+  /** WebSocket implementation; required where there is no global one (Node 20: the `ws` package). */
+  WebSocket?: WebSocketConstructor;
+  /** Reconnect after a lost connection (default true). */
+  reconnect?: boolean;
+  /** Give up after this many failed reconnect attempts in a row (default: never). */
+  maxReconnectAttempts?: number;
+  /** Backoff shape; delays are jittered into [delay/2, delay]. */
+  backoff?: Partial<BackoffOptions>;
+  /** Default request timeout in ms (default 30 000). */
+  requestTimeoutMs?: number;
+  /** How long a new socket may take to open and be registered, in ms (default 10 000). */
+  connectTimeoutMs?: number;
+  /** Override the broker's `pingInterval` (ms); 0 disables the application keepalive. */
+  pingIntervalMs?: number;
+  /** Sent in `_client.register`; identifies this page across reconnects. */
+  pageSessionID?: string;
+  /** Subprotocols offered in the handshake (default `['wsmq.v1']`). */
+  protocols?: string[];
+  /** Random source for jitter (tests make it deterministic). */
+  random?: () => number;
+}
+
+interface Pending {
+  readonly correlationID: string;
+  readonly topic: string;
+  readonly frame: string;
+  readonly resolve: (body: unknown) => void;
+  readonly reject: (error: WsmqError) => void;
+  /** The socket the request went out on; null while queued. */
+  sentOn: WebSocketLike | null;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  detachSignal: (() => void) | undefined;
+}
+
+interface HandlerEntry {
+  readonly pattern: string;
+  readonly handler: MessageHandler<never>;
+}
+
+interface PatternState {
+  readonly pattern: string;
+  echo: boolean;
+  readonly entries: Set<HandlerEntry>;
+  /** Confirmed by the broker on the current socket. */
+  subscribed: boolean;
+  readonly ready: Promise<void>;
+  settleReady: (error?: WsmqError) => void;
+}
+
+const OPEN = 1;
+const CLOSE_SUPERSEDED = 4009;
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+function randomId(random: () => number): string {
+  let id = '';
+  for (let i = 0; i < 8; i++) id += Math.floor(random() * 36).toString(36);
+  return id;
+}
+
+function errorCodeOf(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && ERROR_CODE_RE.test(code) ? code : 'HANDLER_ERROR';
+}
+
+function errorMessageOf(error: unknown): string {
+  if (error instanceof Error) return error.message || error.name;
+  return String(error);
+}
+
+export class WebSocketMQ {
+  /** Called once registration is acknowledged, on the first connection and every reconnection. */
+  onOpen: ((info: OpenInfo) => void) | null = null;
+  /** Called with transport errors, broken frames, failed subscriptions and handler errors. */
+  onError: ((error: WsmqError) => void) | null = null;
+  /** Called when an open connection ends (`info.willReconnect` tells whether it comes back). */
+  onClose: ((info: CloseInfo) => void) | null = null;
+
+  readonly url: string;
+  private readonly options: Required<
+    Pick<WebSocketMQOptions, 'reconnect' | 'maxReconnectAttempts' | 'requestTimeoutMs' | 'connectTimeoutMs'>
+  >;
+  private readonly backoff: BackoffOptions;
+  private readonly random: () => number;
+  private readonly protocols: string[];
+  private readonly WebSocketImpl: WebSocketConstructor | undefined;
+  private readonly pingOverride: number | undefined;
+  private readonly pageSessionID: string | undefined;
+
+  private currentStatus: ConnectionStatus = { state: 'idle' };
+  private socket: WebSocketLike | null = null;
+  private registration: RegisteredBody | null = null;
+  private resume: { brokerClientID: string; resumeToken: string } | null = null;
+  private attempt = 0;
+  private closing = false;
+  private idPrefix: string;
+  private idCounter = 0;
+
+  private readonly pending = new Map<string, Pending>();
+  private outbox: Array<{ frame: string; pending?: Pending }> = [];
+  private readonly patterns = new Map<string, PatternState>();
+  private readonly handlers: HandlerEntry[] = [];
+  private readonly inflight = new Map<string, AbortController>();
+  private readonly listeners: { [K in keyof WebSocketMQEvents]: Set<(e: WebSocketMQEvents[K]) => void> } =
+    { open: new Set(), close: new Set(), error: new Set(), status: new Set() };
+
+  private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  private registerTimer: ReturnType<typeof setTimeout> | undefined;
+  private pingTimer: ReturnType<typeof setTimeout> | undefined;
+  private connectWaiters: Array<{ resolve: () => void; reject: (e: WsmqError) => void }> = [];
+  private closeWaiters: Array<() => void> = [];
+
+  constructor(url: string, options: WebSocketMQOptions = {}) {
+    this.url = url;
+    this.options = {
+      reconnect: options.reconnect ?? true,
+      maxReconnectAttempts: options.maxReconnectAttempts ?? Number.POSITIVE_INFINITY,
+      requestTimeoutMs: options.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS,
+      connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
+    };
+    this.backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
+    this.random = options.random ?? Math.random;
+    this.protocols = options.protocols ?? [SUBPROTOCOL];
+    this.WebSocketImpl = options.WebSocket;
+    this.pingOverride = options.pingIntervalMs;
+    this.pageSessionID = options.pageSessionID;
+    this.idPrefix = randomId(Math.random);
+  }
+
+  /** The broker-assigned client ID of the current (or last) registration; null before the first. */
+  get clientId(): string | null {
+    return this.resume?.brokerClientID ?? null;
+  }
+
+  /** Current connection status. */
+  get status(): ConnectionStatus {
+    return this.currentStatus;
+  }
+
+  /** True when registered and ready to send. */
+  get isOpen(): boolean {
+    return this.currentStatus.state === 'open';
+  }
+
+  /** Listen to a lifecycle event; returns a function that removes the listener. */
+  on<K extends keyof WebSocketMQEvents>(
+    event: K,
+    listener: (payload: WebSocketMQEvents[K]) => void,
+  ): () => void {
+    const set = this.listeners[event] as Set<(payload: WebSocketMQEvents[K]) => void>;
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+    };
+  }
+
+  /**
+   * Open the connection (and keep it open, reconnecting as needed). Resolves once registered;
+   * rejects only if the client is closed before it ever opens. Calling it again while connecting
+   * or open returns the same outcome without opening a second socket.
+   */
+  connect(): Promise<void> {
+    const promise = new Promise<void>((resolve, reject) => {
+      if (this.currentStatus.state === 'open') {
+        resolve();
+        return;
+      }
+      this.connectWaiters.push({ resolve, reject });
+    });
+    // The seed calls connect() without awaiting it: never let that become an unhandled rejection.
+    promise.catch(() => undefined);
+    const state = this.currentStatus.state;
+    if (state === 'idle' || state === 'closed') {
+      this.closing = false;
+      this.attempt = 0;
+      this.openSocket();
+    }
+    return promise;
+  }
+
+  /**
+   * Close for good: no reconnect; pending and queued requests reject with `DISCONNECTED`.
+   * Resolves once the socket has closed. `connect()` may be called again later.
+   */
+  close(code = 1000, reason = 'client closed'): Promise<void> {
+    this.closing = true;
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+    const socket = this.socket;
+    if (socket === null) {
+      this.finishClosed({ code, reason });
+      return Promise.resolve();
+    }
+    const closed = new Promise<void>((resolve) => this.closeWaiters.push(resolve));
+    try {
+      socket.close(code, reason);
+    } catch {
+      this.handleSocketClosed(socket, { code, reason, wasClean: false });
+    }
+    return closed;
+  }
+
+  /**
+   * Publish an event (fire-and-forget). Queued until the connection is open.
+   * Throws `BAD_TOPIC` for a wildcard or malformed topic and `DISCONNECTED` after `close()`.
+   */
+  publish(topic: string, body: unknown = null): void {
+    const problem = topicProblem(topic, false);
+    if (problem !== null) throw new WsmqError('BAD_TOPIC', problem, { topic });
+    if (this.currentStatus.state === 'closed') {
+      throw new WsmqError('DISCONNECTED', 'client is closed; call connect() first', { topic });
+    }
+    const frame = this.encode('event', topic, body);
+    this.checkSize(frame, topic);
+    this.sendOrQueue(frame);
+  }
+
+  /**
+   * Send a request and wait for its answer: resolves with the response body, rejects with a
+   * {@link WsmqError} (`TIMEOUT`, `NO_HANDLER`, `DISCONNECTED`, the handler's own code, …).
+   * `timeout` is milliseconds (the seed's third argument) or {@link RequestOptions}.
+   */
+  request<T = unknown>(
+    topic: string,
+    body: unknown = null,
+    timeout?: number | RequestOptions,
+  ): Promise<T> {
+    const options: RequestOptions = typeof timeout === 'number' ? { timeoutMs: timeout } : (timeout ?? {});
+    const problem = topicProblem(topic, false);
+    if (problem !== null) return Promise.reject(new WsmqError('BAD_TOPIC', problem, { topic }));
+    return this.sendRequest(topic, body, options) as Promise<T>;
+  }
+
+  /**
+   * Handle messages on `pattern` (`*` = one token, `>` = the rest): events published on matching
+   * topics, and server→client requests, which the handler answers with its return value.
+   * Returns a function that unsubscribes (its `ready` promise settles on the broker's answer).
+   */
+  subscribe<B = unknown>(
+    pattern: string,
+    handler: MessageHandler<B>,
+    options: SubscribeOptions = {},
+  ): Unsubscribe {
+    const problem = topicProblem(pattern, true);
+    if (problem !== null) throw new WsmqError('BAD_TOPIC', problem, { topic: pattern });
+    const entry: HandlerEntry = { pattern, handler: handler as MessageHandler<never> };
+    this.handlers.push(entry);
+    let state = this.patterns.get(pattern);
+    if (state === undefined) {
+      state = this.newPatternState(pattern, options.echo ?? false);
+      this.patterns.set(pattern, state);
+      if (this.isOpen) this.sendSubscribe(state);
+    } else if (options.echo === true && !state.echo) {
+      state.echo = true;
+      if (this.isOpen) this.sendSubscribe(state);
+    }
+    const ready = state.ready;
+    let active = true;
+    const unsubscribe = (): void => {
+      if (!active) return;
+      active = false;
+      const index = this.handlers.indexOf(entry);
+      if (index >= 0) this.handlers.splice(index, 1);
+      const current = this.patterns.get(pattern);
+      if (current === undefined) return;
+      current.entries.delete(entry);
+      if (current.entries.size > 0) return;
+      this.patterns.delete(pattern);
+      current.settleReady(new WsmqError('CANCELLED', 'unsubscribed', { topic: pattern }));
+      if (this.isOpen && current.subscribed) {
+        this.controlRequest('_client.unsubscribe', { topic: pattern }).catch(() => undefined);
+      }
+    };
+    state.entries.add(entry);
+    return Object.assign(unsubscribe, { ready });
+  }
+
+  // ---------------------------------------------------------------- connection lifecycle
+
+  private setStatus(status: ConnectionStatus): void {
+    this.currentStatus = status;
+    this.emit('status', status);
+  }
+
+  private emit<K extends keyof WebSocketMQEvents>(event: K, payload: WebSocketMQEvents[K]): void {
+    const property =
+      event === 'open' ? this.onOpen : event === 'close' ? this.onClose : event === 'error' ? this.onError : null;
+    const callbacks: Array<(payload: WebSocketMQEvents[K]) => void> = [
+      ...(this.listeners[event] as Set<(payload: WebSocketMQEvents[K]) => void>),
+    ];
+    if (property !== null) callbacks.unshift(property as (payload: WebSocketMQEvents[K]) => void);
+    for (const callback of callbacks) {
+      try {
+        callback(payload);
+      } catch (error) {
+        // A throwing application callback must not break the client's state machine.
+        if (event !== 'error') this.emit('error', this.wrap('INTERNAL', 'listener threw', error));
+      }
+    }
+  }
+
+  private wrap(code: string, message: string, cause: unknown): WsmqError {
+    return new WsmqError(code, `${message}: ${errorMessageOf(cause)}`, { cause });
+  }
+
+  private resolveImpl(): WebSocketConstructor {
+    if (this.WebSocketImpl !== undefined) return this.WebSocketImpl;
+    const global = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+    if (global === undefined) {
+      throw new WsmqError(
+        'INTERNAL',
+        "no global WebSocket here: pass one, e.g. new WebSocketMQ(url, { WebSocket }) with WebSocket from the 'ws' package",
+      );
+    }
+    return global;
+  }
+
+  private openSocket(): void {
+    this.attempt += 1;
+    this.setStatus({ state: 'connecting', attempt: this.attempt });
+    let socket: WebSocketLike;
+    try {
+      socket = new (this.resolveImpl())(this.url, this.protocols);
+    } catch (error) {
+      const wsmqError = error instanceof WsmqError ? error : this.wrap('DISCONNECTED', 'cannot open WebSocket', error);
+      this.emit('error', wsmqError);
+      this.afterConnectionLost(null, { code: 1006, reason: wsmqError.message, wasClean: false }, wsmqError);
+      return;
+    }
+    this.socket = socket;
+    this.registerTimer = setTimeout(() => {
+      this.dropSocket(socket, 'no registration acknowledgement in time');
+    }, this.options.connectTimeoutMs);
+    socket.onopen = () => {
+      if (socket !== this.socket) return;
+      this.setStatus({ state: 'registering', attempt: this.attempt });
+      // §4: register first; resume the last identity if we have one.
+      const body: RegisterBody = {};
+      if (this.pageSessionID !== undefined) body.pageSessionID = this.pageSessionID;
+      if (this.resume !== null) {
+        body.brokerClientID = this.resume.brokerClientID;
+        body.resumeToken = this.resume.resumeToken;
+      }
+      this.rawSend(socket, this.encode('event', '_client.register', body));
+    };
+    socket.onmessage = (event) => {
+      if (socket !== this.socket) return;
+      if (typeof event.data !== 'string') {
+        this.emit('error', new WsmqError('BAD_MESSAGE', 'binary frame received; wsmq/1 uses text frames'));
+        return;
+      }
+      this.receive(socket, event.data);
+    };
+    socket.onerror = (event) => {
+      if (socket !== this.socket) return;
+      const detail = (event as { message?: unknown } | null)?.message;
+      this.emit(
+        'error',
+        new WsmqError('DISCONNECTED', `WebSocket error${typeof detail === 'string' && detail ? `: ${detail}` : ''}`),
+      );
+    };
+    socket.onclose = (event) => {
+      this.handleSocketClosed(socket, {
+        code: event.code,
+        reason: event.reason,
+        wasClean: event.wasClean ?? event.code === 1000,
+      });
+    };
+  }
+
+  /** Give up on a socket that looks dead (missed ping, no ack): don't wait for its close event. */
+  private dropSocket(socket: WebSocketLike, reason: string): void {
+    if (socket !== this.socket) return;
+    socket.onopen = socket.onmessage = socket.onerror = socket.onclose = null;
+    try {
+      socket.close(4000, reason);
+    } catch {
+      // Already closing: nothing to do, we have let go of it.
+    }
+    this.emit('error', new WsmqError('DISCONNECTED', reason));
+    this.handleSocketClosed(socket, { code: 1006, reason, wasClean: false });
+  }
+
+  private handleSocketClosed(
+    socket: WebSocketLike,
+    info: { code: number; reason: string; wasClean: boolean },
+  ): void {
+    if (socket !== this.socket) return;
+    this.socket = null;
+    clearTimeout(this.registerTimer);
+    clearTimeout(this.pingTimer);
+    const wasOpen = this.currentStatus.state === 'open';
+    const lost = new WsmqError('DISCONNECTED', `connection closed (${info.code}${info.reason ? ` ${info.reason}` : ''})`);
+    for (const pending of [...this.pending.values()]) {
+      if (pending.sentOn === socket) this.settle(pending, lost);
+    }
+    for (const controller of this.inflight.values()) controller.abort(lost);
+    this.inflight.clear();
+    for (const state of this.patterns.values()) state.subscribed = false;
+    this.afterConnectionLost(wasOpen ? info : null, info, lost);
+  }
+
+  private afterConnectionLost(
+    openInfo: { code: number; reason: string; wasClean: boolean } | null,
+    info: { code: number; reason: string; wasClean: boolean },
+    error: WsmqError,
+  ): void {
+    const superseded = info.code === CLOSE_SUPERSEDED;
+    const exhausted = this.attempt >= this.options.maxReconnectAttempts + 1 && openInfo === null;
+    if (this.closing || !this.options.reconnect || superseded || exhausted) {
+      if (openInfo !== null) this.emit('close', { ...openInfo, willReconnect: false });
+      this.finishClosed(info);
+      return;
+    }
+    if (openInfo !== null) {
+      this.emit('close', { ...openInfo, willReconnect: true });
+      this.attempt = 0;
+    }
+    if (this.closing) return; // onClose may have called close()
+    const next = this.attempt + 1;
+    const delayMs = backoffDelay(next, this.backoff, this.random);
+    this.setStatus({ state: 'reconnecting', attempt: next, delayMs, error });
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      if (!this.closing) this.openSocket();
+    }, delayMs);
+  }
+
+  private finishClosed(info: { code: number; reason: string }): void {
+    const error = new WsmqError('DISCONNECTED', 'client closed');
+    for (const pending of [...this.pending.values()]) this.settle(pending, error);
+    this.outbox = [];
+    for (const state of this.patterns.values()) state.subscribed = false;
+    const alreadyClosed = this.currentStatus.state === 'closed';
+    if (!alreadyClosed) this.setStatus({ state: 'closed', code: info.code, reason: info.reason });
+    for (const waiter of this.connectWaiters.splice(0)) waiter.reject(error);
+    for (const waiter of this.closeWaiters.splice(0)) waiter();
+  }
+
+  private onRegistered(socket: WebSocketLike, ack: RegisteredBody): void {
+    clearTimeout(this.registerTimer);
+    this.registration = ack;
+    this.resume = { brokerClientID: ack.brokerClientID, resumeToken: ack.resumeToken };
+    this.attempt = 0;
+    this.setStatus({ state: 'open', clientId: ack.brokerClientID, resumed: ack.resumed });
+    for (const state of this.patterns.values()) this.sendSubscribe(state);
+    const queued = this.outbox;
+    this.outbox = [];
+    for (const item of queued) {
+      if (item.pending !== undefined) {
+        if (!this.pending.has(item.pending.correlationID)) continue; // timed out while queued
+        item.pending.sentOn = socket;
+      }
+      this.rawSend(socket, item.frame);
+    }
+    this.schedulePing(socket);
+    for (const waiter of this.connectWaiters.splice(0)) waiter.resolve();
+    this.emit('open', { clientId: ack.brokerClientID, resumed: ack.resumed, registration: ack });
+  }
+
+  /** Application keepalive (§4 `_client.ping`): browsers cannot send WebSocket pings. */
+  private schedulePing(socket: WebSocketLike): void {
+    const interval = this.pingOverride ?? this.registration?.pingInterval ?? 0;
+    if (!(interval > 0)) return;
+    this.pingTimer = setTimeout(() => {
+      if (socket !== this.socket) return;
+      this.controlRequest('_client.ping', {}, interval).then(
+        () => this.schedulePing(socket),
+        (error: unknown) => {
+          if (error instanceof WsmqError && error.code === 'TIMEOUT') {
+            this.dropSocket(socket, 'keepalive ping not answered');
+          }
+        },
+      );
+    }, interval);
+  }
+
+  // ---------------------------------------------------------------- sending
+
+  private nextId(): string {
+    this.idCounter += 1;
+    return `${this.idPrefix}-${this.idCounter}`;
+  }
+
+  private encode(type: MessageType, topic: string, body: unknown, extra: Partial<MessageHeader> = {}): string {
+    const header: MessageHeader = { messageID: extra.messageID ?? this.nextId(), type, topic, timestamp: Date.now() };
+    if (extra.correlationID !== undefined) header.correlationID = extra.correlationID;
+    if (extra.ttl !== undefined) header.ttl = extra.ttl;
+    return JSON.stringify({ header, body: body === undefined ? null : body });
+  }
+
+  private checkSize(frame: string, topic: string): void {
+    const max = this.registration?.maxMessageSize;
+    if (max !== undefined && max > 0 && frame.length > max / 4) {
+      const size = new TextEncoder().encode(frame).length;
+      if (size > max) throw new WsmqError('TOO_LARGE', `message is ${size} bytes, the broker accepts ${max}`, { topic });
+    }
+  }
+
+  private rawSend(socket: WebSocketLike, frame: string): void {
+    try {
+      socket.send(frame);
+    } catch (error) {
+      this.emit('error', this.wrap('DISCONNECTED', 'send failed', error));
+    }
+  }
+
+  private sendOrQueue(frame: string, pending?: Pending): void {
+    const socket = this.socket;
+    if (socket !== null && this.isOpen && socket.readyState === OPEN) {
+      if (pending !== undefined) pending.sentOn = socket;
+      this.rawSend(socket, frame);
+    } else {
+      this.outbox.push(pending === undefined ? { frame } : { frame, pending });
+    }
+  }
+
+  private sendRequest(topic: string, body: unknown, options: RequestOptions): Promise<unknown> {
+    const timeoutMs = options.timeoutMs ?? this.options.requestTimeoutMs;
+    if (this.currentStatus.state === 'closed') {
+      return Promise.reject(new WsmqError('DISCONNECTED', 'client is closed; call connect() first', { topic }));
+    }
+    if (options.signal?.aborted === true) {
+      return Promise.reject(new WsmqError('CANCELLED', 'request aborted before it was sent', { topic }));
+    }
+    const correlationID = this.nextId();
+    let frame: string;
+    try {
+      frame = this.encode('request', topic, body, {
+        messageID: correlationID,
+        correlationID,
+        ttl: Math.max(1, Math.round(timeoutMs)),
+      });
+      this.checkSize(frame, topic);
+    } catch (error) {
+      return Promise.reject(error instanceof WsmqError ? error : this.wrap('BAD_MESSAGE', 'cannot encode body', error));
+    }
+    return new Promise<unknown>((resolve, reject) => {
+      const pending: Pending = {
+        correlationID,
+        topic,
+        frame,
+        resolve,
+        reject,
+        sentOn: null,
+        timer: undefined,
+        detachSignal: undefined,
+      };
+      pending.timer = setTimeout(() => {
+        this.giveUp(pending, new WsmqError('TIMEOUT', `no answer to ${topic} within ${timeoutMs} ms`, { topic, correlationID }));
+      }, timeoutMs);
+      const signal = options.signal;
+      if (signal !== undefined) {
+        const onAbort = (): void =>
+          this.giveUp(pending, new WsmqError('CANCELLED', `request ${topic} aborted`, { topic, correlationID }));
+        signal.addEventListener('abort', onAbort, { once: true });
+        pending.detachSignal = () => signal.removeEventListener('abort', onAbort);
+      }
+      this.pending.set(correlationID, pending);
+      this.sendOrQueue(frame, pending);
+    });
+  }
+
+  /** The caller stopped waiting: reject, and tell the broker so it can cancel the handler. */
+  private giveUp(pending: Pending, error: WsmqError): void {
+    if (!this.pending.has(pending.correlationID)) return;
+    const socket = pending.sentOn;
+    this.settle(pending, error);
+    if (socket === null) {
+      this.outbox = this.outbox.filter((item) => item.pending !== pending);
+    } else if (socket === this.socket && this.isOpen) {
+      this.rawSend(socket, this.encode('event', '_client.cancel', { correlationID: pending.correlationID }));
+    }
+  }
+
+  private settle(pending: Pending, outcome: WsmqError | { body: unknown }): void {
+    if (!this.pending.delete(pending.correlationID)) return;
+    clearTimeout(pending.timer);
+    pending.detachSignal?.();
+    if (outcome instanceof WsmqError) pending.reject(outcome);
+    else pending.resolve(outcome.body);
+  }
+
+  private controlRequest<K extends '_client.subscribe' | '_client.unsubscribe' | '_client.ping'>(
+    topic: K,
+    body: ClientToBroker[K]['body'],
+    timeoutMs?: number,
+  ): Promise<ClientToBroker[K]['response']> {
+    return this.sendRequest(topic, body, timeoutMs === undefined ? {} : { timeoutMs }) as Promise<
+      ClientToBroker[K]['response']
+    >;
+  }
+
+  private newPatternState(pattern: string, echo: boolean): PatternState {
+    let settleReady: (error?: WsmqError) => void = () => undefined;
+    const ready = new Promise<void>((resolve, reject) => {
+      settleReady = (error) => (error === undefined ? resolve() : reject(error));
+    });
+    ready.catch(() => undefined); // observed through Unsubscribe.ready by those who care
+    return { pattern, echo, entries: new Set(), subscribed: false, ready, settleReady };
+  }
+
+  private sendSubscribe(state: PatternState): void {
+    const body: ClientToBroker['_client.subscribe']['body'] = { topic: state.pattern };
+    if (state.echo) body.echo = true;
+    this.controlRequest('_client.subscribe', body).then(
+      () => {
+        if (this.patterns.get(state.pattern) !== state) return;
+        state.subscribed = true;
+        state.settleReady();
+      },
+      (error: unknown) => {
+        if (this.patterns.get(state.pattern) !== state) return;
+        const wsmqError = error instanceof WsmqError ? error : this.wrap('INTERNAL', 'subscribe failed', error);
+        if (wsmqError.code === 'DISCONNECTED') return; // re-sent on the next connection
+        state.settleReady(wsmqError);
+        this.emit('error', new WsmqError(wsmqError.code, `subscribe ${state.pattern} failed: ${wsmqError.message}`, {
+          topic: state.pattern,
+          details: wsmqError.details,
+          remote: wsmqError.remote,
+        }));
+      },
+    );
+  }
+
+  // ---------------------------------------------------------------- receiving
+
+  private receive(socket: WebSocketLike, data: string): void {
+    const envelope = decodeEnvelope(data);
+    if (typeof envelope === 'string') {
+      this.emit('error', new WsmqError('BAD_MESSAGE', `bad frame from broker (${envelope})`));
+      return;
+    }
+    const { header } = envelope;
+    switch (header.type) {
+      case 'response':
+      case 'error':
+        this.receiveAnswer(envelope);
+        return;
+      case 'event':
+        if (header.topic === '_internal.client.registered') {
+          if (isRegisteredBody(envelope.body)) this.onRegistered(socket, envelope.body);
+          else this.emit('error', new WsmqError('BAD_MESSAGE', 'malformed registration acknowledgement'));
+          return;
+        }
+        if (header.topic === '_internal.cancel') {
+          if (isCancelNotice(envelope.body)) {
+            const controller = this.inflight.get(envelope.body.correlationID);
+            controller?.abort(new WsmqError('CANCELLED', `cancelled by the broker (${envelope.body.reason})`));
+          }
+          return;
+        }
+        this.dispatchEvent(envelope);
+        return;
+      case 'request':
+        void this.answerRequest(socket, envelope);
+        return;
+    }
+  }
+
+  private receiveAnswer(envelope: Envelope): void {
+    const correlationID = envelope.header.correlationID ?? '';
+    const pending = this.pending.get(correlationID);
+    if (envelope.header.type === 'response') {
+      if (pending !== undefined) this.settle(pending, { body: envelope.body });
+      return; // late or duplicate answers are discarded silently (§2)
+    }
+    const { code, message, details } = readErrorBody(envelope.body);
+    const error = new WsmqError(code, message, { details, correlationID, topic: pending?.topic, remote: true });
+    if (pending !== undefined) this.settle(pending, error);
+    else this.emit('error', error); // e.g. an error about a publish we sent
+  }
+
+  private context(envelope: Envelope, pattern: string, signal: AbortSignal): MessageContext {
+    return {
+      topic: envelope.header.topic,
+      pattern,
+      type: envelope.header.type === 'request' ? 'request' : 'event',
+      header: envelope.header,
+      envelope,
+      source: envelope.header.source,
+      signal,
+    };
+  }
+
+  private dispatchEvent(envelope: Envelope): void {
+    const topic = envelope.header.topic;
+    const signal = new AbortController().signal;
+    for (const entry of [...this.handlers]) {
+      if (!topicMatches(entry.pattern, topic)) continue;
+      try {
+        const result = entry.handler(envelope.body as never, this.context(envelope, entry.pattern, signal));
+        if (result instanceof Promise) {
+          result.catch((error: unknown) => this.emit('error', this.wrap('HANDLER_ERROR', `handler for ${topic} failed`, error)));
+        }
+      } catch (error) {
+        this.emit('error', this.wrap('HANDLER_ERROR', `handler for ${topic} failed`, error));
+      }
+    }
+  }
+
+  /** Server→client RPC (§2): the first handler whose pattern matches answers. */
+  private async answerRequest(socket: WebSocketLike, envelope: Envelope): Promise<void> {
+    const { topic, ttl } = envelope.header;
+    const correlationID = envelope.header.correlationID ?? envelope.header.messageID;
+    const answer = (type: 'response' | 'error', body: unknown): void => {
+      if (socket !== this.socket) return; // the broker already failed it with DISCONNECTED
+      let frame: string;
+      try {
+        frame = this.encode(type, correlationID, body, { correlationID });
+      } catch (error) {
+        frame = this.encode('error', correlationID, {
+          error: { code: 'HANDLER_ERROR', message: `response not JSON-serializable: ${errorMessageOf(error)}` },
+        }, { correlationID });
+      }
+      this.rawSend(socket, frame);
+    };
+    const entry = this.handlers.find((candidate) => topicMatches(candidate.pattern, topic));
+    if (entry === undefined) {
+      answer('error', { error: { code: 'NO_HANDLER', message: `no handler for ${topic} on this client` } });
+      return;
+    }
+    const controller = new AbortController();
+    this.inflight.set(correlationID, controller);
+    const ttlTimer =
+      ttl !== undefined
+        ? setTimeout(() => controller.abort(new WsmqError('TIMEOUT', `request ${topic} outlived its ttl`)), ttl)
+        : undefined;
+    try {
+      const result: unknown = await entry.handler(
+        envelope.body as never,
+        this.context(envelope, entry.pattern, controller.signal),
+      );
+      if (!controller.signal.aborted) answer('response', result === undefined ? null : result);
+    } catch (error) {
+      if (!controller.signal.aborted) {
+        const details = (error as { details?: unknown } | null)?.details;
+        const errorBody: { code: string; message: string; details?: unknown } = {
+          code: errorCodeOf(error),
+          message: errorMessageOf(error),
+        };
+        if (details !== undefined) errorBody.details = details;
+        answer('error', { error: errorBody });
+      }
+    } finally {
+      clearTimeout(ttlTimer);
+      if (this.inflight.get(correlationID) === controller) this.inflight.delete(correlationID);
+    }
+  }
+}

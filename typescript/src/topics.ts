@@ -1,0 +1,53 @@
+/**
+ * Topic validation and NATS-style pattern matching (docs/design.md §3).
+ *
+ * The broker decides what a client receives; the client matches again locally only to route a
+ * delivery to the right handlers when several (possibly wildcard) subscriptions exist, so the
+ * rules here must be exactly the broker's: `*` is one token, `>` is one or more trailing tokens.
+ */
+
+const MAX_TOPIC_BYTES = 255;
+const MAX_TOKENS = 32;
+// A token is 1+ chars, none of them whitespace, control characters, '.', '*' or '>'.
+// eslint-disable-next-line no-control-regex
+const BAD_TOKEN_CHAR = /[\s\u0000-\u001f\u007f.*>]/u;
+
+function byteLength(text: string): number {
+  return new TextEncoder().encode(text).length;
+}
+
+/** Why `topic` is not a valid literal topic or pattern, or `null` when it is. */
+export function topicProblem(topic: string, allowWildcards: boolean): string | null {
+  if (topic === '') return 'topic is empty';
+  if (byteLength(topic) > MAX_TOPIC_BYTES) return `topic is longer than ${MAX_TOPIC_BYTES} bytes`;
+  const tokens = topic.split('.');
+  if (tokens.length > MAX_TOKENS) return `topic has more than ${MAX_TOKENS} tokens`;
+  for (const [i, token] of tokens.entries()) {
+    if (allowWildcards && token === '*') continue;
+    if (allowWildcards && token === '>') {
+      if (i !== tokens.length - 1) return "'>' must be the last token";
+      continue;
+    }
+    if (token === '') return 'topic has an empty token';
+    if (BAD_TOKEN_CHAR.test(token)) {
+      return allowWildcards
+        ? `bad token ${JSON.stringify(token)}`
+        : `bad token ${JSON.stringify(token)} (publish and request topics cannot use wildcards)`;
+    }
+  }
+  return null;
+}
+
+/** Does subscription `pattern` match literal `topic` (NATS subject semantics)? */
+export function topicMatches(pattern: string, topic: string): boolean {
+  if (pattern === topic) return true;
+  const p = pattern.split('.');
+  const t = topic.split('.');
+  for (let i = 0; i < p.length; i++) {
+    const token = p[i];
+    if (token === '>') return t.length > i;
+    if (i >= t.length) return false;
+    if (token !== '*' && token !== t[i]) return false;
+  }
+  return p.length === t.length;
+}
