@@ -1,0 +1,79 @@
+"""``python -m codegen``: write every generated file; ``--check``: fail if one is stale.
+
+Why ``--check`` regenerates in memory instead of diffing git: it must work on a fresh clone
+without network and without touching the tree, and it must catch a hand edit of a generated
+file as well as a schema edit that nobody regenerated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .python_models import render_python_models
+from .schema import bundle
+from .typescript import render_typescript
+
+__all__ = ["OUTPUTS", "REPO_ROOT", "generate_all", "main"]
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PYTHON_MODELS = Path("python/src/websocketmq/models.py")
+TS_DIR = Path("typescript/src/generated")
+OUTPUTS = (PYTHON_MODELS, TS_DIR / "types.ts", TS_DIR / "guards.ts")
+"""Every generated file, relative to the repository root."""
+
+
+def generate_all(repo_root: Path = REPO_ROOT) -> dict[Path, str]:
+    """Render every output in memory: ``{path relative to repo root: text}``."""
+    bundled = bundle(repo_root / "spec" / "schema")
+    files: dict[Path, str] = {PYTHON_MODELS: render_python_models(bundled, repo_root)}
+    for name, text in render_typescript(bundled).items():
+        files[TS_DIR / name] = text
+    if set(files) != set(OUTPUTS):
+        raise RuntimeError(f"generator outputs {sorted(map(str, files))} != OUTPUTS")
+    return files
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the process exit code (1 when ``--check`` finds a stale file)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m codegen",
+        description="Generate Python and TypeScript models from spec/schema (wsmq/1).",
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="do not write; exit 1 if any generated file is missing or differs",
+    )
+    parser.add_argument("--root", type=Path, default=REPO_ROOT, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    root: Path = args.root
+    stale = 0
+    for rel, text in generate_all(root).items():
+        path = root / rel
+        current = path.read_text(encoding="utf-8") if path.exists() else None
+        if current == text:
+            continue
+        if args.check:
+            stale += 1
+            print(f"codegen: {rel} is stale; run `python -m codegen`", file=sys.stderr)
+            diff = difflib.unified_diff(
+                (current or "").splitlines(keepends=True),
+                text.splitlines(keepends=True),
+                f"a/{rel}",
+                f"b/{rel}",
+                n=1,
+            )
+            sys.stderr.writelines(list(diff)[:40])
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            print(f"codegen: wrote {rel}")
+    if args.check and stale:
+        return 1
+    if args.check:
+        print(f"codegen: {len(OUTPUTS)} generated files are up to date")
+    return 0
