@@ -1,1 +1,90 @@
-"""WebSocketMQ: publish/subscribe and RPC in both directions over one WebSocket (wsmq/1)."""
+"""WebSocketMQ: publish/subscribe and RPC in both directions over one WebSocket (wsmq/1).
+
+Server::
+
+    broker = Broker(BrokerOptions.default())
+
+    @broker.subscribe("example.echo")
+    async def echo(msg: Message, client_id: str | None) -> Any:
+        return msg.body
+
+    async with serve(broker, port=8080, path="/ws"):
+        ...
+
+Client::
+
+    async with await connect("ws://127.0.0.1:8080/ws") as client:
+        print(await client.request("example.echo", {"hi": 1}))
+"""
+
+from .broker import (
+    TOPIC_CLIENT_DEREGISTERED,
+    TOPIC_CLIENT_REGISTERED,
+    Broker,
+    BrokerOptions,
+    ClientConnection,
+    HandshakeRequest,
+    Subscription,
+)
+from .errors import (
+    AlreadyRegistered,
+    BadMessage,
+    BadTopic,
+    Cancelled,
+    ConnectionClosed,
+    Disconnected,
+    Forbidden,
+    HandlerError,
+    InternalError,
+    NoHandler,
+    ProtocolError,
+    RateLimited,
+    RemoteError,
+    RequestTimeout,
+    ShuttingDown,
+    TooLarge,
+    Unauthenticated,
+    UnknownClient,
+    UnknownCorrelation,
+    WsmqError,
+)
+from .protocol.envelope import Header, Message, new_error, new_event, new_request, new_response
+from .server import Server, serve
+
+__all__ = [
+    "TOPIC_CLIENT_DEREGISTERED",
+    "TOPIC_CLIENT_REGISTERED",
+    "AlreadyRegistered",
+    "BadMessage",
+    "BadTopic",
+    "Broker",
+    "BrokerOptions",
+    "Cancelled",
+    "ClientConnection",
+    "ConnectionClosed",
+    "Disconnected",
+    "Forbidden",
+    "HandlerError",
+    "HandshakeRequest",
+    "Header",
+    "InternalError",
+    "Message",
+    "NoHandler",
+    "ProtocolError",
+    "RateLimited",
+    "RemoteError",
+    "RequestTimeout",
+    "Server",
+    "ShuttingDown",
+    "Subscription",
+    "TooLarge",
+    "Unauthenticated",
+    "UnknownClient",
+    "UnknownCorrelation",
+    "WsmqError",
+    "new_error",
+    "new_event",
+    "new_request",
+    "new_response",
+    "serve",
+]

@@ -115,9 +115,14 @@ class _Coded(WsmqError):
 
 
 class ProtocolError(_Coded):
-    """A received frame was rejected by a local check; the peer gets this error on the wire."""
+    """A received frame was rejected by a local check; the peer gets this error on the wire.
+
+    ``answer`` is False when the offending frame was readable as a ``response`` or ``error``:
+    those are never answered (spec §3.5 item 3, no error loops); the receiver drops them.
+    """
 
     CODE = "BAD_MESSAGE"
+    answer: bool = True
 
 
 class BadMessage(ProtocolError):

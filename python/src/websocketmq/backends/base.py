@@ -34,6 +34,9 @@ exception: ``NoHandler``/``UnknownClient`` are raised only when nobody could be 
 
 Optional ``message`` arguments carry the decoded form of ``frame`` when the caller has it;
 in-process backends pass it through to the host to spare a decode, remote ones ignore it.
+A backend whose class attribute ``in_process`` is True declares that it only ever hands frames to
+the local host; the broker then skips encoding where it can and passes ``frame=b""`` together
+with ``message`` (never both missing). Remote backends leave it False and always get real frames.
 
 Change log (announce changes to this contract here):
 - v1 (initial): as above.
@@ -93,6 +96,7 @@ class Backend(abc.ABC):
     """Routing between broker nodes. Subclass it to add a transport (see module docstring)."""
 
     host: BackendHost | None = None
+    in_process: bool = False
 
     async def start(self, host: BackendHost) -> None:
         """Bind to the broker node; called once by ``Broker.start()`` before any other call."""

@@ -6,9 +6,8 @@ The fast path of the reference broker: a publish is encoded once by the broker a
 
 from __future__ import annotations
 
-from ..errors import NoHandler, UnknownClient
+from ..errors import UnknownClient
 from ..protocol.envelope import Message
-from ..protocol.topics import SubscriptionIndex
 from .base import Backend, BackendHost, Reply
 
 __all__ = ["MemoryBackend"]
@@ -17,9 +16,9 @@ __all__ = ["MemoryBackend"]
 class MemoryBackend(Backend):
     """Routes everything to the single host it is bound to."""
 
+    in_process = True
+
     def __init__(self) -> None:
-        self._served: SubscriptionIndex[str] = SubscriptionIndex()
-        self._watched: set[str] = set()
         self._clients: set[str] = set()
 
     def _host(self) -> BackendHost:
@@ -31,15 +30,12 @@ class MemoryBackend(Backend):
         self, topic: str, frame: bytes, source: str | None, message: Message | None = None
     ) -> None:
         """Deliver locally: the host matches its own subscriptions."""
-        if self._watched:
-            self._host().deliver_event(topic, frame, source, message)
+        self._host().deliver_event(topic, frame, source, message)
 
     async def request(
         self, topic: str, frame: bytes, timeout: float, message: Message | None = None
     ) -> Reply:
-        """Run the local handler; NoHandler at once when no pattern matches."""
-        if not self._served.match(topic):
-            raise NoHandler(f"no handler for {topic!r}")
+        """Run the local handler (the host answers NO_HANDLER at once when none matches)."""
         return await self._host().handle_request(topic, frame, message)
 
     async def request_client(
@@ -63,17 +59,13 @@ class MemoryBackend(Backend):
         self._clients.discard(client_id)
 
     async def watch(self, pattern: str) -> None:
-        """Note the interest (used only to skip delivery when nobody listens at all)."""
-        self._watched.add(pattern)
+        """Nothing to do: the host matches its own subscriptions on every publish."""
 
     async def unwatch(self, pattern: str) -> None:
-        """Drop the interest."""
-        self._watched.discard(pattern)
+        """Nothing to do."""
 
     async def serve(self, pattern: str) -> None:
-        """Index the handler pattern so requests with no handler fail at once."""
-        self._served.add(pattern, pattern)
+        """Nothing to do: the host knows its handlers (so a new handler works at once)."""
 
     async def unserve(self, pattern: str) -> None:
-        """Drop the handler pattern."""
-        self._served.remove(pattern, pattern)
+        """Nothing to do."""

@@ -41,26 +41,44 @@ INVALID_CORRELATION = "_invalid"
 
 _Id = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
 _Topic = Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
-_Ttl = Annotated[int, msgspec.Meta(gt=0)]
+_MAX_INT = 2**53 - 1
+_Timestamp = Annotated[int, msgspec.Meta(ge=0, le=_MAX_INT)]
 
 
 class Header(
     msgspec.Struct,
     omit_defaults=True,
-    rename={
-        "message_id": "messageID",
-        "correlation_id": "correlationID",
-    },
+    rename={"message_id": "messageID", "correlation_id": "correlationID"},
 ):
-    """Envelope header; field names on the wire are the seed's camelCase (§1)."""
+    """Envelope header; field names on the wire are the seed's camelCase (spec §3.2)."""
+
+    message_id: str
+    type: MessageType
+    topic: str
+    timestamp: int
+    correlation_id: str | None = None
+    ttl: int | None = None
+    source: str | None = None
+
+
+class _WireHeader(
+    msgspec.Struct, rename={"message_id": "messageID", "correlation_id": "correlationID"}
+):
+    """What the decoder accepts: ``correlationID``/``ttl`` are checked per type afterwards,
+    because on an event they must be ignored whatever their JSON type (spec §3.2)."""
 
     message_id: _Id
     type: MessageType
     topic: _Topic
-    correlation_id: _Id | None = None
-    timestamp: int = 0
-    ttl: _Ttl | None = None
-    source: str | None = None
+    timestamp: _Timestamp
+    correlation_id: Any = msgspec.UNSET
+    ttl: Any = msgspec.UNSET
+    source: str | msgspec.UnsetType = msgspec.UNSET
+
+
+class _WireMessage(msgspec.Struct):
+    header: _WireHeader
+    body: Any = None
 
 
 class Message(msgspec.Struct):
@@ -98,7 +116,7 @@ Envelope = Message
 """Alias: the spec calls it an envelope, the seed calls it a message."""
 
 _encoder = msgspec.json.Encoder()
-_decoder = msgspec.json.Decoder(Message)
+_decoder = msgspec.json.Decoder(_WireMessage)
 _any_decoder = msgspec.json.Decoder()
 
 
@@ -130,28 +148,60 @@ def _readable_ids(frame: str | bytes) -> str | None:
     return None
 
 
+def _bad(text: str, correlation_id: str | None, answer: bool = True) -> BadMessage:
+    exc = BadMessage(text, None, correlation_id or INVALID_CORRELATION)
+    exc.answer = answer
+    return exc
+
+
+def _readable_type(frame: str | bytes) -> bool:
+    """False when the frame's ``type`` reads as response/error: those are never answered."""
+    try:
+        raw = _any_decoder.decode(frame)
+    except (msgspec.DecodeError, RecursionError, ValueError):
+        return True
+    header = raw.get("header") if isinstance(raw, dict) else None
+    return not (isinstance(header, dict) and header.get("type") in ("response", "error"))
+
+
 def decode(frame: str | bytes) -> Message:
     """Decode one text frame into a valid :class:`Message` or raise :class:`BadMessage`.
 
-    Checks beyond the types: ``correlationID`` is required on request, response and error (§1).
-    The raised error's ``correlation_id`` is what the error envelope about it must carry.
+    Checks beyond the types (spec §3.2): ``correlationID`` is a 1-128 character string on
+    request, response and error; ``ttl`` on a request is absent or an integer 1..2^53-1; both
+    are ignored (dropped) on events. The raised error's ``correlation_id`` is what the error
+    envelope about it must carry, and ``answer`` says whether to answer at all (§3.5).
     """
     try:
-        msg = _decoder.decode(frame)
+        wire = _decoder.decode(frame)
     except (msgspec.DecodeError, msgspec.ValidationError, RecursionError, ValueError) as exc:
-        raise BadMessage(
-            f"invalid envelope: {exc}", None, _readable_ids(frame) or INVALID_CORRELATION
-        ) from exc
-    header = msg.header
-    if header.correlation_id is None and header.type != "event":
-        raise BadMessage(f"correlationID is required on a {header.type}", None, header.message_id)
-    return msg
+        err = _bad(f"invalid envelope: {exc}", _readable_ids(frame), _readable_type(frame))
+        raise err from exc
+    h = wire.header
+    kind = h.type
+    source = h.source if isinstance(h.source, str) else None
+    if kind == "event":
+        header = Header(h.message_id, kind, h.topic, h.timestamp, None, None, source)
+        return Message(header, wire.body)
+    corr = h.correlation_id
+    answer = kind == "request"
+    if type(corr) is not str or not 0 < len(corr) <= 128:
+        raise _bad(
+            f"correlationID (1-128 characters) is required on a {kind}", h.message_id, answer
+        )
+    ttl = h.ttl
+    if kind != "request" or ttl is msgspec.UNSET:
+        ttl = None
+    elif type(ttl) is not int or not 0 < ttl <= _MAX_INT:
+        raise _bad("ttl must be an integer number of milliseconds >= 1", corr)
+    header = Header(h.message_id, kind, h.topic, h.timestamp, corr, ttl, source)
+    return Message(header, wire.body)
 
 
 def new_event(topic: str, body: Any = None, *, source: str | None = None) -> Message:
     """An event (publish) on ``topic``."""
     return Message(
-        Header(message_id=next_id(), type="event", topic=topic, timestamp=now_ms(), source=source),
+        Header(next_id(), "event", topic, now_ms(), source=source),
         body,
     )
 

@@ -38,7 +38,11 @@ _PATTERN_RE = re.compile(rf"(?:{_TOKEN}|\*)(?:\.(?:{_TOKEN}|\*))*(?:\.>)?|>")
 
 
 def _check_size(topic: str, what: str) -> None:
-    if len(topic.encode()) > MAX_TOPIC_BYTES:
+    try:
+        size = len(topic.encode())
+    except UnicodeEncodeError:  # lone surrogates (JSON "\ud800") are not UTF-8
+        raise BadTopic(f"{what} is not valid UTF-8") from None
+    if size > MAX_TOPIC_BYTES:
         raise BadTopic(f"{what} longer than {MAX_TOPIC_BYTES} bytes")
     if topic.count(".") >= MAX_TOPIC_TOKENS:
         raise BadTopic(f"{what} has more than {MAX_TOPIC_TOKENS} tokens")

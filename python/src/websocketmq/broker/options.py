@@ -1,0 +1,89 @@
+"""Broker options with documented defaults (the seed's ``broker.DefaultOptions()``)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from ..backends.base import Backend
+
+__all__ = ["Action", "Authenticate", "Authorize", "BrokerOptions", "HandshakeRequest"]
+
+Action = Literal["subscribe", "publish", "request"]
+
+
+@dataclass(frozen=True, slots=True)
+class HandshakeRequest:
+    """What ``authenticate`` sees of the HTTP upgrade request."""
+
+    path: str
+    headers: Any  # websockets.datastructures.Headers (case-insensitive mapping)
+    remote_address: Any = None
+
+
+Authenticate = Callable[[HandshakeRequest], "Any | Awaitable[Any]"]
+"""Called at the upgrade; returns the identity (any object) or None/raises → HTTP 401."""
+
+Authorize = Callable[[Any, Action, str], bool]
+"""``(client, action, topic) -> bool``; ``client`` has ``.client_id`` and ``.identity``.
+Denied → ``FORBIDDEN``; for subscriptions it is also checked per delivered topic, so nothing
+from a forbidden topic ever reaches that client. Must be fast and synchronous (hot path)."""
+
+
+def _default_backend() -> Backend:
+    from ..backends.memory import MemoryBackend
+
+    return MemoryBackend()
+
+
+@dataclass(slots=True)
+class BrokerOptions:
+    """Everything a broker can be tuned with; start from ``BrokerOptions.default()``.
+
+    Times are in seconds, sizes in bytes. Each default is chosen for a broker that serves
+    browsers on the open internet.
+    """
+
+    ping_interval: float | None = 20.0
+    """WebSocket ping every this many seconds to detect dead peers (None: off). Also announced
+    to clients in the registration ack so browser clients can send ``_client.ping``."""
+    ping_timeout: float | None = 20.0
+    """Close a connection whose pong is this late."""
+    request_timeout: float = 30.0
+    """Default ttl of a request that carries none, and of server→client requests."""
+    max_ttl: float = 300.0
+    """Requests asking for a longer ttl are clamped to this."""
+    max_message_size: int = 1 << 20
+    """Larger frames get ``TOO_LARGE`` then close 1009. Frames over 4 times this are cut off by
+    the WebSocket layer (close 1009 without an envelope) so memory stays bounded."""
+    send_queue_size: int = 1024
+    """Frames queued per connection. When a slow client fills it, that client is closed with
+    4008 "slow consumer": it never slows the publisher or the other subscribers."""
+    allowed_origins: Sequence[str] | None = None
+    """None: any Origin (or none). A list: only these Origin values; others get HTTP 403."""
+    registration_topic: str = "_client.register"
+    """Topic of the registration event (design.md §4)."""
+    max_pending_requests_per_connection: int = 256
+    """Client requests in flight per connection; more → ``RATE_LIMITED``."""
+    max_event_tasks: int = 10_000
+    """Async event handlers running at once (broker-wide); more are dropped with a warning."""
+    resume_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+    """HMAC key of resume tokens; random per process. Cluster nodes must share one."""
+    resume_token_ttl: float = 3600.0
+    """How long after its issue a resume token is accepted."""
+    authenticate: Authenticate | None = None
+    """Upgrade hook (see :data:`Authenticate`). None: everybody, identity None."""
+    authorize: Authorize | None = None
+    """Per-action hook (see :data:`Authorize`). None: everything allowed."""
+    backend: Backend = field(default_factory=_default_backend)
+    """Routing between nodes; MemoryBackend (one process) by default."""
+    # Room for the limits of websocketmq.limits (json depth, message rate, error budget,
+    # connections per IP, handshake deadline): add fields here, read them in Broker/server.
+
+    @classmethod
+    def default(cls) -> BrokerOptions:
+        """The documented defaults (the seed's ``DefaultOptions()``); tweak what you need."""
+        return cls()

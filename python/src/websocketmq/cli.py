@@ -1,0 +1,106 @@
+"""The ``wsmq`` command: ``wsmq serve [--host --port --path --demo --conformance --nats URL]``.
+
+Readiness (design.md §8): once accepting connections, ``serve`` prints exactly one line
+``wsmq: listening on ws://HOST:PORT/PATH`` to stdout, flushed; tests and other tools wait for it.
+SIGTERM/SIGINT close gracefully (1001, pending requests fail SHUTTING_DOWN) and exit 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from .broker import Broker, BrokerOptions
+from .server import serve
+
+__all__ = ["main", "run_serve"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="wsmq", description="WebSocketMQ (wsmq/1) tools")
+    sub = parser.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("serve", help="run the reference broker")
+    s.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    s.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 = free port)")
+    s.add_argument("--path", default="/ws", help="WebSocket path (default /ws)")
+    s.add_argument("--demo", action="store_true", help="install the seed demo handlers")
+    s.add_argument(
+        "--conformance", action="store_true", help="install the conformance fixture handlers"
+    )
+    s.add_argument(
+        "--nats", action="append", default=[], metavar="URL", help="NATS server(s): cluster mode"
+    )
+    s.add_argument("--nats-namespace", default="default", help="NATS subject namespace")
+    s.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING… (default INFO)")
+    return parser
+
+
+def _nats_backend(urls: list[str], namespace: str) -> Any:
+    try:
+        mod = importlib.import_module("websocketmq.backends.nats")
+    except ImportError as exc:
+        raise SystemExit(
+            f"wsmq: --nats needs websocketmq.backends.nats and nats-py: {exc}"
+        ) from exc
+    return mod.NatsBackend(urls, namespace=namespace)
+
+
+async def run_serve(args: argparse.Namespace) -> int:
+    """Run the broker until SIGTERM/SIGINT; returns the exit code."""
+    options = BrokerOptions.default()
+    if args.nats:
+        options.backend = _nats_backend(args.nats, args.nats_namespace)
+    broker = Broker(options)
+    demo_task = None
+    if args.conformance:
+        from .fixture import install_fixture
+
+        install_fixture(broker)
+    if args.demo or not args.conformance:
+        from .demo import install_demo
+
+        demo_task = install_demo(broker)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    server = serve(broker, args.host, args.port, args.path)
+    await server.start()
+    sys.stdout.write(f"wsmq: listening on {server.url}\n")
+    sys.stdout.flush()
+    if demo_task is not None:
+        logging.getLogger("websocketmq.demo").info(
+            "demo: open http://%s:%d/ in a browser, or connect a client to %s",
+            args.host,
+            server.port,
+            server.url,
+        )
+    await stop.wait()
+    logging.getLogger("websocketmq").info("shutting down")
+    if demo_task is not None:
+        demo_task.cancel()
+    await server.close()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``wsmq`` script."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if logging.getLogger().level > logging.DEBUG:
+        logging.getLogger("websockets").setLevel(logging.WARNING)  # one line per wsmq event
+    if args.command == "serve":
+        return asyncio.run(run_serve(args))
+    return 2

@@ -1,0 +1,421 @@
+"""The broker side of one wsmq/1 connection, as a sans-I/O state machine (design.md §2-§4).
+
+Feed it what the socket received (:meth:`ServerSession.receive`: a text frame as ``str``, a
+binary frame as ``bytes``); it returns a list of *actions*: frames to send, a close to perform,
+and events the broker must act on (publish, request, subscribe…). It never imports asyncio, never
+reads the socket and keeps no futures: the I/O layer owns all that.
+
+Rules, in the order :meth:`receive` applies them:
+
+1. Nothing is processed once the session is CLOSING or CLOSED.
+2. A frame over ``max_message_size`` → ``TOO_LARGE`` error, then close 1009 (spec §12).
+3. A binary frame → ``BAD_MESSAGE``; the connection stays open (spec §2.2).
+4. An undecodable frame → ``BAD_MESSAGE`` about it, unless it reads as response/error (§3.5).
+5. ``_client.register`` while OPEN registers (resume if the token verifies); while REGISTERED it
+   is ``ALREADY_REGISTERED``. Any other message while OPEN registers implicitly: the ack is sent
+   first, then the message is processed (design.md §4).
+6. Events: ``_client.cancel`` → :class:`CancelRequest`; other ``_`` topics → ``FORBIDDEN``; bad
+   topic → ``BAD_TOPIC``; else :class:`Publish` with ``source`` set to this client.
+7. Requests: ``_client.subscribe``/``_client.unsubscribe`` → :class:`Subscribe`/
+   :class:`Unsubscribe` (pattern checked; ``_`` patterns are FORBIDDEN); ``_client.ping`` is
+   answered here; other ``_`` topics → FORBIDDEN; bad topic → BAD_TOPIC; else the ttl is
+   defaulted/clamped and :class:`Request` is emitted.
+8. Responses/errors settle the pending server→client request with that correlation exactly once
+   (:class:`Answer`); late or duplicate ones are dropped; never-sent ones get
+   ``UNKNOWN_CORRELATION`` (about the answer's messageID; the answer itself is not answered).
+
+State transitions (state as data: :data:`TRANSITIONS`)::
+
+    OPEN --register/any message--> REGISTERED --close--> CLOSING --closed--> CLOSED
+      \\____________________________close/closed___________________________/
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, Generic, TypeVar
+
+from ..errors import (
+    AlreadyRegistered,
+    BadMessage,
+    BadTopic,
+    Forbidden,
+    ProtocolError,
+    TooLarge,
+    UnknownCorrelation,
+    WsmqError,
+)
+from .envelope import INVALID_CORRELATION, Message, decode, encode, new_error, new_event, now_ms
+from .envelope import new_response as _new_response
+from .rpc import Lookup, PendingTable
+from .tokens import issue_token, verify_token
+from .topics import is_reserved, validate_pattern, validate_topic
+
+__all__ = [
+    "TRANSITIONS",
+    "Answer",
+    "CancelRequest",
+    "Close",
+    "Publish",
+    "Registered",
+    "Request",
+    "Send",
+    "ServerSession",
+    "SessionConfig",
+    "State",
+    "Subscribe",
+    "Trigger",
+    "Unsubscribe",
+]
+
+W = TypeVar("W")
+
+TOPIC_REGISTERED = "_internal.client.registered"
+TOPIC_CANCEL_OUT = "_internal.cancel"
+
+
+class State(Enum):
+    """Lifecycle of a connection (spec §2.3)."""
+
+    OPEN = "open"
+    REGISTERED = "registered"
+    CLOSING = "closing"
+    CLOSED = "closed"
+
+
+class Trigger(Enum):
+    """What moves a session between states."""
+
+    REGISTER = "register"  # explicit _client.register or implicit on the first message
+    CLOSE = "close"  # we decided to close (limit, shutdown, eviction)
+    CLOSED = "closed"  # the transport is gone
+
+
+TRANSITIONS: dict[tuple[State, Trigger], State] = {
+    (State.OPEN, Trigger.REGISTER): State.REGISTERED,
+    (State.OPEN, Trigger.CLOSE): State.CLOSING,
+    (State.OPEN, Trigger.CLOSED): State.CLOSED,
+    (State.REGISTERED, Trigger.CLOSE): State.CLOSING,
+    (State.REGISTERED, Trigger.CLOSED): State.CLOSED,
+    (State.CLOSING, Trigger.CLOSE): State.CLOSING,
+    (State.CLOSING, Trigger.CLOSED): State.CLOSED,
+    (State.CLOSED, Trigger.CLOSE): State.CLOSED,
+    (State.CLOSED, Trigger.CLOSED): State.CLOSED,
+}
+"""Every legal transition; anything else is a bug (``KeyError``)."""
+
+
+@dataclass(slots=True)
+class Send:
+    """Send this text frame."""
+
+    frame: bytes
+
+
+@dataclass(slots=True)
+class Close:
+    """Close the WebSocket with this code and reason (after the frames before it)."""
+
+    code: int
+    reason: str
+
+
+@dataclass(slots=True)
+class Registered:
+    """The client is registered (ack already in the actions); tell the registry and backend."""
+
+    client_id: str
+    page_session_id: str | None
+    resumed: bool
+    previous_id: str  # the ID the connection had before (differs when resumed)
+
+
+@dataclass(slots=True)
+class Publish:
+    """A client event to route (``source`` set)."""
+
+    message: Message
+
+
+@dataclass(slots=True)
+class Request:
+    """A client request to route to a server handler (``source`` set, ttl defaulted/clamped)."""
+
+    message: Message
+
+
+@dataclass(slots=True)
+class Subscribe:
+    """A ``_client.subscribe`` request: authorize, subscribe, then :meth:`respond`."""
+
+    message: Message
+    pattern: str
+    echo: bool
+
+
+@dataclass(slots=True)
+class Unsubscribe:
+    """A ``_client.unsubscribe`` request: unsubscribe, then :meth:`respond`."""
+
+    message: Message
+    pattern: str
+
+
+@dataclass(slots=True)
+class CancelRequest:
+    """``_client.cancel``: the client gave up on its request; cancel the handler, no answer."""
+
+    correlation_id: str
+
+
+@dataclass(slots=True)
+class Answer(Generic[W]):
+    """The answer (response or error) to a server→client request this session sent."""
+
+    waiter: W
+    message: Message
+
+
+Action = Send | Close | Registered | Publish | Request | Subscribe | Unsubscribe | CancelRequest
+
+
+@dataclass(slots=True)
+class SessionConfig:
+    """The broker options the protocol core needs (see ``BrokerOptions`` for the docs)."""
+
+    resume_secret: bytes
+    max_message_size: int = 1 << 20
+    default_ttl_ms: int = 30_000
+    max_ttl_ms: int = 300_000
+    ping_interval_ms: int = 20_000
+    resume_token_ttl: float = 3600.0
+    registration_topic: str = "_client.register"
+
+
+def _error_frame(exc: WsmqError) -> bytes:
+    return encode(new_error(exc.correlation_id or INVALID_CORRELATION, exc))
+
+
+class ServerSession(Generic[W]):
+    """Broker-side protocol state of one connection; ``W`` is the I/O layer's waiter type."""
+
+    def __init__(
+        self, client_id: str, config: SessionConfig, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.client_id = client_id
+        self.config = config
+        self.state = State.OPEN
+        self.page_session_id: str | None = None
+        self.pending: PendingTable[W] = PendingTable()
+        self._clock = clock
+
+    # -- state -----------------------------------------------------------------------------
+
+    def _move(self, trigger: Trigger) -> None:
+        self.state = TRANSITIONS[(self.state, trigger)]
+
+    def close(self) -> list[Close]:
+        """Start closing (we decided to); callers add the close code they need."""
+        self._move(Trigger.CLOSE)
+        return []
+
+    def closed(self) -> list[W]:
+        """The transport is gone: returns every pending waiter, to fail with DISCONNECTED."""
+        self._move(Trigger.CLOSED)
+        return self.pending.drain()
+
+    # -- input -----------------------------------------------------------------------------
+
+    def receive(self, frame: str | bytes) -> list[Any]:
+        """Process one received frame and return the actions it causes (see module rules)."""
+        if self.state is State.CLOSING or self.state is State.CLOSED:
+            return []
+        limit = self.config.max_message_size
+        size = len(frame)
+        if size > limit // 4 and isinstance(frame, str):
+            size = len(frame.encode("utf-8", "surrogatepass"))
+        if size > limit:
+            self._move(Trigger.CLOSE)
+            err = TooLarge(f"message of {size} bytes exceeds {limit}", None, INVALID_CORRELATION)
+            return [Send(_error_frame(err)), Close(1009, "message too big")]
+        if isinstance(frame, bytes):
+            bad = BadMessage("binary frames are not allowed; send JSON text", None, None)
+            return [Send(_error_frame(bad))]
+        try:
+            msg = decode(frame)
+        except ProtocolError as exc:
+            return [Send(_error_frame(exc))] if exc.answer else []
+        return self.receive_message(msg)
+
+    def receive_message(self, msg: Message) -> list[Any]:
+        """Process an already decoded message (the frame-level checks are done)."""
+        header = msg.header
+        actions: list[Any] = []
+        if self.state is State.OPEN:
+            if header.type == "event" and header.topic == self.config.registration_topic:
+                return self._register(msg)
+            actions = self._register(None)
+        elif header.type == "event" and header.topic == self.config.registration_topic:
+            err = AlreadyRegistered(
+                "this connection is already registered", None, header.message_id
+            )
+            return [Send(_error_frame(err))]
+        kind = header.type
+        try:
+            if kind == "event":
+                actions.append(self._event(msg))
+            elif kind == "request":
+                actions.append(self._request(msg))
+            else:
+                answer = self._answer(msg)
+                if answer is not None:
+                    actions.append(answer)
+        except WsmqError as exc:
+            actions.append(Send(_error_frame(exc)))
+        return actions
+
+    def _register(self, msg: Message | None) -> list[Any]:
+        previous = self.client_id
+        resumed = False
+        if msg is not None:
+            body = msg.body if msg.body is not None else {}
+            if not isinstance(body, dict):
+                err = BadMessage("register body must be an object", None, msg.header.message_id)
+                return [Send(_error_frame(err))]
+            page = body.get("pageSessionID")
+            self.page_session_id = page if isinstance(page, str) and page else None
+            old_id = body.get("brokerClientID")
+            token = body.get("resumeToken")
+            if (
+                isinstance(old_id, str)
+                and isinstance(token, str)
+                and 0 < len(old_id) <= 128
+                and verify_token(self.config.resume_secret, old_id, token, self._clock())
+            ):
+                self.client_id = old_id
+                resumed = True
+        self._move(Trigger.REGISTER)
+        ack: dict[str, Any] = {"brokerClientID": self.client_id}
+        if self.page_session_id is not None:
+            ack["pageSessionID"] = self.page_session_id
+        ack.update(
+            status="registered",
+            resumeToken=issue_token(
+                self.config.resume_secret,
+                self.client_id,
+                self._clock(),
+                self.config.resume_token_ttl,
+            ),
+            resumed=resumed,
+            protocol="wsmq/1",
+            pingInterval=self.config.ping_interval_ms,
+            maxMessageSize=self.config.max_message_size,
+        )
+        frame = encode(new_event(TOPIC_REGISTERED, ack))
+        return [
+            Send(frame),
+            Registered(self.client_id, self.page_session_id, resumed, previous),
+        ]
+
+    def _event(self, msg: Message) -> Any:
+        header = msg.header
+        topic = header.topic
+        if topic == "_client.cancel":
+            body = msg.body
+            corr = body.get("correlationID") if isinstance(body, dict) else None
+            if not isinstance(corr, str) or not corr:
+                raise BadMessage("_client.cancel needs {correlationID}", None, header.message_id)
+            return CancelRequest(corr)
+        if is_reserved(topic):
+            raise Forbidden(f"clients may not publish on {topic!r}", None, header.message_id)
+        try:
+            validate_topic(topic)
+        except BadTopic as exc:
+            exc.correlation_id = header.message_id
+            raise
+        header.source = self.client_id
+        return Publish(msg)
+
+    def _request(self, msg: Message) -> Any:
+        header = msg.header
+        topic = header.topic
+        corr = header.correlation_id
+        if is_reserved(topic):
+            if topic == "_client.subscribe" or topic == "_client.unsubscribe":
+                return self._subscription(msg, topic == "_client.subscribe")
+            if topic == "_client.ping":
+                return Send(encode(_new_response(msg, {"timestamp": now_ms()})))
+            raise Forbidden(f"clients may not send requests on {topic!r}", None, corr)
+        try:
+            validate_topic(topic)
+        except BadTopic as exc:
+            exc.correlation_id = corr
+            raise
+        ttl = header.ttl
+        if ttl is None:
+            header.ttl = self.config.default_ttl_ms
+        elif ttl > self.config.max_ttl_ms:
+            header.ttl = self.config.max_ttl_ms
+        header.source = self.client_id
+        return Request(msg)
+
+    def _subscription(self, msg: Message, subscribe: bool) -> Any:
+        corr = msg.header.correlation_id
+        body = msg.body
+        pattern = body.get("topic") if isinstance(body, dict) else None
+        if not isinstance(pattern, str):
+            raise BadMessage("body must be {topic: pattern}", None, corr)
+        try:
+            validate_pattern(pattern)
+        except BadTopic as exc:
+            exc.correlation_id = corr
+            raise
+        if is_reserved(pattern):
+            raise Forbidden(f"clients may not subscribe to {pattern!r}", None, corr)
+        if subscribe:
+            echo = body.get("echo", False) if isinstance(body, dict) else False
+            return Subscribe(msg, pattern, echo is True)
+        return Unsubscribe(msg, pattern)
+
+    def _answer(self, msg: Message) -> Answer[W] | Send | None:
+        corr = msg.header.correlation_id
+        assert corr is not None  # decode() guarantees it for responses and errors
+        waiter = self.pending.settle(corr)
+        if waiter is Lookup.LATE:
+            return None
+        if waiter is Lookup.UNKNOWN:
+            err = UnknownCorrelation(
+                f"no request with correlationID {corr!r} was sent to you",
+                None,
+                msg.header.message_id,
+            )
+            return Send(_error_frame(err))
+        return Answer(waiter, msg)
+
+    # -- output ----------------------------------------------------------------------------
+
+    def send_request(self, msg: Message, waiter: W) -> None:
+        """Record a server→client request as pending; the caller sends its frame."""
+        assert msg.header.correlation_id is not None
+        self.pending.add(msg.header.correlation_id, waiter)
+
+    def give_up(self, correlation_id: str, reason: str) -> bytes | None:
+        """Forget a pending server→client request (timeout, shutdown); returns the
+        ``_internal.cancel`` frame to send, or None if it was not pending."""
+        if self.pending.discard(correlation_id) is None:
+            return None
+        body = {"correlationID": correlation_id, "reason": reason}
+        return encode(new_event(TOPIC_CANCEL_OUT, body))
+
+    @staticmethod
+    def respond(request: Message, body: Any) -> bytes:
+        """The response frame to a client request."""
+        return encode(_new_response(request, body))
+
+    @staticmethod
+    def fail(request: Message, exc: WsmqError) -> bytes:
+        """The error frame answering a client request."""
+        return encode(new_error(request.header.correlation_id, exc))

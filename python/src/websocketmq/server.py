@@ -1,0 +1,280 @@
+"""The standalone WebSocket server: a :class:`~websocketmq.broker.Broker` on ``websockets``.
+
+``serve(broker, host, port, path)`` accepts wsmq/1 connections on ``path`` (other paths: 404),
+selects the ``wsmq.v1`` subprotocol when offered and accepts clients that offer none (seed
+clients, spec §2.1), checks the Origin allow-list (403) and the ``authenticate`` hook (401) at the
+upgrade, and serves a few plain HTTP GETs: ``/healthz`` and, when the package ships them,
+``/``, ``/index.html`` and ``/websocketmq.js`` from ``websocketmq/static/``.
+
+Each connection gets a bounded send queue drained by one writer task (design.md §9): the broker
+never awaits a slow socket, and a full queue closes that client with 4008.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+from collections import deque
+from collections.abc import Generator
+from importlib import resources
+from typing import Any
+from urllib.parse import urlsplit
+
+from websockets.asyncio.server import Server as _WsServer
+from websockets.asyncio.server import ServerConnection
+from websockets.asyncio.server import serve as _ws_serve
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from .broker import Broker, HandshakeRequest
+
+__all__ = ["SUBPROTOCOL", "Server", "serve"]
+
+log = logging.getLogger("websocketmq.server")
+
+SUBPROTOCOL = "wsmq.v1"
+_STATIC = {
+    "/": ("index.html", "text/html; charset=utf-8"),
+    "/index.html": ("index.html", "text/html; charset=utf-8"),
+    "/websocketmq.js": ("websocketmq.js", "text/javascript; charset=utf-8"),
+}
+
+
+def _static(name: str) -> bytes | None:
+    try:
+        return (resources.files("websocketmq") / "static" / name).read_bytes()
+    except (FileNotFoundError, OSError):
+        return None
+
+
+def _response(status: int, reason: str, body: bytes, content_type: str) -> Response:
+    headers = Headers(
+        [
+            ("Content-Type", content_type),
+            ("Content-Length", str(len(body))),
+            ("Cache-Control", "no-cache"),
+        ]
+    )
+    return Response(status, reason, headers, body)
+
+
+class _Transport:
+    """Bounded send queue + writer task for one connection (implements broker.Transport)."""
+
+    __slots__ = ("_closing", "_queue", "_wake", "_ws", "limit", "writer")
+
+    def __init__(self, ws: ServerConnection, limit: int) -> None:
+        self._ws = ws
+        self._queue: deque[bytes] = deque()
+        self._wake = asyncio.Event()
+        self._closing: tuple[int, str] | None = None
+        self.limit = limit
+        self.writer = asyncio.get_running_loop().create_task(self._write())
+
+    def send(self, frame: bytes) -> bool:
+        if self._closing is not None:
+            return True  # dropped: the connection is going away anyway
+        if len(self._queue) >= self.limit:
+            return False
+        self._queue.append(frame)
+        self._wake.set()
+        return True
+
+    def close(self, code: int, reason: str, *, discard_queue: bool = False) -> None:
+        if self._closing is not None:
+            return
+        if discard_queue:
+            self._queue.clear()
+        self._closing = (code, reason)
+        self._wake.set()
+
+    async def _write(self) -> None:
+        ws = self._ws
+        queue = self._queue
+        try:
+            while True:
+                while queue:
+                    await ws.send(queue.popleft(), text=True)
+                if self._closing is not None:
+                    await ws.close(*self._closing)
+                    return
+                self._wake.clear()
+                await self._wake.wait()
+        except ConnectionClosed:
+            return
+
+
+class Server:
+    """A running (or ready to run) server; use ``async with serve(...)`` or ``await serve(...)``.
+
+    ``port`` and ``url`` are known once started (port 0 picks a free port).
+    """
+
+    def __init__(
+        self,
+        broker: Broker,
+        host: str = "127.0.0.1",
+        port: int = 8080,
+        path: str = "/ws",
+        **ws_options: Any,
+    ) -> None:
+        self.broker = broker
+        self.host = host
+        self.path = path if path.startswith("/") else "/" + path
+        self.port = port
+        self._ws_options = ws_options
+        self._server: _WsServer | None = None
+        self._identities: dict[int, Any] = {}
+        self._closed = asyncio.Event()
+
+    @property
+    def url(self) -> str:
+        """``ws://host:port/path`` of the WebSocket endpoint."""
+        return f"ws://{self.host}:{self.port}{self.path}"
+
+    async def start(self) -> Server:
+        """Start the broker and listen; returns self."""
+        opts = self.broker.options
+        await self.broker.start()
+        limit = opts.max_message_size
+        self._server = await _ws_serve(
+            self._handle,
+            self.host,
+            self.port,
+            process_request=self._process_request,
+            select_subprotocol=_select_subprotocol,
+            max_size=limit * 4 if limit else None,
+            ping_interval=opts.ping_interval,
+            ping_timeout=opts.ping_timeout,
+            **self._ws_options,
+        )
+        sock = next(iter(self._server.sockets))
+        self.port = sock.getsockname()[1]
+        log.info("listening on %s", self.url)
+        return self
+
+    async def close(self) -> None:
+        """Stop accepting, close the broker gracefully (1001, SHUTTING_DOWN), wait for every
+        connection to end (bounded: stragglers are closed after 5 s)."""
+        if self._server is None:
+            return
+        server = self._server
+        server.close(close_connections=False)
+        await self.broker.close()
+        try:
+            async with asyncio.timeout(5):
+                await server.wait_closed()
+        except TimeoutError:
+            server.close(close_connections=True)
+            await server.wait_closed()
+        self._closed.set()
+
+    async def serve_forever(self) -> None:
+        """Wait until :meth:`close` completes."""
+        await self._closed.wait()
+
+    async def __aenter__(self) -> Server:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def __await__(self) -> Generator[Any, None, Server]:
+        return self.start().__await__()
+
+    # -- HTTP -----------------------------------------------------------------------------
+
+    async def _process_request(self, conn: ServerConnection, request: Request) -> Response | None:
+        path = urlsplit(request.path).path
+        if path != self.path:
+            if path == "/healthz":
+                return _response(200, "OK", b"ok\n", "text/plain; charset=utf-8")
+            static = _STATIC.get(path)
+            if (
+                static is not None
+                and "upgrade" not in request.headers.get("Connection", "").lower()
+            ):
+                body = _static(static[0])
+                if body is not None:
+                    return _response(200, "OK", body, static[1])
+            return _response(404, "Not Found", b"not found\n", "text/plain; charset=utf-8")
+        opts = self.broker.options
+        if opts.allowed_origins is not None:
+            origin = request.headers.get("Origin")
+            if origin not in opts.allowed_origins:
+                log.info("rejected origin %r", origin)
+                return _response(403, "Forbidden", b"origin not allowed\n", "text/plain")
+        if self.broker.closing:
+            return _response(503, "Service Unavailable", b"shutting down\n", "text/plain")
+        if opts.authenticate is not None:
+            hreq = HandshakeRequest(request.path, request.headers, conn.remote_address)
+            try:
+                identity = opts.authenticate(hreq)
+                if inspect.isawaitable(identity):
+                    identity = await identity
+            except Exception as exc:
+                log.info("authentication failed: %s", exc)
+                identity = None
+            if identity is None:
+                return _response(401, "Unauthorized", b"unauthenticated\n", "text/plain")
+            self._identities[id(conn)] = identity
+        return None
+
+    # -- WebSocket ------------------------------------------------------------------------
+
+    async def _handle(self, ws: ServerConnection) -> None:
+        identity = self._identities.pop(id(ws), None)
+        broker = self.broker
+        transport = _Transport(ws, broker.options.send_queue_size)
+        try:
+            conn = broker.connect(transport, identity)
+        except Exception:
+            await ws.close(1001, "broker shutting down")
+            return
+        reason = "closed"
+        try:
+            while True:
+                frame = await ws.recv()
+                await conn.receive(frame)
+        except ConnectionClosed as exc:
+            rcvd = exc.rcvd
+            reason = f"closed {rcvd.code}" if rcvd is not None else "connection lost"
+        except Exception:
+            log.exception("connection %s failed", conn.client_id)
+            transport.close(1011, "internal error")
+            reason = "internal error"
+        finally:
+            await conn.closed(reason)
+            writer = transport.writer
+            if not writer.done():
+                transport.close(1000, "")
+                try:
+                    async with asyncio.timeout(2):
+                        await writer
+                except TimeoutError:
+                    writer.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await writer
+
+
+def _select_subprotocol(conn: ServerConnection, offered: Any) -> Any:
+    """``wsmq.v1`` when offered; otherwise no subprotocol (seed clients), never a rejection."""
+    return SUBPROTOCOL if SUBPROTOCOL in offered else None
+
+
+def serve(
+    broker: Broker,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    path: str = "/ws",
+    **ws_options: Any,
+) -> Server:
+    """Serve ``broker`` over WebSocket at ``ws://host:port/path``.
+
+    ``async with serve(broker, port=0) as server: print(server.url)`` or
+    ``server = await serve(broker)``; extra keyword arguments go to ``websockets.serve``.
+    """
+    return Server(broker, host, port, path, **ws_options)

@@ -1,0 +1,119 @@
+"""Launchers for a real broker in tests (STYLE §15): in-process and as a subprocess.
+
+Both wait for a readiness signal, never a sleep: :func:`run_broker` returns once the socket
+listens; :func:`spawn_broker` reads the ``wsmq: listening on …`` line of ``wsmq serve``.
+Reconnect tests stop a broker and start another on the same port (``run_broker(port=old)``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from .broker import Broker, BrokerOptions
+from .server import Server, serve
+
+__all__ = ["RunningBroker", "SpawnedBroker", "run_broker", "spawn_broker"]
+
+_READY = re.compile(r"^wsmq: listening on (ws://\S+)$")
+
+
+@dataclass
+class RunningBroker:
+    """An in-process broker + server."""
+
+    broker: Broker
+    server: Server
+
+    @property
+    def url(self) -> str:
+        """WebSocket URL."""
+        return self.server.url
+
+    @property
+    def port(self) -> int:
+        """The bound port."""
+        return self.server.port
+
+    async def stop(self) -> None:
+        """Graceful close (idempotent)."""
+        await self.server.close()
+
+
+@contextlib.asynccontextmanager
+async def run_broker(
+    port: int = 0,
+    *,
+    host: str = "127.0.0.1",
+    path: str = "/ws",
+    options: BrokerOptions | None = None,
+    **option_overrides: Any,
+) -> AsyncIterator[RunningBroker]:
+    """In-process broker listening on ``host:port`` (0 = free port) until the block exits."""
+    broker = Broker(options, **option_overrides)
+    server = serve(broker, host, port, path)
+    await server.start()
+    running = RunningBroker(broker, server)
+    try:
+        yield running
+    finally:
+        await server.close()
+
+
+@dataclass
+class SpawnedBroker:
+    """A ``python -m websocketmq serve`` subprocess."""
+
+    process: asyncio.subprocess.Process
+    url: str
+
+    @property
+    def port(self) -> int:
+        """The bound port (parsed from the readiness line)."""
+        return int(self.url.rsplit(":", 1)[1].split("/", 1)[0])
+
+
+@contextlib.asynccontextmanager
+async def spawn_broker(*cli_args: str, ready_timeout: float = 20.0) -> AsyncIterator[SpawnedBroker]:
+    """Run ``python -m websocketmq serve --port 0 <cli_args>``; waits for the readiness line,
+    SIGTERMs it at exit (killed if it does not exit within 5 s)."""
+    args = list(cli_args)
+    if "--port" not in args:
+        args += ["--port", "0"]
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "websocketmq",
+        "serve",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+        env=env,
+    )
+    try:
+        assert proc.stdout is not None
+        async with asyncio.timeout(ready_timeout):
+            while True:
+                line = await proc.stdout.readline()
+                if not line:
+                    raise RuntimeError(f"wsmq serve exited early with {await proc.wait()}")
+                m = _READY.match(line.decode().strip())
+                if m:
+                    break
+        yield SpawnedBroker(proc, m.group(1))
+    finally:
+        if proc.returncode is None:
+            proc.terminate()
+            try:
+                async with asyncio.timeout(5):
+                    await proc.wait()
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
