@@ -1,0 +1,679 @@
+"""Scale-out backend: several broker nodes share topics, clients and RPC through NATS (§9).
+
+Needs ``nats-py`` (``pip install 'websocketmq[nats]'``). Every node connects once to NATS and
+maps the :class:`~websocketmq.backends.base.Backend` calls onto subjects (``<ns>`` = namespace)::
+
+    publish(topic)            → PUB  wsmq.<ns>.t.<topic>           (nodes SUB the watched patterns;
+                                                                     topic syntax = subject syntax)
+    request(topic)            → PUB  wsmq.<ns>.r.<topic>  reply=wsmq.<ns>.n.<node>.a.<token>
+                                     nodes SUB wsmq.<ns>.r.<pattern> in ONE queue group → exactly
+                                     one node gets it; nobody → NATS 503 → NoHandler at once
+    request_client(id)        → PUB  wsmq.<ns>.c.<id>.req  (holder SUBs wsmq.<ns>.c.<id>.*);
+                                     nobody → 503 → UnknownClient at once
+    send_to_client(id)        → REQ  wsmq.<ns>.c.<id>.msg   (answer: delivered or not)
+    attach_client(id)         → REQ  wsmq.<ns>.c.<id>.evict (old holder closes with 4009), then SUB
+    liveness / cancel         →      wsmq.<ns>.n.<node>.ping / .x
+
+Why these choices:
+
+* **Local first.** A node that itself watches/serves/holds the target delivers directly: lowest
+  latency, and a node cut off from NATS still works as a single broker. Its own published events
+  come back from NATS (echo) and are dropped by checking the sending node's ID.
+* **No hung callers.** A node that takes a remote request first answers ``accept <node-id>``; the
+  caller then probes that node (``…n.<node>.ping``) while it waits. A dead node's subscriptions
+  vanish from NATS, so the probe gets "no responders" and the caller answers ``DISCONNECTED``
+  within about two probe intervals instead of at the request's ttl. Losing our own NATS
+  connection fails our remote requests in flight at once, for the same reason.
+* **Untrusted bus.** Every frame from NATS goes through the broker's total decoder and is checked
+  against its subject (type, topic) before it reaches a host; nothing is ever unpickled.
+* **Guarantees** (docs/deployment.md): events are at-most-once; events of one publisher on one
+  topic reach each subscriber in order while both nodes stay connected; a request is handled by
+  at most one handler in the cluster and never retried.
+
+To run a 2-node cluster for benchmarks or experiments::
+
+    nats-server -a 127.0.0.1 -p 4222 &
+    wsmq serve --port 8081 --nats nats://127.0.0.1:4222 --resume-secret s &
+    wsmq serve --port 8082 --nats nats://127.0.0.1:4222 --resume-secret s &
+
+(``tests/nats_cluster.py`` does the same from Python on free ports: ``NatsServer.start()`` and
+``BrokerNode.start([url])``.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import re
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import BadTopic, NoHandler, TooLarge, UnknownClient, WsmqError
+from ..protocol.envelope import Message, decode, encode, new_error
+from ..protocol.topics import SubscriptionIndex, validate_pattern, validate_topic
+from .base import Backend, BackendHost, Reply
+
+try:  # optional dependency: import errors are reported when the backend is built
+    import nats
+    import nats.errors as nats_errors
+    from nats.aio.client import Client as NatsClient
+    from nats.aio.msg import Msg
+except ImportError:  # pragma: no cover - exercised only without the extra installed
+    nats = None  # type: ignore[assignment]
+
+__all__ = ["DEFAULT_NAMESPACE", "NatsBackend"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_NAMESPACE = "default"
+_NAMESPACE_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_ACCEPT = b"accept "
+_QUEUE = "wsmq-handlers"
+
+
+@dataclass
+class _Pending:
+    """A request this node sent over NATS and still waits for (caller side)."""
+
+    future: asyncio.Future[bytes]
+    correlation_id: str | None
+    node: str | None = None  # the node that accepted it, once known
+    target: str = ""  # for error messages
+    cancelled: bool = False  # the caller gave up before the accept arrived
+
+
+@dataclass
+class _Watch:
+    sub: Any
+    pattern: str
+
+
+@dataclass
+class _ClientHold:
+    sub: Any
+    count: int = 1
+
+
+@dataclass
+class _NodeHealth:
+    misses: int = 0
+    pendings: set[str] = field(default_factory=set)
+
+
+class NatsBackend(Backend):
+    """Route between broker nodes through NATS (see the module docstring for the mapping).
+
+    ``servers``: one URL or several (the NATS cluster; nats-py fails over between them and
+    reconnects forever). ``namespace`` separates deployments sharing one NATS cluster.
+    ``probe_interval`` (s) paces the liveness checks of nodes that hold our requests; a node is
+    declared gone after two consecutive "no responders" probes. A request that no node accepts
+    within ``accept_timeout`` (s) fails like one nobody serves. ``grace`` (s) is how much longer
+    than the request's own timeout a caller waits for the remote answer. Other keyword arguments
+    go to :func:`nats.connect` (credentials, TLS, …).
+    """
+
+    def __init__(
+        self,
+        servers: str | Sequence[str] = "nats://127.0.0.1:4222",
+        *,
+        namespace: str = DEFAULT_NAMESPACE,
+        node_id: str | None = None,
+        probe_interval: float = 0.5,
+        reconnect_time_wait: float = 0.25,
+        grace: float = 2.0,
+        accept_timeout: float = 3.0,
+        **connect_options: Any,
+    ) -> None:
+        if nats is None:
+            raise ImportError("NatsBackend needs nats-py: pip install 'websocketmq[nats]'")
+        if not _NAMESPACE_RE.fullmatch(namespace):
+            raise ValueError(f"namespace must match {_NAMESPACE_RE.pattern}: {namespace!r}")
+        self.servers = [servers] if isinstance(servers, str) else list(servers)
+        if not self.servers:
+            raise ValueError("NatsBackend needs at least one NATS server URL")
+        self.namespace = namespace
+        self.node_id = node_id or secrets.token_hex(8)
+        if not _NAMESPACE_RE.fullmatch(self.node_id):
+            raise ValueError(f"node_id must match {_NAMESPACE_RE.pattern}: {self.node_id!r}")
+        self.probe_interval = probe_interval
+        self.grace = grace
+        self.accept_timeout = accept_timeout
+        self._reconnect_time_wait = reconnect_time_wait
+        self._connect_options = connect_options
+        self._prefix = f"wsmq.{namespace}."
+        self._t = self._prefix + "t."
+        self._r = self._prefix + "r."
+        self._c = self._prefix + "c."
+        self._n = self._prefix + "n."
+        self._inbox = f"{self._n}{self.node_id}."
+        self._answer_prefix = self._inbox + "a."
+        self.nc: NatsClient | None = None
+        self._watches: dict[str, _Watch] = {}
+        self._watch_index: SubscriptionIndex[str] = SubscriptionIndex()
+        self._serves: dict[str, Any] = {}
+        self._served: SubscriptionIndex[str] = SubscriptionIndex()
+        self._clients: dict[str, _ClientHold] = {}
+        self._pending: dict[str, _Pending] = {}
+        self._serving: dict[str, asyncio.Task[None]] = {}
+        self._nodes: dict[str, _NodeHealth] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._probe_wakeup = asyncio.Event()
+        self._prober: asyncio.Task[None] | None = None
+        self._closing = False
+        self.connected = asyncio.Event()
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    async def start(self, host: BackendHost) -> None:
+        """Connect to NATS (fails if no server answers) and subscribe this node's inbox."""
+        await super().start(host)
+        options: dict[str, Any] = {
+            "name": f"wsmq-node-{self.node_id}",
+            "max_reconnect_attempts": -1,
+            "reconnect_time_wait": self._reconnect_time_wait,
+            "connect_timeout": 2,
+            "ping_interval": 5,
+            "max_outstanding_pings": 2,
+        }
+        options.update(self._connect_options)
+        self.nc = await nats.connect(
+            self.servers,
+            error_cb=self._on_error,
+            disconnected_cb=self._on_disconnected,
+            reconnected_cb=self._on_reconnected,
+            **options,
+        )
+        self.connected.set()
+        await self.nc.subscribe(self._inbox + ">", cb=self._on_inbox)
+        await self.nc.flush()
+        self._prober = asyncio.create_task(self._probe_loop(), name="wsmq-nats-probe")
+
+    async def close(self) -> None:
+        """Fail what we wait for (SHUTTING_DOWN), stop serving, and close the NATS connection."""
+        self._closing = True
+        for token in list(self._pending):
+            self._settle_error(token, "SHUTTING_DOWN", "broker node shutting down")
+        for task in [*self._serving.values(), *self._tasks]:
+            task.cancel()
+        if self._prober is not None:
+            self._prober.cancel()
+        await asyncio.gather(
+            *self._serving.values(),
+            *self._tasks,
+            *([self._prober] if self._prober else []),
+            return_exceptions=True,
+        )
+        if self.nc is not None and not self.nc.is_closed:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.nc.flush(), 2)
+            await self.nc.close()
+
+    async def _on_error(self, exc: Exception) -> None:
+        log.warning("NATS error on node %s: %r", self.node_id, exc)
+
+    async def _on_disconnected(self) -> None:
+        """Answers to our requests published while we are away are lost: fail them now."""
+        self.connected.clear()
+        if self._closing:
+            return
+        log.warning("node %s lost its NATS connection; reconnecting", self.node_id)
+        for token in list(self._pending):
+            self._settle_error(
+                token, "DISCONNECTED", "broker node lost its connection to NATS mid-request"
+            )
+
+    async def _on_reconnected(self) -> None:
+        """nats-py re-sends every SUB on reconnect; routing resumes by itself."""
+        self.connected.set()
+        log.warning("node %s reconnected to NATS", self.node_id)
+
+    def _nc(self) -> NatsClient:
+        if self.nc is None:
+            raise RuntimeError("NatsBackend used before start()")
+        return self.nc
+
+    def _host(self) -> BackendHost:
+        if self.host is None:
+            raise RuntimeError("NatsBackend used before start()")
+        return self.host
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- events --------------------------------------------------------------------------------
+
+    async def publish(
+        self, topic: str, frame: bytes, source: str | None, message: Message | None = None
+    ) -> None:
+        """Deliver locally at once, and to every other watching node through NATS.
+
+        At-most-once: if NATS is unreachable the event still reaches local subscribers and
+        nats-py buffers it for the others until it reconnects (bounded buffer, then dropped).
+        """
+        subject = self._t + validate_topic(topic)
+        if self._watches:
+            self._host().deliver_event(topic, frame, source, message)
+        try:
+            await self._nc().publish(subject, frame, headers={"Wsmq-Node": self.node_id})
+        except nats_errors.MaxPayloadError as exc:
+            raise TooLarge(f"event larger than the NATS max_payload: {exc}") from exc
+        except (nats_errors.ConnectionClosedError, nats_errors.OutboundBufferLimitError) as exc:
+            log.warning("event on %r not sent to other nodes: %r", topic, exc)
+
+    async def watch(self, pattern: str) -> None:
+        """Subscribe ``wsmq.<ns>.t.<pattern>`` (wildcards map 1:1 onto NATS)."""
+        validate_pattern(pattern)
+        if pattern in self._watches:
+            return
+        sub = await self._nc().subscribe(
+            self._t + pattern, cb=functools.partial(self._on_event, pattern)
+        )
+        self._watches[pattern] = _Watch(sub, pattern)
+        self._watch_index.add(pattern, pattern)
+        await self._flush()
+
+    async def unwatch(self, pattern: str) -> None:
+        """Unsubscribe the pattern."""
+        w = self._watches.pop(pattern, None)
+        if w is None:
+            return
+        self._watch_index.remove(pattern, pattern)
+        with contextlib.suppress(nats_errors.Error):
+            await w.sub.unsubscribe()
+        await self._flush()
+
+    async def _on_event(self, pattern: str, msg: Msg) -> None:
+        """An event from NATS: validate, drop our own echo and duplicates, deliver locally."""
+        if msg.headers and msg.headers.get("Wsmq-Node") == self.node_id:
+            return  # delivered locally already
+        topic = msg.subject[len(self._t) :]
+        # A node with overlapping patterns (a.> and a.b) gets one copy per subscription: only
+        # the copy that came through the smallest matching pattern is delivered.
+        matching = self._watch_index.match(topic)
+        if not matching or pattern != min(matching):
+            return
+        try:
+            validate_topic(topic)
+            message = decode(msg.data)
+        except WsmqError as exc:
+            log.warning("dropping invalid event from NATS on %r: %s", msg.subject, exc)
+            return
+        if message.header.type != "event" or message.header.topic != topic:
+            log.warning("dropping non-event or mismatched frame from NATS on %r", msg.subject)
+            return
+        self._host().deliver_event(topic, msg.data, message.header.source, message)
+
+    # -- requests to server handlers ---------------------------------------------------------
+
+    async def serve(self, pattern: str) -> None:
+        """Join the cluster-wide queue group for requests matching ``pattern``."""
+        validate_pattern(pattern)
+        if pattern in self._serves:
+            return
+        self._serves[pattern] = await self._nc().subscribe(
+            self._r + pattern, queue=_QUEUE, cb=self._on_request
+        )
+        self._served.add(pattern, pattern)
+        await self._flush()
+
+    async def unserve(self, pattern: str) -> None:
+        """Leave the queue group for ``pattern``."""
+        sub = self._serves.pop(pattern, None)
+        if sub is None:
+            return
+        self._served.remove(pattern, pattern)
+        with contextlib.suppress(nats_errors.Error):
+            await sub.unsubscribe()
+        await self._flush()
+
+    async def request(
+        self, topic: str, frame: bytes, timeout: float, message: Message | None = None
+    ) -> Reply:
+        """Local handler if this node has one, else exactly one node through the queue group."""
+        validate_topic(topic)
+        if self._served.match(topic):
+            return await self._host().handle_request(topic, frame, message)
+        return await self._remote(
+            self._r + topic,
+            frame,
+            timeout,
+            message,
+            NoHandler(f"no handler for {topic!r}"),
+            target=f"handler for {topic!r}",
+        )
+
+    async def _on_request(self, msg: Msg) -> None:
+        """Serve side of a remote request: accept at once, run the host, answer."""
+        if not msg.reply or not msg.reply.startswith(self._n):
+            return
+        topic = msg.subject[len(self._r) :]
+        try:
+            validate_topic(topic)
+            message = decode(msg.data)
+            if message.header.type != "request" or message.header.topic != topic:
+                raise BadTopic("frame does not match its NATS subject")
+        except WsmqError as exc:
+            log.warning("dropping invalid request from NATS on %r: %s", msg.subject, exc)
+            return
+        await self._accept(msg.reply)
+        self._run_serving(msg.reply, self._host().handle_request(topic, msg.data, message))
+
+    # -- client-addressed traffic --------------------------------------------------------------
+
+    async def request_client(
+        self, client_id: str, frame: bytes, timeout: float, message: Message | None = None
+    ) -> Reply:
+        """Ask the client wherever it is connected; UnknownClient at once if nowhere."""
+        if client_id in self._clients:
+            return await self._host().request_client(client_id, frame, timeout, message)
+        return await self._remote(
+            self._client_subject(client_id, "req"),
+            frame,
+            timeout,
+            message,
+            UnknownClient(f"no connected client {client_id!r}"),
+            target=f"client {client_id!r}",
+            headers={"Wsmq-Timeout": f"{timeout:.3f}"},
+        )
+
+    async def send_to_client(self, client_id: str, frame: bytes) -> bool:
+        """Queue ``frame`` to the client on whichever node holds it (one NATS round trip)."""
+        if client_id in self._clients:
+            return self._host().deliver_to_client(client_id, frame)
+        try:
+            answer = await self._nc().request(
+                self._client_subject(client_id, "msg"), frame, timeout=self.grace
+            )
+        except (nats_errors.NoRespondersError, nats_errors.TimeoutError):
+            return False
+        except nats_errors.Error as exc:
+            log.warning("frame for client %r not sent: %r", client_id, exc)
+            return False
+        return answer.data == b"1"
+
+    async def attach_client(self, client_id: str) -> None:
+        """Take ``client_id``: evict it from the node that held it, then subscribe for it."""
+        hold = self._clients.get(client_id)
+        if hold is not None:  # resumed on this very node: the broker evicts locally
+            hold.count += 1
+            return
+        nc = self._nc()
+        with contextlib.suppress(nats_errors.Error):  # nobody / slow: nothing to evict
+            await nc.request(
+                self._client_subject(client_id, "evict"),
+                self.node_id.encode(),
+                timeout=self.grace,
+            )
+        if client_id in self._clients:  # attached concurrently while we waited
+            self._clients[client_id].count += 1
+            return
+        sub = await nc.subscribe(self._c + client_id + ".*", cb=self._on_client_msg)
+        self._clients[client_id] = _ClientHold(sub)
+        await self._flush()
+
+    async def detach_client(self, client_id: str) -> None:
+        """Release ``client_id`` when its last local connection is gone."""
+        hold = self._clients.get(client_id)
+        if hold is None:
+            return
+        hold.count -= 1
+        if hold.count <= 0:
+            del self._clients[client_id]
+            with contextlib.suppress(nats_errors.Error):
+                await hold.sub.unsubscribe()
+
+    def _client_subject(self, client_id: str, kind: str) -> str:
+        if not client_id or "." in client_id or not _token_ok(client_id):
+            raise UnknownClient(f"invalid client ID {client_id!r}")
+        return f"{self._c}{client_id}.{kind}"
+
+    async def _on_client_msg(self, msg: Msg) -> None:
+        """Traffic for a client this node holds: a request, a frame, or an eviction."""
+        rest = msg.subject[len(self._c) :]
+        client_id, _, kind = rest.rpartition(".")
+        host = self._host()
+        if kind == "evict":
+            if msg.data.decode(errors="replace") == self.node_id:
+                return  # our own eviction request (cannot happen: we subscribe after it)
+            hold = self._clients.pop(client_id, None)
+            if hold is not None:
+                with contextlib.suppress(nats_errors.Error):
+                    await hold.sub.unsubscribe()
+                host.evict_client(client_id)
+            if msg.reply:
+                await self._safe_publish(msg.reply, b"evicted")
+            return
+        try:
+            message = decode(msg.data)
+        except WsmqError as exc:
+            log.warning("dropping invalid frame for %r from NATS: %s", client_id, exc)
+            if kind == "msg" and msg.reply:
+                await self._safe_publish(msg.reply, b"0")
+            return
+        if kind == "msg":
+            delivered = host.deliver_to_client(client_id, msg.data)
+            if msg.reply:
+                await self._safe_publish(msg.reply, b"1" if delivered else b"0")
+        elif kind == "req":
+            if not msg.reply or not msg.reply.startswith(self._n) or message.type != "request":
+                return
+            timeout = _float_header(msg, "Wsmq-Timeout", 30.0)
+            await self._accept(msg.reply)
+            self._run_serving(msg.reply, self._answer_client(client_id, msg.data, timeout, message))
+
+    async def _answer_client(
+        self, client_id: str, frame: bytes, timeout: float, message: Message
+    ) -> Reply:
+        try:
+            return await self._host().request_client(client_id, frame, timeout, message)
+        except WsmqError as exc:  # UnknownClient when it left between SUB and delivery
+            return new_error(message.correlation_id, exc)
+
+    # -- the caller side of remote requests ----------------------------------------------------
+
+    async def _remote(
+        self,
+        subject: str,
+        frame: bytes,
+        timeout: float,
+        message: Message | None,
+        nobody: WsmqError,
+        *,
+        target: str,
+        headers: dict[str, str] | None = None,
+    ) -> Reply:
+        """Send a request over NATS and wait for its answer, the node's death, or the timeout.
+
+        The remote host enforces the request's ttl itself and answers TIMEOUT; we wait
+        ``timeout + grace`` so that its answer, not ours, is what the caller normally sees.
+        """
+        if message is None:
+            message = decode(frame)
+        token = secrets.token_hex(12)
+        reply = self._answer_prefix + token
+        loop = asyncio.get_running_loop()
+        pending = _Pending(loop.create_future(), message.correlation_id, target=target)
+        self._pending[token] = pending
+        try:
+            try:
+                await self._nc().publish(subject, frame, reply=reply, headers=headers)
+            except nats_errors.MaxPayloadError as exc:
+                raise TooLarge(f"request larger than the NATS max_payload: {exc}") from exc
+            except nats_errors.Error as exc:
+                return new_error(message.correlation_id, "DISCONNECTED", f"NATS: {exc!r}")
+            deadline = loop.time() + timeout + self.grace
+            # a live node accepts at once; no accept → the request was never taken (a handler
+            # unsubscribed or a node died while it was in flight to it): same as nobody there
+            await asyncio.wait({pending.future}, timeout=min(self.accept_timeout, timeout))
+            if not pending.future.done() and pending.node is None:
+                raise nobody
+            try:
+                answer = await asyncio.wait_for(pending.future, max(0, deadline - loop.time()))
+            except TimeoutError:
+                return new_error(
+                    message.correlation_id, "TIMEOUT", f"no answer from the {target} in time"
+                )
+            if answer == b"":
+                raise nobody
+            return answer
+        except asyncio.CancelledError:
+            # the caller gave up (client cancel, broker closing): stop the remote handler too
+            if pending.node is not None:
+                self._send_cancel(pending.node, token)
+            elif not pending.future.done():
+                # not accepted yet: keep the entry a little so a late accept gets the cancel
+                pending.cancelled = True
+                asyncio.get_running_loop().call_later(self.accept_timeout, self._forget, token)
+                token = ""
+            raise
+        finally:
+            if token:
+                self._forget(token)
+
+    def _send_cancel(self, node: str, token: str) -> None:
+        subject = f"{self._n}{node}.x"
+        self._spawn(self._safe_publish(subject, (self._answer_prefix + token).encode()))
+
+    async def _on_inbox(self, msg: Msg) -> None:
+        """Our node's inbox: answers (…a.<token>), liveness probes (…ping), cancels (…x)."""
+        kind = msg.subject[len(self._inbox) :]
+        if kind.startswith("a."):
+            self._on_answer(kind[2:], msg)
+        elif kind == "ping":
+            if msg.reply:
+                await self._safe_publish(msg.reply, b"pong")
+        elif kind == "x":
+            task = self._serving.get(msg.data.decode(errors="replace"))
+            if task is not None:
+                task.cancel()
+
+    def _on_answer(self, token: str, msg: Msg) -> None:
+        pending = self._pending.get(token)
+        if pending is None or (pending.future.done() and not pending.cancelled):
+            return  # late or duplicate: the caller has moved on
+        if msg.headers and msg.headers.get("Status") == "503":
+            pending.future.set_result(b"")  # nobody subscribed: NoHandler / UnknownClient
+            return
+        data = msg.data
+        if data.startswith(_ACCEPT):
+            node = data[len(_ACCEPT) :].decode(errors="replace")
+            if _NAMESPACE_RE.fullmatch(node) and pending.node is None:
+                if pending.cancelled:
+                    self._send_cancel(node, token)
+                    self._forget(token)
+                    return
+                pending.node = node
+                self._nodes.setdefault(node, _NodeHealth()).pendings.add(token)
+                self._probe_wakeup.set()
+            return
+        try:
+            answer = decode(data)
+        except WsmqError as exc:
+            log.warning("invalid answer from NATS: %s", exc)
+            self._settle_error(token, "INTERNAL", "a broker node sent an invalid answer")
+            return
+        if answer.type not in ("response", "error"):
+            self._settle_error(token, "INTERNAL", "a broker node sent a non-answer")
+            return
+        pending.future.set_result(data)
+
+    def _settle_error(self, token: str, code: str, text: str) -> None:
+        pending = self._pending.get(token)
+        if pending is not None and not pending.future.done():
+            pending.future.set_result(encode(new_error(pending.correlation_id, code, text)))
+
+    def _forget(self, token: str) -> None:
+        pending = self._pending.pop(token, None)
+        if pending is not None and pending.node is not None:
+            health = self._nodes.get(pending.node)
+            if health is not None:
+                health.pendings.discard(token)
+                if not health.pendings:
+                    del self._nodes[pending.node]
+
+    async def _probe_loop(self) -> None:
+        """Ping every node that holds one of our requests; two misses → its requests fail."""
+        nc = self._nc()
+        while True:
+            if not self._nodes:
+                self._probe_wakeup.clear()
+                await self._probe_wakeup.wait()
+            await asyncio.sleep(self.probe_interval)
+            if not self.connected.is_set():
+                continue  # our side is down; _on_disconnected already failed our requests
+            nodes = list(self._nodes)
+            results = await asyncio.gather(
+                *(nc.request(f"{self._n}{n}.ping", b"", timeout=2) for n in nodes),
+                return_exceptions=True,
+            )
+            for node, result in zip(nodes, results, strict=True):
+                health = self._nodes.get(node)
+                if health is None:
+                    continue
+                if isinstance(result, nats_errors.NoRespondersError):
+                    health.misses += 1
+                else:
+                    health.misses = 0
+                if health.misses >= 2:
+                    log.warning("broker node %s is gone; failing its requests", node)
+                    for token in list(health.pendings):
+                        pending = self._pending.get(token)
+                        self._settle_error(
+                            token,
+                            "DISCONNECTED",
+                            "the broker node serving the "
+                            f"{pending.target if pending else 'request'} went away",
+                        )
+
+    # -- serve-side helpers --------------------------------------------------------------------
+
+    async def _accept(self, reply: str) -> None:
+        await self._safe_publish(reply, _ACCEPT + self.node_id.encode())
+
+    def _run_serving(self, reply: str, work: Any) -> None:
+        """Run a host call for a remote caller; publish its answer; cancellable via …x."""
+
+        async def run() -> None:
+            try:
+                answer = await work
+            except asyncio.CancelledError:
+                return
+            except Exception as exc:  # a host bug must not leave the caller hanging
+                log.exception("request from NATS failed")
+                err = exc if isinstance(exc, WsmqError) else None
+                answer = new_error(None, err or "INTERNAL", "" if err else "internal error")
+            data = encode(answer) if isinstance(answer, Message) else answer
+            await self._safe_publish(reply, data)
+
+        task = asyncio.create_task(run())
+        self._serving[reply] = task
+        task.add_done_callback(lambda _t: self._serving.pop(reply, None))
+
+    async def _safe_publish(self, subject: str, data: bytes) -> None:
+        try:
+            await self._nc().publish(subject, data)
+        except nats_errors.Error as exc:
+            log.warning("NATS publish to %r failed: %r", subject, exc)
+
+    async def _flush(self) -> None:
+        """Make sure the server has our SUB before we acknowledge (subscribe, serve, attach)."""
+        with contextlib.suppress(nats_errors.Error, asyncio.TimeoutError):
+            await self._nc().flush(timeout=2)
+
+
+def _token_ok(token: str) -> bool:
+    return not any(c.isspace() or c in "*>" or ord(c) < 32 for c in token)
+
+
+def _float_header(msg: Msg, name: str, default: float) -> float:
+    try:
+        value = float((msg.headers or {}).get(name, default))
+    except ValueError:
+        return default
+    return value if 0 < value <= 3600 else default
