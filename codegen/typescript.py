@@ -94,8 +94,8 @@ def _strip(node: Any) -> Any:
 
 
 def _ts_json(value: Any) -> str:
-    """Deterministic JSON usable as a TypeScript literal."""
-    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
+    """JSON usable as a TypeScript literal, in schema order (the guard checks members in it)."""
+    return json.dumps(value, indent=2, ensure_ascii=False)
 
 
 def _doc(text: str | None, indent: str = "") -> str:

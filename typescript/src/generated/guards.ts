@@ -25,123 +25,91 @@ interface Schema {
 }
 
 const DEFS: { readonly [name: string]: Schema } = {
-  "CancelBody": {
-    "properties": {
-      "correlationID": {
-        "$ref": "#/$defs/CorrelationID"
-      }
-    },
-    "required": [
-      "correlationID"
-    ],
-    "type": "object"
-  },
-  "CancelReason": {
-    "enum": [
-      "TIMEOUT",
-      "CANCELLED",
-      "SHUTTING_DOWN"
-    ],
-    "type": "string"
-  },
-  "ClientDeregisteredBody": {
-    "properties": {
-      "brokerClientID": {
-        "$ref": "#/$defs/ClientID"
-      },
-      "pageSessionID": {
-        "type": "string"
-      },
-      "reason": {
-        "type": "string"
-      }
-    },
-    "required": [
-      "brokerClientID",
-      "reason"
-    ],
-    "type": "object"
-  },
-  "ClientID": {
-    "maxLength": 128,
+  "MessageID": {
+    "type": "string",
     "minLength": 1,
-    "type": "string"
-  },
-  "ClientPresenceBody": {
-    "properties": {
-      "brokerClientID": {
-        "$ref": "#/$defs/ClientID"
-      },
-      "pageSessionID": {
-        "type": "string"
-      },
-      "resumed": {
-        "type": "boolean"
-      }
-    },
-    "required": [
-      "brokerClientID"
-    ],
-    "type": "object"
+    "maxLength": 128
   },
   "CorrelationID": {
-    "maxLength": 128,
+    "type": "string",
     "minLength": 1,
-    "type": "string"
+    "maxLength": 128
   },
-  "ErrorBody": {
-    "properties": {
-      "error": {
-        "$ref": "#/$defs/ErrorDetail"
-      }
-    },
-    "required": [
+  "Topic": {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 255
+  },
+  "TopicName": {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 255,
+    "pattern": "^[^\\s\\u0000-\\u001f\\u007f.*>]+(\\.[^\\s\\u0000-\\u001f\\u007f.*>]+)*$"
+  },
+  "TopicPattern": {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 255,
+    "pattern": "^(?:(?:[^\\s\\u0000-\\u001f\\u007f.*>]+|\\*)\\.)*(?:[^\\s\\u0000-\\u001f\\u007f.*>]+|\\*|>)$"
+  },
+  "Timestamp": {
+    "type": "integer",
+    "minimum": 0,
+    "maximum": 9007199254740991
+  },
+  "Ttl": {
+    "type": "integer",
+    "minimum": 1,
+    "maximum": 9007199254740991
+  },
+  "ClientID": {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 128
+  },
+  "MessageType": {
+    "type": "string",
+    "enum": [
+      "event",
+      "request",
+      "response",
       "error"
-    ],
-    "type": "object"
+    ]
   },
   "ErrorCode": {
-    "pattern": "^[A-Z][A-Z0-9_]{0,63}$",
-    "type": "string"
+    "type": "string",
+    "pattern": "^[A-Z][A-Z0-9_]{0,63}$"
   },
-  "ErrorDetail": {
-    "properties": {
-      "code": {
-        "$ref": "#/$defs/ErrorCode"
-      },
-      "details": {},
-      "message": {
-        "type": "string"
-      }
-    },
+  "EventHeader": {
+    "type": "object",
     "required": [
-      "code",
-      "message"
+      "messageID",
+      "type",
+      "topic",
+      "timestamp"
     ],
-    "type": "object"
-  },
-  "ErrorHeader": {
     "properties": {
-      "correlationID": {
-        "$ref": "#/$defs/CorrelationID"
-      },
       "messageID": {
         "$ref": "#/$defs/MessageID"
       },
-      "source": {
-        "type": "string"
-      },
-      "timestamp": {
-        "$ref": "#/$defs/Timestamp"
+      "type": {
+        "const": "event"
       },
       "topic": {
         "$ref": "#/$defs/Topic"
       },
+      "timestamp": {
+        "$ref": "#/$defs/Timestamp"
+      },
+      "correlationID": {},
       "ttl": {},
-      "type": {
-        "const": "error"
+      "source": {
+        "type": "string"
       }
-    },
+    }
+  },
+  "RequestHeader": {
+    "type": "object",
     "required": [
       "messageID",
       "type",
@@ -149,152 +117,189 @@ const DEFS: { readonly [name: string]: Schema } = {
       "timestamp",
       "correlationID"
     ],
-    "type": "object"
-  },
-  "ErrorMessage": {
     "properties": {
-      "body": {
-        "$ref": "#/$defs/ErrorBody"
-      },
-      "header": {
-        "$ref": "#/$defs/ErrorHeader"
-      }
-    },
-    "required": [
-      "header",
-      "body"
-    ],
-    "type": "object"
-  },
-  "EventHeader": {
-    "properties": {
-      "correlationID": {},
       "messageID": {
         "$ref": "#/$defs/MessageID"
       },
-      "source": {
-        "type": "string"
-      },
-      "timestamp": {
-        "$ref": "#/$defs/Timestamp"
+      "type": {
+        "const": "request"
       },
       "topic": {
         "$ref": "#/$defs/Topic"
       },
-      "ttl": {},
-      "type": {
-        "const": "event"
+      "timestamp": {
+        "$ref": "#/$defs/Timestamp"
+      },
+      "correlationID": {
+        "$ref": "#/$defs/CorrelationID"
+      },
+      "ttl": {
+        "$ref": "#/$defs/Ttl"
+      },
+      "source": {
+        "type": "string"
       }
-    },
+    }
+  },
+  "ResponseHeader": {
+    "type": "object",
     "required": [
       "messageID",
       "type",
       "topic",
-      "timestamp"
+      "timestamp",
+      "correlationID"
     ],
-    "type": "object"
-  },
-  "EventMessage": {
     "properties": {
-      "body": {},
-      "header": {
-        "$ref": "#/$defs/EventHeader"
-      }
-    },
-    "required": [
-      "header"
-    ],
-    "type": "object"
-  },
-  "InternalCancelBody": {
-    "properties": {
+      "messageID": {
+        "$ref": "#/$defs/MessageID"
+      },
+      "type": {
+        "const": "response"
+      },
+      "topic": {
+        "$ref": "#/$defs/Topic"
+      },
+      "timestamp": {
+        "$ref": "#/$defs/Timestamp"
+      },
       "correlationID": {
         "$ref": "#/$defs/CorrelationID"
       },
-      "reason": {
-        "$ref": "#/$defs/CancelReason"
+      "ttl": {},
+      "source": {
+        "type": "string"
       }
-    },
+    }
+  },
+  "ErrorHeader": {
+    "type": "object",
     "required": [
-      "correlationID",
-      "reason"
+      "messageID",
+      "type",
+      "topic",
+      "timestamp",
+      "correlationID"
     ],
-    "type": "object"
-  },
-  "MessageID": {
-    "maxLength": 128,
-    "minLength": 1,
-    "type": "string"
-  },
-  "MessageType": {
-    "enum": [
-      "event",
-      "request",
-      "response",
-      "error"
-    ],
-    "type": "string"
-  },
-  "PingBody": {},
-  "PongResult": {
     "properties": {
+      "messageID": {
+        "$ref": "#/$defs/MessageID"
+      },
+      "type": {
+        "const": "error"
+      },
+      "topic": {
+        "$ref": "#/$defs/Topic"
+      },
       "timestamp": {
         "$ref": "#/$defs/Timestamp"
+      },
+      "correlationID": {
+        "$ref": "#/$defs/CorrelationID"
+      },
+      "ttl": {},
+      "source": {
+        "type": "string"
       }
-    },
+    }
+  },
+  "ErrorDetail": {
+    "type": "object",
     "required": [
-      "timestamp"
+      "code",
+      "message"
     ],
-    "type": "object"
+    "properties": {
+      "code": {
+        "$ref": "#/$defs/ErrorCode"
+      },
+      "message": {
+        "type": "string"
+      },
+      "details": {}
+    }
+  },
+  "ErrorBody": {
+    "type": "object",
+    "required": [
+      "error"
+    ],
+    "properties": {
+      "error": {
+        "$ref": "#/$defs/ErrorDetail"
+      }
+    }
+  },
+  "EventMessage": {
+    "type": "object",
+    "required": [
+      "header"
+    ],
+    "properties": {
+      "header": {
+        "$ref": "#/$defs/EventHeader"
+      },
+      "body": {}
+    }
+  },
+  "RequestMessage": {
+    "type": "object",
+    "required": [
+      "header"
+    ],
+    "properties": {
+      "header": {
+        "$ref": "#/$defs/RequestHeader"
+      },
+      "body": {}
+    }
+  },
+  "ResponseMessage": {
+    "type": "object",
+    "required": [
+      "header"
+    ],
+    "properties": {
+      "header": {
+        "$ref": "#/$defs/ResponseHeader"
+      },
+      "body": {}
+    }
+  },
+  "ErrorMessage": {
+    "type": "object",
+    "required": [
+      "header",
+      "body"
+    ],
+    "properties": {
+      "header": {
+        "$ref": "#/$defs/ErrorHeader"
+      },
+      "body": {
+        "$ref": "#/$defs/ErrorBody"
+      }
+    }
   },
   "RegisterBody": {
+    "type": "object",
     "properties": {
-      "brokerClientID": {
-        "maxLength": 128,
-        "type": "string"
-      },
       "pageSessionID": {
-        "maxLength": 256,
-        "type": "string"
+        "type": "string",
+        "maxLength": 256
+      },
+      "brokerClientID": {
+        "type": "string",
+        "maxLength": 128
       },
       "resumeToken": {
-        "maxLength": 1024,
-        "type": "string"
+        "type": "string",
+        "maxLength": 1024
       }
-    },
-    "type": "object"
+    }
   },
   "RegisteredBody": {
-    "properties": {
-      "brokerClientID": {
-        "$ref": "#/$defs/ClientID"
-      },
-      "maxMessageSize": {
-        "minimum": 1,
-        "type": "integer"
-      },
-      "pageSessionID": {
-        "type": "string"
-      },
-      "pingInterval": {
-        "minimum": 1,
-        "type": "integer"
-      },
-      "protocol": {
-        "const": "wsmq/1"
-      },
-      "resumeToken": {
-        "maxLength": 1024,
-        "minLength": 1,
-        "type": "string"
-      },
-      "resumed": {
-        "type": "boolean"
-      },
-      "status": {
-        "const": "registered"
-      }
-    },
+    "type": "object",
     "required": [
       "brokerClientID",
       "status",
@@ -304,97 +309,175 @@ const DEFS: { readonly [name: string]: Schema } = {
       "pingInterval",
       "maxMessageSize"
     ],
-    "type": "object"
+    "properties": {
+      "brokerClientID": {
+        "$ref": "#/$defs/ClientID"
+      },
+      "pageSessionID": {
+        "type": "string"
+      },
+      "status": {
+        "const": "registered"
+      },
+      "resumeToken": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 1024
+      },
+      "resumed": {
+        "type": "boolean"
+      },
+      "protocol": {
+        "const": "wsmq/1"
+      },
+      "pingInterval": {
+        "type": "integer",
+        "minimum": 1
+      },
+      "maxMessageSize": {
+        "type": "integer",
+        "minimum": 1
+      }
+    }
   },
-  "RequestHeader": {
+  "ClientPresenceBody": {
+    "type": "object",
+    "required": [
+      "brokerClientID"
+    ],
+    "properties": {
+      "brokerClientID": {
+        "$ref": "#/$defs/ClientID"
+      },
+      "pageSessionID": {
+        "type": "string"
+      },
+      "resumed": {
+        "type": "boolean"
+      }
+    }
+  },
+  "ClientDeregisteredBody": {
+    "type": "object",
+    "required": [
+      "brokerClientID",
+      "reason"
+    ],
+    "properties": {
+      "brokerClientID": {
+        "$ref": "#/$defs/ClientID"
+      },
+      "pageSessionID": {
+        "type": "string"
+      },
+      "reason": {
+        "type": "string"
+      }
+    }
+  },
+  "SubscribeBody": {
+    "type": "object",
+    "required": [
+      "topic"
+    ],
+    "properties": {
+      "topic": {
+        "$ref": "#/$defs/TopicPattern"
+      },
+      "echo": {
+        "type": "boolean"
+      }
+    }
+  },
+  "SubscribeResult": {
+    "type": "object",
+    "required": [
+      "topic",
+      "subscribed"
+    ],
+    "properties": {
+      "topic": {
+        "$ref": "#/$defs/TopicPattern"
+      },
+      "subscribed": {
+        "const": true
+      }
+    }
+  },
+  "UnsubscribeBody": {
+    "type": "object",
+    "required": [
+      "topic"
+    ],
+    "properties": {
+      "topic": {
+        "$ref": "#/$defs/TopicPattern"
+      }
+    }
+  },
+  "UnsubscribeResult": {
+    "type": "object",
+    "required": [
+      "topic",
+      "unsubscribed"
+    ],
+    "properties": {
+      "topic": {
+        "$ref": "#/$defs/TopicPattern"
+      },
+      "unsubscribed": {
+        "type": "boolean"
+      }
+    }
+  },
+  "PingBody": {},
+  "PongResult": {
+    "type": "object",
+    "required": [
+      "timestamp"
+    ],
+    "properties": {
+      "timestamp": {
+        "$ref": "#/$defs/Timestamp"
+      }
+    }
+  },
+  "CancelBody": {
+    "type": "object",
+    "required": [
+      "correlationID"
+    ],
+    "properties": {
+      "correlationID": {
+        "$ref": "#/$defs/CorrelationID"
+      }
+    }
+  },
+  "CancelReason": {
+    "type": "string",
+    "enum": [
+      "TIMEOUT",
+      "CANCELLED",
+      "SHUTTING_DOWN"
+    ]
+  },
+  "InternalCancelBody": {
+    "type": "object",
+    "required": [
+      "correlationID",
+      "reason"
+    ],
     "properties": {
       "correlationID": {
         "$ref": "#/$defs/CorrelationID"
       },
-      "messageID": {
-        "$ref": "#/$defs/MessageID"
-      },
-      "source": {
-        "type": "string"
-      },
-      "timestamp": {
-        "$ref": "#/$defs/Timestamp"
-      },
-      "topic": {
-        "$ref": "#/$defs/Topic"
-      },
-      "ttl": {
-        "$ref": "#/$defs/Ttl"
-      },
-      "type": {
-        "const": "request"
+      "reason": {
+        "$ref": "#/$defs/CancelReason"
       }
-    },
-    "required": [
-      "messageID",
-      "type",
-      "topic",
-      "timestamp",
-      "correlationID"
-    ],
-    "type": "object"
-  },
-  "RequestMessage": {
-    "properties": {
-      "body": {},
-      "header": {
-        "$ref": "#/$defs/RequestHeader"
-      }
-    },
-    "required": [
-      "header"
-    ],
-    "type": "object"
-  },
-  "ResponseHeader": {
-    "properties": {
-      "correlationID": {
-        "$ref": "#/$defs/CorrelationID"
-      },
-      "messageID": {
-        "$ref": "#/$defs/MessageID"
-      },
-      "source": {
-        "type": "string"
-      },
-      "timestamp": {
-        "$ref": "#/$defs/Timestamp"
-      },
-      "topic": {
-        "$ref": "#/$defs/Topic"
-      },
-      "ttl": {},
-      "type": {
-        "const": "response"
-      }
-    },
-    "required": [
-      "messageID",
-      "type",
-      "topic",
-      "timestamp",
-      "correlationID"
-    ],
-    "type": "object"
-  },
-  "ResponseMessage": {
-    "properties": {
-      "body": {},
-      "header": {
-        "$ref": "#/$defs/ResponseHeader"
-      }
-    },
-    "required": [
-      "header"
-    ],
-    "type": "object"
+    }
   },
   "StandardErrorCode": {
+    "type": "string",
     "enum": [
       "BAD_MESSAGE",
       "BAD_TOPIC",
@@ -412,90 +495,7 @@ const DEFS: { readonly [name: string]: Schema } = {
       "RATE_LIMITED",
       "SHUTTING_DOWN",
       "INTERNAL"
-    ],
-    "type": "string"
-  },
-  "SubscribeBody": {
-    "properties": {
-      "echo": {
-        "type": "boolean"
-      },
-      "topic": {
-        "$ref": "#/$defs/TopicPattern"
-      }
-    },
-    "required": [
-      "topic"
-    ],
-    "type": "object"
-  },
-  "SubscribeResult": {
-    "properties": {
-      "subscribed": {
-        "const": true
-      },
-      "topic": {
-        "$ref": "#/$defs/TopicPattern"
-      }
-    },
-    "required": [
-      "topic",
-      "subscribed"
-    ],
-    "type": "object"
-  },
-  "Timestamp": {
-    "maximum": 9007199254740991,
-    "minimum": 0,
-    "type": "integer"
-  },
-  "Topic": {
-    "maxLength": 255,
-    "minLength": 1,
-    "type": "string"
-  },
-  "TopicName": {
-    "maxLength": 255,
-    "minLength": 1,
-    "pattern": "^[^\\s\\u0000-\\u001f\\u007f.*>]+(\\.[^\\s\\u0000-\\u001f\\u007f.*>]+)*$",
-    "type": "string"
-  },
-  "TopicPattern": {
-    "maxLength": 255,
-    "minLength": 1,
-    "pattern": "^(?:(?:[^\\s\\u0000-\\u001f\\u007f.*>]+|\\*)\\.)*(?:[^\\s\\u0000-\\u001f\\u007f.*>]+|\\*|>)$",
-    "type": "string"
-  },
-  "Ttl": {
-    "maximum": 9007199254740991,
-    "minimum": 1,
-    "type": "integer"
-  },
-  "UnsubscribeBody": {
-    "properties": {
-      "topic": {
-        "$ref": "#/$defs/TopicPattern"
-      }
-    },
-    "required": [
-      "topic"
-    ],
-    "type": "object"
-  },
-  "UnsubscribeResult": {
-    "properties": {
-      "topic": {
-        "$ref": "#/$defs/TopicPattern"
-      },
-      "unsubscribed": {
-        "type": "boolean"
-      }
-    },
-    "required": [
-      "topic",
-      "unsubscribed"
-    ],
-    "type": "object"
+    ]
   }
 };
 
@@ -623,9 +623,7 @@ function check(schema: Schema, value: unknown, path: string): string | null {
   }
   if (jsonType(value) === "object") {
     const obj = value as Record<string, unknown>;
-    for (const name of schema.required ?? []) {
-      if (!Object.prototype.hasOwnProperty.call(obj, name)) return `${path}.${name}: required`;
-    }
+    // Present members first, so that a wrong `type` const is reported before a missing field.
     if (schema.properties !== undefined) {
       for (const [name, sub] of Object.entries(schema.properties)) {
         if (Object.prototype.hasOwnProperty.call(obj, name)) {
@@ -633,6 +631,9 @@ function check(schema: Schema, value: unknown, path: string): string | null {
           if (r !== null) return r;
         }
       }
+    }
+    for (const name of schema.required ?? []) {
+      if (!Object.prototype.hasOwnProperty.call(obj, name)) return `${path}.${name}: required`;
     }
   }
   if (schema.oneOf !== undefined) {
@@ -643,14 +644,14 @@ function check(schema: Schema, value: unknown, path: string): string | null {
       if (r === null) matches += 1;
       else failures.push(r);
     }
-    if (matches !== 1) {
-      if (matches > 1) return `${path}: oneOf (${matches} branches match)`;
-      // The most specific failure is the one that got deepest into the value.
-      const depth = (f: string): number => f.indexOf(":");
-      failures.sort((a, b) => depth(b) - depth(a));
-      const deepest = failures[0];
-      const typeFailure = failures.every((f) => f.endsWith(".type: const"));
-      return typeFailure ? `${path}.header.type: enum` : (deepest ?? `${path}: oneOf`);
+    if (matches > 1) return `${path}: oneOf (${matches} branches match)`;
+    if (matches === 0) {
+      // Report the failure of the branch the value was meant for: not one that failed on a
+      // discriminating `const`, and among those the one that got deepest into the value.
+      const score = (f: string): number => (f.endsWith(": const") ? 0 : 1000) + f.indexOf(":");
+      let best = failures[0] ?? `${path}: oneOf`;
+      for (const f of failures) if (score(f) > score(best)) best = f;
+      return best;
     }
   }
   return null;
