@@ -26,6 +26,7 @@ from .broker import (
     HandshakeRequest,
     Subscription,
 )
+from .client import Client, ClientSubscription, Status, connect
 from .errors import (
     AlreadyRegistered,
     BadMessage,
@@ -60,7 +61,9 @@ __all__ = [
     "Broker",
     "BrokerOptions",
     "Cancelled",
+    "Client",
     "ClientConnection",
+    "ClientSubscription",
     "ConnectionClosed",
     "Disconnected",
     "Forbidden",
@@ -76,12 +79,14 @@ __all__ = [
     "RequestTimeout",
     "Server",
     "ShuttingDown",
+    "Status",
     "Subscription",
     "TooLarge",
     "Unauthenticated",
     "UnknownClient",
     "UnknownCorrelation",
     "WsmqError",
+    "connect",
     "new_error",
     "new_event",
     "new_request",

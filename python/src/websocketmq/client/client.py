@@ -1,0 +1,565 @@
+"""The Python wsmq/1 client: ``connect(url, *, …)`` (the seed's ``client.ConnectWithOptions``).
+
+One supervisor task owns the connection: it opens the WebSocket, registers (resuming the
+previous identity with its token when reconnecting, design.md §4), re-subscribes, then reads
+until the socket goes; then it fails every pending request at once with ``Disconnected`` and,
+with ``auto_reconnect``, tries again with exponential backoff, full jitter and a cap, reset after
+every successful connection. Requests map correlation IDs to futures and always clean up.
+
+Handlers: ``subscribe(pattern, handler)``; ``handler(msg)`` gets every matching event, and for a
+server→client request to this client its return value is the response body (a ``WsmqError``
+raised gives that code, any other exception ``HANDLER_ERROR``; no handler → ``NO_HANDLER``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import inspect
+import logging
+import random
+from collections.abc import Awaitable, Callable, Generator
+from typing import Any, TypeVar, overload
+
+from websockets.asyncio.client import ClientConnection
+from websockets.asyncio.client import connect as _ws_connect
+from websockets.exceptions import ConnectionClosed as _WsClosed
+from websockets.exceptions import WebSocketException
+
+from ..errors import (
+    ConnectionClosed,
+    Disconnected,
+    HandlerError,
+    NoHandler,
+    ProtocolError,
+    RateLimited,
+    RequestTimeout,
+    WsmqError,
+    error_from_wire,
+)
+from ..protocol.envelope import (
+    Message,
+    decode,
+    encode,
+    new_error,
+    new_event,
+    new_request,
+    new_response,
+)
+from ..protocol.topics import SubscriptionIndex, validate_pattern, validate_topic
+from ..typed import convert
+
+__all__ = ["Client", "ClientHandler", "ClientSubscription", "Status", "connect"]
+
+log = logging.getLogger("websocketmq.client")
+
+T = TypeVar("T")
+ClientHandler = Callable[[Message], Any]
+"""``(msg) -> body | None`` (sync or async)."""
+
+_NO_RECONNECT = {1008, 4001, 4009}  # policy, auth deadline, superseded: retrying cannot help
+
+
+class Status(enum.Enum):
+    """Connection status of a :class:`Client`."""
+
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    RECONNECTING = "reconnecting"
+    CLOSED = "closed"
+
+
+class _Entry:
+    __slots__ = ("fn", "is_async", "pattern", "seq")
+
+    def __init__(self, seq: int, pattern: str, fn: ClientHandler) -> None:
+        self.seq = seq
+        self.pattern = pattern
+        self.fn = fn
+        self.is_async = inspect.iscoroutinefunction(fn)
+
+    def __hash__(self) -> int:
+        return self.seq
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+
+class ClientSubscription:
+    """A client handler registration; ``await sub.unsubscribe()`` removes it."""
+
+    def __init__(self, client: Client, entry: _Entry) -> None:
+        self._client = client
+        self._entry = entry
+        self.pattern = entry.pattern
+
+    async def unsubscribe(self) -> None:
+        """Remove the handler; tells the broker when it was the last one on the pattern."""
+        await self._client._unsubscribe(self._entry)
+
+
+class Client:
+    """A connected (or reconnecting) client; create it with :func:`connect`."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        auto_reconnect: bool = True,
+        reconnect_min: float = 0.1,
+        reconnect_max: float = 10.0,
+        request_timeout: float = 30.0,
+        connect_timeout: float = 10.0,
+        page_session_id: str | None = None,
+        on_connect: Callable[[Client], Any] | None = None,
+        on_disconnect: Callable[[Client, BaseException | None], Any] | None = None,
+        subprotocols: list[str] | None = None,
+        max_concurrent_handlers: int = 256,
+        ws_options: dict[str, Any] | None = None,
+    ) -> None:
+        self.url = url
+        self.auto_reconnect = auto_reconnect
+        self.reconnect_min = reconnect_min
+        self.reconnect_max = reconnect_max
+        self.request_timeout = request_timeout
+        self.connect_timeout = connect_timeout
+        self.page_session_id = page_session_id
+        self.on_connect = on_connect
+        self.on_disconnect = on_disconnect
+        self.subprotocols = ["wsmq.v1"] if subprotocols is None else subprotocols
+        self.max_concurrent_handlers = max_concurrent_handlers
+        self.ws_options = ws_options or {}
+        self.status = Status.CONNECTING
+        self.client_id: str | None = None
+        self.resumed = False
+        self.registration: dict[str, Any] = {}
+        self._resume_token: str | None = None
+        self._ws: ClientConnection | None = None
+        self._pending: dict[str, asyncio.Future[Message]] = {}
+        self._handlers: SubscriptionIndex[_Entry] = SubscriptionIndex()
+        self._patterns: dict[str, int] = {}
+        self._echo: set[str] = set()
+        self._seq = 0
+        self._served: dict[str, asyncio.Task[None]] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._supervisor: asyncio.Task[None] | None = None
+        self._connected = asyncio.Event()
+        self._closing = False
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def _start(self) -> Client:
+        """First connection: errors propagate (no silent retry loop before the first success)."""
+        ws = await self._open()
+        self._supervisor = asyncio.get_running_loop().create_task(self._supervise(ws))
+        return self
+
+    async def _open(self) -> ClientConnection:
+        ws = await _ws_connect(
+            self.url,
+            subprotocols=self.subprotocols or None,  # type: ignore[arg-type]
+            open_timeout=self.connect_timeout,
+            max_size=None,
+            **self.ws_options,
+        )
+        try:
+            async with asyncio.timeout(self.connect_timeout):
+                await self._register(ws)
+                self._ws = ws
+                await self._resubscribe()
+        except BaseException:
+            self._ws = None
+            await ws.close()
+            raise
+        self.status = Status.CONNECTED
+        self._connected.set()
+        await self._call_hook(self.on_connect, self)
+        return ws
+
+    async def _register(self, ws: ClientConnection) -> None:
+        body: dict[str, Any] = {}
+        if self.page_session_id is not None:
+            body["pageSessionID"] = self.page_session_id
+        if self.client_id is not None and self._resume_token is not None:
+            body["brokerClientID"] = self.client_id
+            body["resumeToken"] = self._resume_token
+        await ws.send(encode(new_event("_client.register", body)), text=True)
+        while True:
+            frame = await ws.recv()
+            try:
+                msg = decode(frame)
+            except ProtocolError:
+                continue
+            if msg.type == "error":
+                raise error_from_wire(msg.body, msg.correlation_id)
+            if msg.type == "event" and msg.topic == "_internal.client.registered":
+                ack = msg.body if isinstance(msg.body, dict) else {}
+                self.registration = ack
+                self.client_id = ack.get("brokerClientID")
+                self._resume_token = ack.get("resumeToken")
+                self.resumed = bool(ack.get("resumed"))
+                return
+
+    async def _resubscribe(self) -> None:
+        for pattern in list(self._patterns):
+            await self._call("_client.subscribe", self._sub_body(pattern), self.request_timeout)
+
+    def _sub_body(self, pattern: str) -> dict[str, Any]:
+        body: dict[str, Any] = {"topic": pattern}
+        if pattern in self._echo:
+            body["echo"] = True
+        return body
+
+    async def _supervise(self, ws: ClientConnection) -> None:
+        attempt = 0
+        while True:
+            error: BaseException | None = None
+            try:
+                await self._read(ws)
+            except _WsClosed as exc:
+                error = exc
+            except Exception as exc:
+                log.exception("client reader failed")
+                error = exc
+            self._ws = None
+            self._connected.clear()
+            self._fail_pending(Disconnected("connection lost"))
+            for task in list(self._served.values()):
+                task.cancel()
+            if self._closing:
+                break
+            self.status = Status.RECONNECTING
+            await self._call_hook(self.on_disconnect, self, error)
+            code = ws.close_code
+            if not self.auto_reconnect or code in _NO_RECONNECT:
+                break
+            while not self._closing:
+                cap = min(self.reconnect_max, self.reconnect_min * (2**attempt))
+                attempt += 1
+                await asyncio.sleep(random.uniform(cap / 2, cap))
+                try:
+                    ws = await self._open()
+                except (OSError, WebSocketException, TimeoutError, WsmqError) as exc:
+                    log.debug("reconnect to %s failed: %s", self.url, exc)
+                    continue
+                attempt = 0
+                break
+            if self._closing:
+                break
+        self.status = Status.CLOSED
+        self._connected.clear()
+
+    async def close(self) -> None:
+        """Close the connection (1000) and stop reconnecting; pending requests fail with
+        ConnectionClosed. Idempotent."""
+        if self._closing:
+            return
+        self._closing = True
+        self._fail_pending(ConnectionClosed("client closed"))
+        ws = self._ws
+        if ws is not None:
+            await ws.close(1000, "client closing")
+        supervisor = self._supervisor
+        if supervisor is not None and supervisor is not asyncio.current_task():
+            supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await supervisor
+        for task in list(self._tasks) + list(self._served.values()):
+            task.cancel()
+        self.status = Status.CLOSED
+        if ws is not None:
+            self._ws = None
+            await self._call_hook(self.on_disconnect, self, None)
+
+    async def __aenter__(self) -> Client:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def wait_connected(self, timeout: float | None = None) -> None:
+        """Wait until the client is connected and registered (after a reconnect)."""
+        async with asyncio.timeout(timeout):
+            await self._connected.wait()
+
+    @property
+    def connected(self) -> bool:
+        """Whether the client is connected and registered right now."""
+        return self.status is Status.CONNECTED
+
+    async def _call_hook(self, hook: Callable[..., Any] | None, *args: Any) -> None:
+        if hook is None:
+            return
+        try:
+            result = hook(*args)
+            if inspect.isawaitable(result):
+                await result
+        except Exception:
+            log.exception("client hook %r raised", hook)
+
+    def _fail_pending(self, exc: WsmqError) -> None:
+        pending, self._pending = self._pending, {}
+        for fut in pending.values():
+            if not fut.done():
+                fut.set_exception(exc)
+
+    # -- reading --------------------------------------------------------------------------
+
+    async def _read(self, ws: ClientConnection) -> None:
+        async for frame in ws:
+            try:
+                msg = decode(frame)
+            except ProtocolError as exc:
+                log.warning("dropping invalid message from broker: %s", exc)
+                continue
+            kind = msg.header.type
+            if kind == "response" or kind == "error":
+                fut = self._pending.pop(msg.header.correlation_id or "", None)
+                if fut is not None and not fut.done():
+                    fut.set_result(msg)
+            elif kind == "event":
+                self._on_event(msg)
+            else:
+                self._on_request(msg)
+
+    def _on_event(self, msg: Message) -> None:
+        topic = msg.header.topic
+        if topic == "_internal.cancel":
+            body = msg.body if isinstance(msg.body, dict) else {}
+            task = self._served.pop(str(body.get("correlationID")), None)
+            if task is not None:
+                task.cancel()
+            return
+        if topic.startswith("_"):
+            return
+        for entry in self._handlers.match(topic):
+            if entry.is_async:
+                self._spawn(self._run_event(entry, msg))
+            else:
+                try:
+                    result = entry.fn(msg)
+                    if inspect.isawaitable(result):
+                        self._spawn(result)
+                except Exception:
+                    log.exception("event handler %r for %s raised", entry.fn, topic)
+
+    async def _run_event(self, entry: _Entry, msg: Message) -> None:
+        try:
+            await entry.fn(msg)
+        except Exception:
+            log.exception("event handler %r for %s raised", entry.fn, msg.topic)
+
+    def _spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def _on_request(self, msg: Message) -> None:
+        corr = msg.header.correlation_id or ""
+        entries = self._handlers.match(msg.header.topic)
+        if not entries:
+            err = NoHandler(f"client has no handler for {msg.header.topic!r}")
+            self._spawn(self._send_frame(encode(new_error(corr, err))))
+            return
+        if len(self._served) >= self.max_concurrent_handlers:
+            err2 = RateLimited("too many server requests in flight on this client")
+            self._spawn(self._send_frame(encode(new_error(corr, err2))))
+            return
+        entry = min(entries, key=lambda e: e.seq)
+        task = asyncio.get_running_loop().create_task(self._serve(entry, msg, corr))
+        self._served[corr] = task
+
+    async def _serve(self, entry: _Entry, msg: Message, corr: str) -> None:
+        try:
+            result = entry.fn(msg)
+            if inspect.isawaitable(result):
+                result = await result
+            if isinstance(result, Message) and result.header.type in ("response", "error"):
+                result.header.correlation_id = corr
+                result.header.topic = corr
+                out = result
+            else:
+                out = new_response(msg, result)
+        except asyncio.CancelledError:
+            return  # the server gave up (_internal.cancel) or we lost the connection
+        except WsmqError as exc:
+            out = new_error(corr, exc)
+        except Exception as exc:
+            log.warning("handler for %s raised %s: %s", msg.topic, type(exc).__name__, exc)
+            out = new_error(corr, HandlerError(f"{type(exc).__name__}: {exc}"))
+        finally:
+            if self._served.get(corr) is asyncio.current_task():
+                del self._served[corr]
+        await self._send_frame(encode(out))
+
+    async def _send_frame(self, frame: bytes) -> None:
+        ws = self._ws
+        if ws is None:
+            return
+        with contextlib.suppress(_WsClosed):
+            await ws.send(frame, text=True)
+
+    # -- API ------------------------------------------------------------------------------
+
+    async def _send(self, frame: bytes) -> None:
+        ws = self._ws
+        if ws is None:
+            raise (ConnectionClosed if self._closing else Disconnected)("not connected")
+        try:
+            await ws.send(frame, text=True)
+        except _WsClosed as exc:
+            raise Disconnected("connection lost while sending") from exc
+
+    async def publish(self, topic: str, body: Any = None) -> None:
+        """Publish an event: server handlers and every subscribed client get it (not this
+        client, unless it subscribed with ``echo=True``)."""
+        validate_topic(topic)
+        await self._send(encode(new_event(topic, body)))
+
+    async def _call(self, topic: str, body: Any, timeout: float | None) -> Message:
+        ttl = self.request_timeout if timeout is None else timeout
+        msg = new_request(topic, body, max(1, int(ttl * 1000)))
+        corr = msg.header.correlation_id
+        assert corr is not None
+        fut: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
+        self._pending[corr] = fut
+        try:
+            await self._send(encode(msg))
+            async with asyncio.timeout(ttl):
+                reply = await fut
+        except TimeoutError:
+            if self._ws is not None:
+                cancel = new_event("_client.cancel", {"correlationID": corr})
+                with contextlib.suppress(WsmqError):
+                    await self._send(encode(cancel))
+            raise RequestTimeout(f"no answer to {topic!r} within {ttl:g} s", None, corr) from None
+        finally:
+            self._pending.pop(corr, None)
+        if reply.header.type == "error":
+            raise error_from_wire(reply.body, corr)
+        return reply
+
+    @overload
+    async def request(
+        self, topic: str, body: Any = None, timeout: float | None = None, *, type: None = None
+    ) -> Any: ...
+
+    @overload
+    async def request(
+        self, topic: str, body: Any = None, timeout: float | None = None, *, type: type[T]
+    ) -> T: ...
+
+    async def request(
+        self, topic: str, body: Any = None, timeout: float | None = None, *, type: Any = None
+    ) -> Any:
+        """Request a server handler; returns the response body (decoded into ``type`` if
+        given: dataclass, msgspec Struct, TypedDict, pydantic model — the seed's
+        ``GenericRequest[T]``). Raises NoHandler, RequestTimeout, Disconnected or the
+        handler's error (``WsmqError`` subclasses, ``.code`` as on the wire)."""
+        validate_topic(topic)
+        reply = await self._call(topic, body, timeout)
+        return reply.body if type is None else convert(reply.body, type)
+
+    async def subscribe(
+        self, pattern: str, handler: ClientHandler, *, echo: bool = False
+    ) -> ClientSubscription:
+        """Handle events matching ``pattern`` and server→client requests on it.
+
+        The broker is told on the first handler for a pattern; after a reconnect, every pattern
+        is subscribed again automatically.
+        """
+        validate_pattern(pattern)
+        self._seq += 1
+        entry = _Entry(self._seq, pattern, handler)
+        first = self._patterns.get(pattern, 0) == 0
+        self._patterns[pattern] = self._patterns.get(pattern, 0) + 1
+        self._handlers.add(pattern, entry)
+        if echo:
+            self._echo.add(pattern)
+        if (first or echo) and self._ws is not None:
+            try:
+                await self._call("_client.subscribe", self._sub_body(pattern), None)
+            except BaseException:
+                await self._unsubscribe(entry, tell=False)
+                raise
+        return ClientSubscription(self, entry)
+
+    async def _unsubscribe(self, entry: _Entry, *, tell: bool = True) -> None:
+        if not self._handlers.remove(entry.pattern, entry):
+            return
+        left = self._patterns[entry.pattern] - 1
+        if left:
+            self._patterns[entry.pattern] = left
+            return
+        del self._patterns[entry.pattern]
+        self._echo.discard(entry.pattern)
+        if tell and self._ws is not None:
+            with contextlib.suppress(Disconnected):
+                await self._call("_client.unsubscribe", {"topic": entry.pattern}, None)
+
+    async def ping(self, timeout: float | None = None) -> int:
+        """Application-level ping (``_client.ping``); returns the broker's timestamp (ms)."""
+        reply = await self._call("_client.ping", None, timeout)
+        return int(reply.body["timestamp"])
+
+
+class _Connect:
+    """``await connect(...)`` or ``async with connect(...) as client``."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def __await__(self) -> Generator[Any, None, Client]:
+        return self._client._start().__await__()
+
+    async def __aenter__(self) -> Client:
+        return await self._client._start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._client.close()
+
+
+def connect(
+    url: str,
+    *,
+    auto_reconnect: bool = True,
+    reconnect_min: float = 0.1,
+    reconnect_max: float = 10.0,
+    request_timeout: float = 30.0,
+    connect_timeout: float = 10.0,
+    page_session_id: str | None = None,
+    on_connect: Callable[[Client], Any] | None = None,
+    on_disconnect: Callable[[Client, BaseException | None], Any] | None = None,
+    subprotocols: list[str] | None = None,
+    max_concurrent_handlers: int = 256,
+    ws_options: dict[str, Any] | None = None,
+) -> _Connect:
+    """Connect to a wsmq/1 broker and register.
+
+    ``await connect(url)`` returns a connected :class:`Client`; ``async with connect(url) as c``
+    also closes it. The first connection attempt raises on failure (``OSError``,
+    ``websockets`` handshake errors, ``TimeoutError``); afterwards, with ``auto_reconnect``, lost
+    connections are retried with jittered exponential backoff between ``reconnect_min`` and
+    ``reconnect_max`` seconds, resuming the same client ID and re-subscribing.
+    ``on_connect(client)`` runs after every (re)registration, ``on_disconnect(client, error)``
+    after every loss. ``request_timeout`` is the default ttl of requests (seconds).
+    """
+    return _Connect(
+        Client(
+            url,
+            auto_reconnect=auto_reconnect,
+            reconnect_min=reconnect_min,
+            reconnect_max=reconnect_max,
+            request_timeout=request_timeout,
+            connect_timeout=connect_timeout,
+            page_session_id=page_session_id,
+            on_connect=on_connect,
+            on_disconnect=on_disconnect,
+            subprotocols=subprotocols,
+            max_concurrent_handlers=max_concurrent_handlers,
+            ws_options=ws_options,
+        )
+    )
+
