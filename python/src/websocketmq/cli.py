@@ -1,4 +1,4 @@
-"""The ``wsmq`` command: ``wsmq serve [--host --port --path --demo --conformance --nats URL]``.
+"""The ``wsmq`` command: ``wsmq serve [--host --port --path --demo --conformance --nats URL …]``.
 
 Readiness (design.md §8): once accepting connections, ``serve`` prints exactly one line
 ``wsmq: listening on ws://HOST:PORT/PATH`` to stdout, flushed; tests and other tools wait for it.
@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import importlib
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -38,6 +39,13 @@ def _parser() -> argparse.ArgumentParser:
         "--nats", action="append", default=[], metavar="URL", help="NATS server(s): cluster mode"
     )
     s.add_argument("--nats-namespace", default="default", help="NATS subject namespace")
+    s.add_argument(
+        "--resume-secret",
+        default=os.environ.get("WSMQ_RESUME_SECRET"),
+        metavar="SECRET",
+        help="HMAC key of resume tokens; give every cluster node the same one so clients can "
+        "resume on any node (default: env WSMQ_RESUME_SECRET, else random per process)",
+    )
     s.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING… (default INFO)")
     return parser
 
@@ -55,6 +63,8 @@ def _nats_backend(urls: list[str], namespace: str) -> Any:
 async def run_serve(args: argparse.Namespace) -> int:
     """Run the broker until SIGTERM/SIGINT; returns the exit code."""
     options = BrokerOptions.default()
+    if args.resume_secret:
+        options.resume_secret = args.resume_secret.encode()
     if args.nats:
         options.backend = _nats_backend(args.nats, args.nats_namespace)
     broker = Broker(options)
