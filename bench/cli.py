@@ -1,0 +1,175 @@
+"""``python -m bench [--quick] [options]``: run, then write JSON results and the report.
+
+Full run (``make bench``): 3 interleaved repetitions of 2 s per measurement, fan-out to 100 and
+1,000 subscribers, idle memory at 1,000 and 10,000 connections; writes ``docs/benchmarks.md``,
+``docs/benchmarks.png`` and ``bench/results/<time>.json``. ``--quick`` (``make bench-quick``,
+and the smoke test): 1 repetition of 0.3 s, 100 subscribers, 200 idle connections; it writes
+its report under ``bench/results/`` and leaves ``docs/`` alone unless ``--docs`` is given.
+Exit status 1 when any measurement failed (a lost or duplicated delivery, a dead process).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.metadata
+import json
+import re
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bench import report
+from bench.harness import Config, run_all
+from bench.systems import SYSTEMS, available_systems
+
+__all__ = ["main", "versions"]
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _ints(text: str) -> list[int]:
+    return [int(x) for x in text.split(",") if x.strip()]
+
+
+def versions() -> dict[str, str]:
+    """Versions of everything measured (printed in the report)."""
+    out = {"python": sys.version.split()[0]}
+    for dist in (
+        "websocketmq",
+        "websockets",
+        "picows",
+        "python-socketio",
+        "python-engineio",
+        "aiohttp",
+        "nats-py",
+        "msgspec",
+    ):
+        try:
+            out[dist] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            out[dist] = "absent"
+    try:
+        text = subprocess.run(
+            ["nats-server", "--version"], capture_output=True, text=True, timeout=10
+        ).stdout
+        m = re.search(r"v[\d.]+", text)
+        out["nats-server"] = m.group(0) if m else text.strip()
+    except (OSError, subprocess.SubprocessError):
+        out["nats-server"] = "absent"
+    return out
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Command-line options (see the module docstring)."""
+    p = argparse.ArgumentParser(
+        prog="python -m bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--quick", action="store_true", help="a smoke run of a few seconds")
+    p.add_argument(
+        "--systems", help=f"comma list out of {','.join(SYSTEMS)} (default: all available)"
+    )
+    p.add_argument("--reps", type=int)
+    p.add_argument("--duration", type=float, help="seconds per measurement")
+    p.add_argument("--fanout", type=_ints, help="subscriber counts, e.g. 100,1000")
+    p.add_argument("--memory", type=_ints, help="idle connection counts, e.g. 1000,10000")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=ROOT / "bench" / "results",
+        help="directory for the JSON results (and the quick report)",
+    )
+    p.add_argument("--docs", action="store_true", help="write docs/ even with --quick")
+    p.add_argument("--no-docs", action="store_true", help="never write docs/")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmarks; 0 if every measurement succeeded."""
+    args = parse_args(argv)
+    systems = args.systems.split(",") if args.systems else available_systems()
+    unknown = [s for s in systems if s not in SYSTEMS]
+    if unknown:
+        print(f"unknown systems: {unknown}", file=sys.stderr)
+        return 2
+    if args.quick:
+        cfg = Config(
+            systems,
+            reps=1,
+            duration=0.3,
+            warmup=0.1,
+            fanout=[100],
+            memory=[200],
+            fanout_min_msgs=20,
+            idle_timeout=10.0,
+            quick=True,
+        )
+    else:
+        cfg = Config(systems)
+    if args.reps is not None:
+        cfg.reps = args.reps
+    if args.duration is not None:
+        cfg.duration = args.duration
+    if args.fanout is not None:
+        cfg.fanout = args.fanout
+    if args.memory is not None:
+        cfg.memory = args.memory
+    command = "python -m bench " + shlex.join(argv if argv is not None else sys.argv[1:])
+    started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+    print(f"bench: {command.strip()} — systems {', '.join(systems)}", flush=True)
+    samples = asyncio.run(run_all(cfg))
+
+    ours = {s: SYSTEMS[s].ws_peer for s in systems if SYSTEMS[s].ours}
+    summary = report.summarize(samples, systems, ours)
+    labels = {name: s.label for name, s in SYSTEMS.items()}
+    ver = versions()
+    machine = report.machine_info() | {"started": started}
+    args.out.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+    (args.out / f"{stamp}.json").write_text(
+        json.dumps(
+            {
+                "command": command,
+                "config": cfg.__dict__,
+                "versions": ver,
+                "machine": machine,
+                "samples": samples,
+            },
+            indent=1,
+        )
+    )
+    write_docs = not args.no_docs and (args.docs or not args.quick)
+    docs = ROOT / "docs"
+    md_path = docs / "benchmarks.md" if write_docs else args.out / "benchmarks.md"
+    png_path = md_path.with_suffix(".png")
+    try:
+        report.write_chart(summary, labels, png_path)
+        chart: str | None = png_path.name
+    except Exception as e:
+        print(f"bench: chart not written: {e}", file=sys.stderr)
+        chart = None
+    notes_path = ROOT / "bench" / "analysis.md"
+    notes = notes_path.read_text() if notes_path.exists() else ""
+    md_path.write_text(
+        report.render_markdown(
+            summary,
+            labels=labels,
+            command=command.strip(),
+            versions=ver,
+            machine=machine,
+            reps=cfg.reps,
+            notes=notes,
+            chart=chart,
+        )
+    )
+    print(f"bench: wrote {md_path} and {png_path}", flush=True)
+    for o, text, v, verdict in summary.verdicts:
+        print(f"bench: {o}: {text}: {v if v is None else round(v, 2)} {verdict}")
+    if summary.failed:
+        print("bench: FAILED measurements (see above)", file=sys.stderr)
+        return 1
+    return 0

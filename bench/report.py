@@ -1,0 +1,335 @@
+"""Turn samples into medians, side-by-side ratios, target verdicts, ``docs/benchmarks.md`` and
+its chart.
+
+Ratios are taken per repetition (ours and the peer measured minutes apart in the same run) and
+the median of those is reported, which is what survives a noisy shared machine; absolute
+numbers are shown for orientation only.
+"""
+
+from __future__ import annotations
+
+import platform
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+TIMES = "\u00d7"
+"""The multiplication sign used in ratios (escaped: ruff flags the literal)."""
+
+__all__ = [
+    "TARGETS",
+    "Summary",
+    "machine_info",
+    "render_markdown",
+    "summarize",
+    "title",
+    "write_chart",
+]
+
+
+def title(shape: str) -> str:
+    """Column title of a shape name (``c2s_64``, ``fanout_1000``, ``idle_10000``…)."""
+    kind, _, arg = shape.partition("_")
+    if kind in ("c2s", "s2c"):
+        arrow = "c→s" if kind == "c2s" else "s→c"
+        flight = "1 in flight" if arg == "seq" else f"{arg} in flight"
+        return f"{arrow} RPC, {flight} (rt/s)"
+    if kind == "fanout":
+        return f"fan-out, {int(arg):,} subs (deliveries/s)"
+    if kind == "idle":
+        return f"idle conn @{int(arg):,} (KiB)"
+    return shape
+
+
+def _shape_key(shape: str) -> tuple[int, int]:
+    kind, _, arg = shape.partition("_")
+    order = {"c2s": 0, "s2c": 1, "fanout": 2, "idle": 3}.get(kind, 9)
+    return order, 0 if arg == "seq" else int(arg) if arg.isdigit() else 10**9
+
+
+@dataclass(frozen=True)
+class Target:
+    """ours/peer ≥ ratio on a shape (or, with ``peer`` None, ours ≤ ``limit`` absolute)."""
+
+    shape: str
+    peer: str | None
+    ratio: float = 0.0
+    limit: float = 0.0
+
+    def describe(self) -> str:
+        """Human text for the targets table."""
+        if self.peer is None:
+            return f"{title(self.shape)} ≤ {self.limit:g} KiB"
+        return f"{title(self.shape)}: ≥ {self.ratio:g}{TIMES} {self.peer}"
+
+
+TARGETS = [
+    Target("c2s_64", "socketio", 4.0),
+    Target("c2s_64", "ws", 0.8),
+    Target("s2c_64", "socketio", 4.0),
+    Target("s2c_64", "ws", 0.8),
+    Target("fanout_100", "socketio", 5.0),
+    Target("fanout_100", "ws", 0.8),
+    Target("fanout_1000", "socketio", 5.0),
+    Target("fanout_1000", "ws", 0.8),
+    Target("idle_1000", None, limit=20.0),
+    Target("idle_10000", None, limit=20.0),
+    # TODO(nats-backend): Target("c2s_64", "wsmq", 0.5) for system "wsmq-2node" (cross-node >=
+    # 0.5x single-node), likewise s2c_64 and fan-out, once the NATS backend lands.
+]
+
+
+@dataclass
+class Cell:
+    """Median of one shape on one system."""
+
+    value: float | None
+    p50: float | None
+    p99: float | None
+    cpu_us: float | None
+    n: int
+    errors: int
+
+
+@dataclass
+class Summary:
+    """Everything the report shows."""
+
+    systems: list[str]
+    shapes: list[str]
+    cells: dict[tuple[str, str], Cell]
+    ratios: dict[tuple[str, str, str], float]  # (ours, peer, shape) → median ratio
+    verdicts: list[tuple[str, str, float | None, str]]  # (ours, target text, measured, verdict)
+    failed: bool
+
+
+def _median(xs: list[float]) -> float | None:
+    return statistics.median(xs) if xs else None
+
+
+def summarize(samples: list[dict[str, Any]], systems: list[str], ours: dict[str, str]) -> Summary:
+    """Medians per (system, shape), per-repetition ratios ours/peer, target verdicts.
+
+    ``ours`` maps each of our systems to the raw ``websockets`` row configured like it (the
+    "same transport" peer that targets naming ``ws`` are judged against)."""
+    shapes = sorted({x["shape"] for x in samples if x["shape"] != "start"}, key=_shape_key)
+    cells: dict[tuple[str, str], Cell] = {}
+    for sys_ in systems:
+        for shape in shapes:
+            xs = [x for x in samples if x["system"] == sys_ and x["shape"] == shape]
+            ok = [x for x in xs if x["error"] is None and x["value"] is not None]
+            cells[(sys_, shape)] = Cell(
+                _median([x["value"] for x in ok]),
+                _median([x["p50_ms"] for x in ok if x["p50_ms"] is not None]),
+                _median([x["p99_ms"] for x in ok if x["p99_ms"] is not None]),
+                _median(
+                    [
+                        x["detail"]["server_cpu_us_per_op"]
+                        for x in ok
+                        if "server_cpu_us_per_op" in x["detail"]
+                    ]
+                ),
+                len(ok),
+                len(xs) - len(ok),
+            )
+    ratios: dict[tuple[str, str, str], float] = {}
+    for o in ours:
+        for peer in systems:
+            if peer == o:
+                continue
+            for shape in shapes:
+                by_rep: dict[int, dict[str, float]] = {}
+                for x in samples:
+                    if x["shape"] == shape and x["error"] is None and x["value"]:
+                        by_rep.setdefault(x["rep"], {})[x["system"]] = x["value"]
+                rs = [r[o] / r[peer] for r in by_rep.values() if o in r and peer in r]
+                if rs:
+                    ratios[(o, peer, shape)] = statistics.median(rs)
+    verdicts: list[tuple[str, str, float | None, str]] = []
+    for o in ours:
+        for t in TARGETS:
+            if t.shape not in shapes:
+                continue
+            if t.peer is None:
+                v = cells[(o, t.shape)].value
+                verdict = "n/a" if v is None else ("PASS" if v <= t.limit else "MISS")
+                text = t.describe()
+            else:
+                peer = ours[o] if t.peer == "ws" else t.peer
+                if peer not in systems:
+                    continue
+                v = ratios.get((o, peer, t.shape))
+                verdict = "n/a" if v is None else ("PASS" if v >= t.ratio else "MISS")
+                text = f"{title(t.shape)}: ≥ {t.ratio:g}{TIMES} {peer}"
+            verdicts.append((o, text, v, verdict))
+    failed = any(x["error"] is not None for x in samples)
+    return Summary(systems, shapes, cells, ratios, verdicts, failed)
+
+
+def _fmt(v: float | None, kib: bool = False) -> str:
+    if v is None:
+        return "—"
+    if kib:
+        return f"{v:.1f}"
+    return f"{v:,.0f}"
+
+
+def render_markdown(
+    summary: Summary,
+    *,
+    labels: dict[str, str],
+    command: str,
+    versions: dict[str, str],
+    machine: dict[str, str],
+    reps: int,
+    notes: str,
+    chart: str | None,
+) -> str:
+    """The whole ``docs/benchmarks.md`` page."""
+    out: list[str] = []
+    add = out.append
+    add("# Benchmarks: WebSocketMQ beside its peers\n")
+    add(
+        "<!-- Generated by `python -m bench` (bench/report.py); edit bench/analysis.md for the "
+        "hand-written part. -->\n"
+    )
+    add(
+        f"Command: `{command}` — {reps} repetition(s), interleaved; medians shown. "
+        "Ratios are medians of per-repetition ratios (same run, side by side); the machine is "
+        "shared and noisy, so trust ratios over absolute numbers.\n"
+    )
+    add("Machine: " + ", ".join(f"{k} {v}" for k, v in machine.items()) + "\n")
+    add("Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()) + "\n")
+    add("## Results (medians)\n")
+    add(
+        "RPC cells: round trips/s (p50 / p99 latency, ms). Fan-out: deliveries/s, every delivery "
+        "counted (loss or duplicate fails the run). Idle: server RSS growth per idle, fully set-up "
+        "connection (registered, for ours), KiB.\n"
+    )
+    head = "| system | " + " | ".join(title(s) for s in summary.shapes) + " |"
+    add(head)
+    add("|" + "---|" * (len(summary.shapes) + 1))
+    for sys_ in summary.systems:
+        row = [
+            f"**{labels.get(sys_, sys_)}**" if sys_.startswith("wsmq") else labels.get(sys_, sys_)
+        ]
+        for shape in summary.shapes:
+            c = summary.cells[(sys_, shape)]
+            cell = _fmt(c.value, shape.startswith("idle"))
+            if c.p50 is not None and c.value is not None:
+                cell += f" ({c.p50:.2f} / {c.p99:.2f})"
+            if c.errors:
+                cell += f" ⚠{c.errors} failed"
+            row.append(cell)
+        add("| " + " | ".join(row) + " |")
+    add("")
+    cpu_shapes = [s for s in summary.shapes if not s.startswith("idle")]
+    add("### Server CPU per operation (µs, all server-side processes; lower is better)\n")
+    add(
+        "CPU time the server process(es) used during the measurement divided by the operations "
+        "it served (round trips, or deliveries): a figure that does not depend on how fast the "
+        "load generators were.\n"
+    )
+    add("| system | " + " | ".join(title(s).split(" (")[0] for s in cpu_shapes) + " |")
+    add("|" + "---|" * (len(cpu_shapes) + 1))
+    for sys_ in summary.systems:
+        row = [labels.get(sys_, sys_)]
+        for shape in cpu_shapes:
+            c = summary.cells[(sys_, shape)]
+            row.append("—" if c.cpu_us is None else f"{c.cpu_us:.1f}")
+        add("| " + " | ".join(row) + " |")
+    add("")
+    ours = sorted({o for (o, _p, _s) in summary.ratios})
+    for o in ours:
+        add(f"## Ratios {labels.get(o, o)} / peer\n")
+        peers = [p for p in summary.systems if p != o]
+        add("| shape | " + " | ".join(labels.get(p, p) for p in peers) + " |")
+        add("|" + "---|" * (len(peers) + 1))
+        for shape in summary.shapes:
+            cells = []
+            for p in peers:
+                r = summary.ratios.get((o, p, shape))
+                cells.append("—" if r is None else f"{r:.2f}{TIMES}")
+            add(f"| {title(shape)} | " + " | ".join(cells) + " |")
+        add("")
+    if summary.verdicts:
+        add("## Targets (issue 7)\n")
+        add("| system | target | measured | verdict |")
+        add("|---|---|---|---|")
+        for o, text, v, verdict in summary.verdicts:
+            mv = "—" if v is None else (f"{v:.1f} KiB" if "KiB" in text else f"{v:.2f}{TIMES}")
+            add(f"| {labels.get(o, o)} | {text} | {mv} | **{verdict}** |")
+        add("")
+    else:
+        add("## Targets (issue 7)\n")
+        add(
+            "No row of ours was measured in this run (the broker was not available), so no "
+            "target is judged yet.\n"
+        )
+    if chart:
+        add(f"![throughput and memory]({chart})\n")
+    if notes.strip():
+        add(notes.rstrip() + "\n")
+    return "\n".join(out)
+
+
+def write_chart(summary: Summary, labels: dict[str, str], path: Path) -> None:
+    """Grouped bars: throughput per shape (log scale) and idle memory per connection."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    thr = [s for s in summary.shapes if not s.startswith("idle")]
+    mem = [s for s in summary.shapes if s.startswith("idle")]
+    fig, axes = plt.subplots(
+        1, 2, figsize=(14, 5.5), gridspec_kw={"width_ratios": [max(len(thr), 1), max(len(mem), 1)]}
+    )
+    n = len(summary.systems)
+    width = 0.8 / max(n, 1)
+    for ax, shapes, log in ((axes[0], thr, True), (axes[1], mem, False)):
+        for i, sys_ in enumerate(summary.systems):
+            xs = [j + i * width - 0.4 + width / 2 for j in range(len(shapes))]
+            ys = [summary.cells[(sys_, s)].value or 0.0 for s in shapes]
+            ax.bar(
+                xs,
+                ys,
+                width,
+                label=labels.get(sys_, sys_),
+                edgecolor="black" if sys_.startswith("wsmq") else None,
+            )
+        ax.set_xticks(range(len(shapes)))
+        ax.set_xticklabels([title(s).replace(" (", "\n(") for s in shapes], fontsize=8)
+        if log:
+            ax.set_yscale("log")
+            ax.set_ylabel("per second (log)")
+            ax.set_title("Throughput (higher is better)")
+        else:
+            ax.set_ylabel("KiB per idle connection")
+            ax.set_title("Memory (lower is better)")
+            ax.axhline(20.0, color="red", linestyle="--", linewidth=1)
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def machine_info() -> dict[str, str]:
+    """CPU model, core count, kernel, Python (for the report header)."""
+    model = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import os
+
+    return {
+        "cpu": model,
+        "cores": str(os.cpu_count()),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+    }

@@ -1,0 +1,110 @@
+"""Ours: the reference broker with the bench handlers, served like ``wsmq serve``.
+
+Handlers (server side, public API only):
+
+- ``bench.echo``: request → its body (the client→server RPC shape);
+- ``bench.s2c {"window", "duration", "warmup"}``: runs ``broker.request_to_client(caller,
+  "bench.echo", …)`` with ``window`` requests in flight and answers with the timing (the
+  server→client RPC shape, measured where it is issued, like the peers' ``!s2c``).
+
+Fan-out needs no handler: the publisher client publishes on ``bench.fanout`` and every
+subscriber client subscribed to it. ``--deflate`` serves with permessage-deflate; the default
+here is without it, so each variant is compared with the raw ``websockets`` peer configured the
+same way. Prints ``wsmq: listening on ws://…`` when ready (design §8) and exits on stdin EOF.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from typing import Any
+
+from websocketmq import Broker, BrokerOptions
+from websocketmq.server import serve
+
+from bench import wire
+from bench.servers.common import announce, raise_fd_limit, stop_on_stdin_eof
+
+__all__ = ["build_broker", "main"]
+
+
+def build_broker(options: BrokerOptions | None = None) -> Broker:
+    """A broker with ``bench.echo`` and ``bench.s2c`` registered."""
+    broker = Broker(options or BrokerOptions.default())
+
+    def echo(msg: Any, _client_id: str | None) -> Any:
+        return msg.body
+
+    async def s2c(msg: Any, client_id: str | None) -> dict[str, Any]:
+        if client_id is None:
+            raise ValueError("bench.s2c must come from a client")
+        spec = msg.body
+        window = int(spec["window"])
+        t_measure = time.perf_counter() + float(spec["warmup"])
+        t_end = t_measure + float(spec["duration"])
+        latencies: list[float] = []
+        last = [t_measure]
+        errors = [0]
+        total = [0]
+
+        async def worker() -> None:
+            n = 0
+            while time.perf_counter() < t_end:
+                n += 1
+                t0 = time.perf_counter()
+                try:
+                    await broker.request_to_client(client_id, wire.ECHO_TOPIC, wire.body(n), 60)
+                except Exception:
+                    errors[0] += 1
+                    continue
+                t1 = time.perf_counter()
+                total[0] += 1
+                if t0 >= t_measure:
+                    latencies.append(t1 - t0)
+                    last[0] = t1
+
+        await asyncio.gather(*(worker() for _ in range(window)))
+        elapsed = max(last[0] - t_measure, 1e-9)
+        return {
+            "count": len(latencies),
+            "elapsed": elapsed,
+            "rate": len(latencies) / elapsed,
+            "errors": errors[0],
+            "total": total[0],
+            **wire.latency_stats(latencies),
+        }
+
+    broker.subscribe(wire.ECHO_TOPIC, echo)
+    broker.subscribe(wire.S2C_TOPIC, s2c)
+    return broker
+
+
+async def amain(args: argparse.Namespace) -> None:
+    """Serve until stdin closes."""
+    stop = asyncio.Event()
+    stop_on_stdin_eof(asyncio.get_running_loop(), stop)
+    broker = build_broker()
+    server = serve(
+        broker, args.host, args.port, "/ws", compression="deflate" if args.deflate else None
+    )
+    await server.start()
+    announce(server.url, prefix="wsmq")
+    try:
+        await stop.wait()
+    finally:
+        await server.close()
+
+
+def main() -> None:
+    """``python -m bench.servers.wsmq_server [--deflate] [--port 0]``."""
+    raise_fd_limit()
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--deflate", action="store_true")
+    asyncio.run(amain(p.parse_args()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,189 @@
+"""The systems under test: how to start each server and which dialect drives it.
+
+Each :class:`System` starts its server process(es) on 127.0.0.1 with a free port and returns a
+:class:`Running` (the URL clients use and the PID whose RSS is the server's memory).
+
+Cross-node rows (issue 7e) plug in here: a system whose ``start`` launches a nats-server and two
+broker nodes with the NATS backend, and whose ``Running.urls`` lists both nodes, so that the
+harness spreads client processes over them (see ``TODO(nats-backend)`` below).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import re
+import shutil
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from bench.procs import Proc, python_argv
+
+__all__ = ["SYSTEMS", "Running", "System", "available_systems"]
+
+READY_RE = re.compile(r"(?:bench|wsmq): listening on (\S+)")
+NATS_READY_RE = re.compile(r"Listening for client connections on ([\d.]+):(\d+)")
+
+
+@dataclass
+class Running:
+    """A started system: client URLs (one per node) and the processes to stop afterwards."""
+
+    urls: list[str]
+    rss_pid: int
+    procs: list[Proc] = field(default_factory=list)
+
+    @property
+    def cpu_pids(self) -> list[int]:
+        """Every server-side process: their CPU time per operation is reported."""
+        return [p.pid for p in self.procs]
+
+    @property
+    def url(self) -> str:
+        """The first node's URL (single-node systems have only one)."""
+        return self.urls[0]
+
+    async def stop(self) -> None:
+        """Stop every process, last started first."""
+        for p in reversed(self.procs):
+            await p.stop()
+
+
+@dataclass(frozen=True)
+class System:
+    """One row of the results table."""
+
+    name: str
+    label: str
+    dialect: str
+    start: Callable[[], Awaitable[Running]]
+    ours: bool = False
+    ws_peer: str = "ws"
+    """The raw ``websockets`` row configured like this one (the "same transport" target)."""
+
+
+async def _start_script(name: str, module: str, *args: str) -> Running:
+    proc = await Proc.start(name, python_argv(module, *args))
+    try:
+        m = await proc.line(READY_RE, 60)
+    except BaseException:
+        await proc.stop()
+        raise
+    return Running([m.group(1)], proc.pid, [proc])
+
+
+async def _start_nats_server(name: str) -> tuple[Proc, str]:
+    exe = shutil.which("nats-server") or "/usr/sbin/nats-server"
+    proc = await Proc.start(
+        name, [exe, "-a", "127.0.0.1", "-p", "-1"], merge_stderr=True, stdin_ends=False
+    )
+    try:
+        m = await proc.line(NATS_READY_RE, 30)
+    except BaseException:
+        await proc.stop()
+        raise
+    return proc, f"nats://{m.group(1)}:{m.group(2)}"
+
+
+async def start_nats() -> Running:
+    """Our own nats-server on a random port (never the system one on 4222) + the responder."""
+    server, url = await _start_nats_server("nats-server")
+    try:
+        responder = await Proc.start(
+            "nats-responder", python_argv("bench.servers.nats_responder", "--nats", url)
+        )
+        await responder.line(READY_RE, 60)
+    except BaseException:
+        await server.stop()
+        raise
+    return Running([url], server.pid, [server, responder])
+
+
+async def start_wsmq(*args: str) -> Running:
+    """Our reference broker with the bench handlers (``bench.servers.wsmq_server``)."""
+    return await _start_script("wsmq", "bench.servers.wsmq_server", *args)
+
+
+def _have(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+SYSTEMS: dict[str, System] = {
+    s.name: s
+    for s in (
+        System("wsmq", "WebSocketMQ (ours, no deflate)", "wsmq", start_wsmq, ours=True),
+        System(
+            "wsmq-deflate",
+            "WebSocketMQ (ours, deflate)",
+            "wsmq",
+            lambda: start_wsmq("--deflate"),
+            ours=True,
+            ws_peer="ws-deflate",
+        ),
+        # TODO(nats-backend): System("wsmq-2node", "WebSocketMQ, 2 nodes over NATS", "wsmq",
+        #   start_wsmq_cluster, ours=True) once websocketmq.backends.nats lands: start a
+        #   nats-server (_start_nats_server) and two `bench.servers.wsmq_server --nats URL`
+        #   nodes; Running.urls = [node_a, node_b]; the harness already puts RPC callers on
+        #   urls[-1] and spreads subscribers over all urls, the handlers/publisher on urls[0].
+        System(
+            "ws",
+            "websockets raw (no deflate)",
+            "raw",
+            lambda: _start_script("ws", "bench.servers.ws_peer"),
+        ),
+        System(
+            "ws-deflate",
+            "websockets raw (deflate)",
+            "raw",
+            lambda: _start_script("ws-deflate", "bench.servers.ws_peer", "--deflate"),
+        ),
+        System(
+            "picows",
+            "picows raw",
+            "raw",
+            lambda: _start_script("picows", "bench.servers.picows_peer"),
+        ),
+        System(
+            "socketio",
+            "python-socketio (aiohttp)",
+            "sio",
+            lambda: _start_script("socketio", "bench.servers.sio_peer"),
+        ),
+        System("nats", "nats-py via nats-server", "nats", start_nats),
+    )
+}
+
+
+def available_systems() -> list[str]:
+    """Systems whose software is present: ours only once the broker package exists."""
+    names = []
+    for name in SYSTEMS:
+        if name.startswith("wsmq") and not (_have("websocketmq.broker") and _ours_ready()):
+            continue
+        if name == "nats" and shutil.which("nats-server") is None:
+            continue
+        names.append(name)
+    return names
+
+
+def _ours_ready() -> bool:
+    """The bench server script imports the broker's public API; probe it without running it."""
+    try:
+        import websocketmq
+
+        return hasattr(websocketmq, "Broker")
+    except Exception:
+        return False
+
+
+async def smoke(name: str) -> None:  # pragma: no cover - manual debugging aid
+    """Start and stop one system (``python -c 'import asyncio, bench.systems as s; …'``)."""
+    running = await SYSTEMS[name].start()
+    print(running.urls, running.rss_pid)
+    await running.stop()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    import sys
+
+    asyncio.run(smoke(sys.argv[1]))

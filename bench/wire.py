@@ -1,0 +1,162 @@
+"""Frames every system under test is fed: wsmq/1 envelopes, the raw peers' control words, and
+the socket.io packet shapes.
+
+The raw peers (``websockets``, ``picows``) are sent the very same wsmq envelopes as our broker,
+so frame sizes and client-side encode/decode cost are identical and the difference measured is
+the server's. Bodies are ~100-byte JSON objects as the issue asks.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+import msgspec
+
+__all__ = [
+    "BODY_TEXT",
+    "CTRL_PREFIX",
+    "ECHO_TOPIC",
+    "FANOUT_TOPIC",
+    "S2C_TOPIC",
+    "Envelope",
+    "Header",
+    "body",
+    "decode_envelope",
+    "encode",
+    "event",
+    "latency_stats",
+    "now_ms",
+    "register",
+    "request",
+    "response_to",
+    "seq_of",
+]
+
+ECHO_TOPIC = "bench.echo"
+"""Server handler that answers a request with its body (ours); client handler for s2c RPC."""
+S2C_TOPIC = "bench.s2c"
+"""Control request: the server runs server→client RPC against the caller and reports timing."""
+FANOUT_TOPIC = "bench.fanout"
+"""Topic the fan-out publisher publishes to and every subscriber subscribes to."""
+CTRL_PREFIX = b"!"
+"""Raw peers: frames starting with ``!`` are control words (``!sub``, ``!pub``, ``!s2c {…}``);
+no wsmq envelope starts with it."""
+
+BODY_TEXT = "lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor"
+"""Filler that makes :func:`body` about 100 bytes of JSON."""
+
+_ENC = msgspec.json.Encoder()
+_SEQ_RE = re.compile(rb'"seq":(\d+)')
+
+
+class Header(msgspec.Struct):
+    """Only the header fields the load generators look at; others are ignored on decode."""
+
+    type: str = ""
+    topic: str = ""
+    correlationID: str | None = None
+
+
+class Envelope(msgspec.Struct):
+    """A decoded envelope whose body stays raw JSON, so echoing it costs no re-encode."""
+
+    header: Header
+    body: msgspec.Raw = msgspec.Raw(b"null")
+
+
+_DEC = msgspec.json.Decoder(Envelope)
+
+
+def now_ms() -> int:
+    """Wall-clock milliseconds for the informational ``timestamp`` header field."""
+    return time.time_ns() // 1_000_000
+
+
+def body(seq: int) -> dict[str, Any]:
+    """The ~100-byte JSON body used by every RPC and fan-out message (``seq`` first)."""
+    return {"seq": seq, "text": BODY_TEXT}
+
+
+def encode(obj: Any) -> bytes:
+    """Encode with the one JSON codec every load generator uses (msgspec)."""
+    return _ENC.encode(obj)
+
+
+def decode_envelope(data: bytes | str | memoryview) -> Envelope:
+    """Decode a wsmq envelope (or an echoed one) keeping the body raw."""
+    return _DEC.decode(data)
+
+
+def request(topic: str, cid: str, payload: Any, ttl: int = 60_000) -> bytes:
+    """A wsmq/1 ``request`` envelope (design §1) with ``cid`` as message and correlation ID."""
+    return _ENC.encode(
+        {
+            "header": {
+                "messageID": cid,
+                "correlationID": cid,
+                "type": "request",
+                "topic": topic,
+                "timestamp": now_ms(),
+                "ttl": ttl,
+            },
+            "body": payload,
+        }
+    )
+
+
+def event(topic: str, mid: str, payload: Any) -> bytes:
+    """A wsmq/1 ``event`` envelope (a publish when sent by a client)."""
+    return _ENC.encode(
+        {
+            "header": {"messageID": mid, "type": "event", "topic": topic, "timestamp": now_ms()},
+            "body": payload,
+        }
+    )
+
+
+def register(mid: str) -> bytes:
+    """The ``_client.register`` event (design §4) a client sends first."""
+    return event("_client.register", mid, {})
+
+
+def response_to(env: Envelope, mid: str) -> bytes:
+    """Answer a request envelope with its own body (the client side of s2c RPC)."""
+    cid = env.header.correlationID or ""
+    return _ENC.encode(
+        {
+            "header": {
+                "messageID": mid,
+                "correlationID": cid,
+                "type": "response",
+                "topic": cid,
+                "timestamp": now_ms(),
+            },
+            "body": env.body,
+        }
+    )
+
+
+def seq_of(data: bytes) -> int:
+    """The ``seq`` of a fan-out delivery, found without a full JSON decode (any framing).
+
+    Raises ``ValueError`` when the frame carries none, which the subscriber counts as a
+    foreign frame rather than a delivery.
+    """
+    m = _SEQ_RE.search(data)
+    if m is None:
+        raise ValueError("no seq in frame")
+    return int(m.group(1))
+
+
+def latency_stats(latencies: list[float]) -> dict[str, float]:
+    """p50/p99 in milliseconds of a list of round-trip times in seconds."""
+    if not latencies:
+        return {"p50_ms": float("nan"), "p99_ms": float("nan")}
+    s = sorted(latencies)
+    n = len(s)
+    return {
+        "p50_ms": s[min(n - 1, int(n * 0.50))] * 1000.0,
+        "p99_ms": s[min(n - 1, int(n * 0.99))] * 1000.0,
+    }
