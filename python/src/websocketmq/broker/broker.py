@@ -16,6 +16,7 @@ as tasks bounded per connection; sync event handlers run inline, async ones as b
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
@@ -208,6 +209,7 @@ class Broker:
         self._handler_patterns: dict[str, int] = {}
         self._client_subs: SubscriptionIndex[ClientConnection] = SubscriptionIndex()
         self._watch_counts: dict[str, int] = {}
+        self._watch_ready: dict[str, asyncio.Task[Any]] = {}
         self._clients: dict[str, ClientConnection] = {}
         self._connections: set[ClientConnection] = set()
         self._background: set[asyncio.Task[Any]] = set()
@@ -322,11 +324,18 @@ class Broker:
                 self._spawn(self._announce(entry.pattern, False))
         self._unwatch(entry.pattern)
 
-    def _watch(self, pattern: str) -> None:
+    def _watch(self, pattern: str) -> asyncio.Task[Any] | None:
+        """Count interest; returns the backend task making it effective while it runs (a
+        subscription is acknowledged only after it: with NATS the SUB must reach the server
+        before the client is told it is subscribed, or a publish from another node races it)."""
         count = self._watch_counts.get(pattern, 0)
         self._watch_counts[pattern] = count + 1
         if count == 0 and self._started and not self._in_process:
-            self._spawn(self.backend.watch(pattern))
+            task = self._spawn(self.backend.watch(pattern))
+            self._watch_ready[pattern] = task
+            task.add_done_callback(lambda _t: self._watch_ready.pop(pattern, None))
+            return task
+        return self._watch_ready.get(pattern)
 
     def _unwatch(self, pattern: str) -> None:
         count = self._watch_counts.get(pattern, 0) - 1
@@ -484,14 +493,18 @@ class Broker:
         if self.options.authorize is not None and not self._allowed(conn, "subscribe", pattern):
             conn.send(ServerSession.fail(action.message, Forbidden(f"not allowed: {pattern!r}")))
             return
+        ready = None
         if pattern not in conn._subs:
             conn._subs.add(pattern)
             self._client_subs.add(pattern, conn)
-            self._watch(pattern)
+            ready = self._watch(pattern)
         if action.echo:
             conn._echo.add(pattern)
         else:
             conn._echo.discard(pattern)
+        if ready is not None:
+            with contextlib.suppress(Exception):  # backend errors are logged by the backend
+                await asyncio.shield(ready)
         conn.send(ServerSession.respond(action.message, {"topic": pattern, "subscribed": True}))
 
     async def _client_unsubscribe(self, conn: ClientConnection, action: Unsubscribe) -> None:
