@@ -1,0 +1,162 @@
+"""Category 6: bad input and reserved topics; the connection survives where the spec says so."""
+
+from __future__ import annotations
+
+from .. import sections as S
+from ..context import Context
+from ..model import CaseFailed, case
+from ..peer import Peer
+from ..strategies import Mutation, bad_envelopes
+from .common import candidates_for, check, expect_error, expect_error_for_frame
+
+__all__: list[str] = []
+
+BAD = {"BAD_MESSAGE", "BAD_TOPIC", "FORBIDDEN"}
+
+
+@case(
+    "6.1.1",
+    'malformed JSON gets BAD_MESSAGE (correlationID "_invalid"); connection survives',
+    section=f"{S.FRAMES}; {S.ERRORS}",
+)
+async def bad_json(ctx: Context) -> None:
+    a = await ctx.peer("A")
+    for frame in ('{"header": {"messageID": "m1", "type": "event"', "not json at all", "{}}"):
+        m = await expect_error_for_frame(a, frame, {"_invalid"})
+        check(m.error_code == "BAD_MESSAGE", f"{frame!r} answered {m.short()}")
+        await a.ping()
+
+
+@case("6.1.2", "a binary frame gets BAD_MESSAGE; connection survives", section=S.FRAMES)
+async def binary_frame(ctx: Context) -> None:
+    a = await ctx.peer("A")
+    m = await expect_error_for_frame(a, b'{"header": {}}', {"_invalid"})
+    check(m.error_code == "BAD_MESSAGE", f"binary frame answered {m.short()}")
+    await a.ping()
+
+
+@case(
+    "6.1.3",
+    'an envelope without a readable messageID is answered with correlationID "_invalid"',
+    section=S.ERRORS,
+)
+async def no_message_id(ctx: Context) -> None:
+    a = await ctx.peer("A")
+    m = await expect_error_for_frame(
+        a, '{"header": {"type": "event", "topic": "a.b", "timestamp": 1}, "body": 1}', {"_invalid"}
+    )
+    check(m.error_code == "BAD_MESSAGE", f"answered {m.short()}")
+    await a.ping()
+
+
+@case(
+    "6.1.4",
+    "a request without correlationID gets BAD_MESSAGE correlated to its messageID",
+    section=f"{S.ENVELOPE}; {S.ERRORS}",
+)
+async def request_without_corr(ctx: Context) -> None:
+    a = await ctx.peer("A")
+    frame = (
+        '{"header": {"messageID": "m-nocorr", "type": "request", "topic": "a.b", "timestamp": 1}}'
+    )
+    m = await expect_error_for_frame(a, frame, {"m-nocorr"})
+    check(m.error_code == "BAD_MESSAGE", f"answered {m.short()}")
+    await a.ping()
+
+
+@case("6.1.5", "an unknown message type gets BAD_MESSAGE", section=S.ENVELOPE)
+async def unknown_type(ctx: Context) -> None:
+    a = await ctx.peer("A")
+    frame = '{"header": {"messageID": "m-type", "type": "notify", "topic": "a.b", "timestamp": 1}}'
+    m = await expect_error_for_frame(a, frame, {"m-type"})
+    check(m.error_code == "BAD_MESSAGE", f"answered {m.short()}")
+    await a.ping()
+
+
+@case(
+    "6.2.1",
+    "generated near-miss envelopes each get an error, and the connection survives",
+    section=f"{S.ENVELOPE}; {S.ERRORS}; {S.TOPICS}",
+    timeout=90,
+)
+async def generated_bad(ctx: Context) -> None:
+    state: dict[str, Peer] = {"a": await ctx.peer("A")}
+
+    async def example(mut: Mutation) -> None:
+        kind, frame = mut
+        if state["a"].is_closed:  # an earlier example killed it; that one already failed
+            state["a"] = await ctx.peer("A")
+        for attempt in (1, 2):
+            a = state["a"]
+            try:
+                await a.send_raw(frame)
+                m = await expect_error(a, candidates_for(frame), f"{kind} frame {frame[:120]!r}")
+                check(m.error_code in BAD, f"{kind} frame {frame[:120]!r} answered {m.short()}")
+                await a.ping()
+                return
+            except CaseFailed:
+                # A protocol-error budget (close 4029) is allowed to end a connection that sent
+                # many bad frames: retry this frame once on a fresh connection.
+                if attempt == 2 or not a.is_closed or a.ws.close_code != 4029:
+                    raise
+                state["a"] = await ctx.peer("A")
+
+    await ctx.given(bad_envelopes(), example)
+
+
+@case(
+    "6.4.1", "publishing to a reserved topic is FORBIDDEN; nothing is delivered", section=S.RESERVED
+)
+async def reserved_publish(ctx: Context) -> None:
+    a, b = await ctx.peer("A"), await ctx.peer("B")
+    for t in ("_internal.client.registered", "_secret.x", "_client.nope"):
+        mid = await a.publish(t, {"evil": True})
+        m = await expect_error(a, {mid}, f"publish to {t}")
+        check(m.error_code == "FORBIDDEN", f"publish to {t} answered {m.short()}")
+    await a.ping()
+    await b.ping()
+    leaked = b.take(
+        lambda m: m.type == "event" and isinstance(m.body, dict) and bool(m.body.get("evil"))
+    )
+    check(
+        not leaked, f"a forged reserved event was delivered: {leaked[0].short() if leaked else ''}"
+    )
+
+
+@case("6.4.2", "subscribing to a reserved topic is FORBIDDEN", section=S.RESERVED)
+async def reserved_subscribe(ctx: Context) -> None:
+    a = await ctx.peer("A")
+    for t in ("_internal.client.registered", "_internal.>", "_x"):
+        m = await a.request("_client.subscribe", {"topic": t})
+        check(
+            m.type == "error" and m.error_code == "FORBIDDEN",
+            f"subscribe {t!r} answered {m.short()}",
+        )
+
+
+@case("6.4.3", "a request to a reserved non-control topic is FORBIDDEN", section=S.RESERVED)
+async def reserved_request(ctx: Context) -> None:
+    a = await ctx.peer("A")
+    for t in ("_internal.client.registered", "_secret.rpc", "_client.unknown"):
+        m = await a.request(t, {})
+        check(
+            m.type == "error" and m.error_code == "FORBIDDEN", f"request {t!r} answered {m.short()}"
+        )
+
+
+@case(
+    "6.5.1",
+    "error bodies carry {error: {code, message}} with a well-formed code",
+    section=S.ERROR_BODY,
+)
+async def error_body_shape(ctx: Context) -> None:
+    a = await ctx.peer("A")
+    m = await a.request(ctx.unique("nohandler") + ".x", {})
+    check(m.type == "error", f"expected an error, got {m.short()}")
+    err = m.body.get("error") if isinstance(m.body, dict) else None
+    check(
+        isinstance(err, dict)
+        and isinstance(err.get("code"), str)
+        and isinstance(err.get("message"), str),
+        f"error body {m.body!r}",
+    )

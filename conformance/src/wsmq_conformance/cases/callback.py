@@ -1,0 +1,217 @@
+"""Category 5: server→client RPC (driven through conformance.callback)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from .. import sections as S
+from ..context import Context
+from ..model import Level, case
+from ..peer import Msg, Peer
+from ..strategies import json_values
+from .common import check, expect_error
+
+__all__: list[str] = []
+
+CB = f"{S.RPC_S2C}; {S.FIXTURE}"
+
+
+async def start_callback(
+    a: Peer, topic: str, body: Any, timeout_ms: int = 3000
+) -> tuple[asyncio.Future[Msg], Msg]:
+    """Ask the server to call ``a`` back; returns (future of the fixture's answer, the server's
+    request as ``a`` received it)."""
+    corr = f"cb-{topic}"
+    fut = a.waiter(corr)
+    await a.send(
+        a.envelope(
+            "request",
+            "conformance.callback",
+            {"topic": topic, "body": body, "timeoutMs": timeout_ms},
+            corr=corr,
+            ttl=timeout_ms + 5000,
+        )
+    )
+    req = await a.expect(
+        lambda m: m.type == "request" and m.topic == topic, f"the server's request on {topic}"
+    )
+    check(
+        isinstance(req.corr, str) and req.corr != "",
+        f"server request without correlationID: {req.short()}",
+    )
+    return fut, req
+
+
+async def answer(a: Peer, req: Msg, type_: str, body: Any) -> str:
+    """Answer the server's request; returns the answer's messageID."""
+    env = a.envelope(type_, req.corr, body, corr=req.corr)
+    await a.send(env)
+    return str(env["header"]["messageID"])
+
+
+@case(
+    "5.1.1",
+    "the server's request reaches the client and its response comes back",
+    section=CB,
+    fixture=True,
+)
+async def callback_roundtrip(ctx: Context) -> None:
+    a = await ctx.peer("A")
+    t = ctx.unique("cb") + ".ask"
+    fut, req = await start_callback(a, t, {"question": 42})
+    check(req.body == {"question": 42}, f"server request body {req.body!r}")
+    await answer(a, req, "response", {"answer": 42})
+    m = await a.wait(fut, "conformance.callback")
+    check(
+        m.type == "response" and m.body == {"response": {"answer": 42}},
+        f"conformance.callback answered {m.short()}",
+    )
+
+
+@case("5.1.2", "generated bodies survive the server→client round trip", section=CB, fixture=True)
+async def callback_bodies(ctx: Context) -> None:
+    a = await ctx.peer("A")
+
+    async def example(body: Any) -> None:
+        t = ctx.unique("cb") + ".gen"
+        fut, req = await start_callback(a, t, body)
+        check(req.body == body, f"server request body {req.body!r}, expected {body!r}")
+        await answer(a, req, "response", body)
+        m = await a.wait(fut, "conformance.callback")
+        check(
+            m.type == "response" and m.body == {"response": body}, f"callback answered {m.short()}"
+        )
+
+    await ctx.given(json_values(max_leaves=8), example, examples=max(5, ctx.config.examples // 2))
+
+
+@case(
+    "5.1.3",
+    "an error answer from the client reaches the server with its code",
+    section=CB,
+    fixture=True,
+)
+async def callback_error(ctx: Context) -> None:
+    a = await ctx.peer("A")
+    t = ctx.unique("cb") + ".err"
+    fut, req = await start_callback(a, t, {})
+    await answer(a, req, "error", {"error": {"code": "CLIENT_SAID_NO", "message": "no"}})
+    m = await a.wait(fut, "conformance.callback")
+    check(m.type == "error" and m.error_code == "CLIENT_SAID_NO", f"callback answered {m.short()}")
+
+
+@case(
+    "5.1.4",
+    "a client that does not answer makes the server's request TIMEOUT",
+    section=CB,
+    fixture=True,
+)
+async def callback_timeout(ctx: Context) -> None:
+    a = await ctx.peer("A")
+    t = ctx.unique("cb") + ".slow"
+    fut, _req = await start_callback(a, t, {}, timeout_ms=300)
+    m = await a.wait(fut, "conformance.callback", timeout=5)
+    check(m.type == "error" and m.error_code == "TIMEOUT", f"unanswered callback gave {m.short()}")
+
+
+@case(
+    "5.1.5",
+    "when the server gives up it sends _internal.cancel with reason TIMEOUT",
+    section=f"{S.CANCEL}; {S.FIXTURE}",
+    fixture=True,
+    level=Level.SHOULD,
+)
+async def callback_cancel_event(ctx: Context) -> None:
+    a = await ctx.peer("A")
+    t = ctx.unique("cb") + ".cancel"
+    fut, req = await start_callback(a, t, {}, timeout_ms=300)
+    await a.wait(fut, "conformance.callback", timeout=5)
+    m = await a.expect(lambda m: m.topic == "_internal.cancel", "_internal.cancel", timeout=3)
+    check(
+        isinstance(m.body, dict)
+        and m.body.get("correlationID") == req.corr
+        and m.body.get("reason") == "TIMEOUT",
+        f"_internal.cancel body {m.body!r}",
+    )
+
+
+@case(
+    "5.2.1",
+    "an answer from a client the request was not sent to is not accepted",
+    section=f"{S.RPC_S2C}; {S.SETTLE}",
+    fixture=True,
+)
+async def wrong_client_answer(ctx: Context) -> None:
+    a, b = await ctx.peer("A"), await ctx.peer("B")
+    t = ctx.unique("cb") + ".steal"
+    fut, req = await start_callback(a, t, {})
+    mid = await answer(b, req, "response", {"from": "B"})
+    # An error about an answer may refer to its correlationID or its messageID (§3.5, §8.7).
+    e = await expect_error(b, {str(req.corr), mid}, "B's answer to A's request")
+    check(e.error_code == "UNKNOWN_CORRELATION", f"B's stolen answer got {e.short()}")
+    await answer(a, req, "response", {"from": "A"})
+    m = await a.wait(fut, "conformance.callback")
+    check(
+        m.type == "response" and m.body == {"response": {"from": "A"}},
+        f"callback settled with {m.short()} (B's answer must not count)",
+    )
+
+
+@case("5.2.2", "a duplicate answer is discarded silently", section=S.SETTLE, fixture=True)
+async def duplicate_answer(ctx: Context) -> None:
+    a = await ctx.peer("A")
+    t = ctx.unique("cb") + ".dup"
+    fut, req = await start_callback(a, t, {})
+    await answer(a, req, "response", {"n": 1})
+    await answer(a, req, "response", {"n": 2})
+    m = await a.wait(fut, "conformance.callback")
+    check(
+        m.type == "response" and m.body == {"response": {"n": 1}}, f"callback answered {m.short()}"
+    )
+    await a.ping()
+    errs = a.take(lambda m: m.type == "error")
+    check(not errs, f"the duplicate answer got an error: {errs[0].short() if errs else ''}")
+
+
+@case(
+    "5.2.3",
+    "an answer to a correlationID the server never sent gets UNKNOWN_CORRELATION",
+    section=S.SETTLE,
+)
+async def unknown_correlation(ctx: Context) -> None:
+    a = await ctx.peer("A")
+    corr = ctx.unique("never")
+    env = a.envelope("response", corr, {"x": 1}, corr=corr)
+    await a.send(env)
+    e = await expect_error(
+        a, {corr, env["header"]["messageID"]}, "an answer to an unknown correlationID"
+    )
+    check(e.error_code == "UNKNOWN_CORRELATION", f"got {e.short()}")
+    await a.ping()
+
+
+@case("5.2.4", "nobody answers an error envelope with an error (no loops)", section=S.SETTLE)
+async def no_error_loops(ctx: Context) -> None:
+    a = await ctx.peer("A")
+    corr = ctx.unique("loop")
+    await a.send(a.envelope("error", corr, {"error": {"code": "X", "message": "x"}}, corr=corr))
+    # An unknown correlation may be reported once; what must not happen is a ping-pong.
+    await a.ping()
+    errs = a.take(lambda m: m.type == "error")
+    check(len(errs) <= 1, f"{len(errs)} errors in reply to one error envelope")
+
+
+@case(
+    "5.3.1",
+    "a client without a handler answering NO_HANDLER is reported as NO_HANDLER",
+    section=CB,
+    fixture=True,
+)
+async def callback_no_handler(ctx: Context) -> None:
+    a = await ctx.peer("A")
+    t = ctx.unique("cb") + ".none"
+    fut, req = await start_callback(a, t, {})
+    await answer(a, req, "error", {"error": {"code": "NO_HANDLER", "message": "no handler"}})
+    m = await a.wait(fut, "conformance.callback")
+    check(m.type == "error" and m.error_code == "NO_HANDLER", f"callback answered {m.short()}")

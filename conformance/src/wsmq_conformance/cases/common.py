@@ -1,0 +1,104 @@
+"""Helpers shared by the case modules: bad-input round trips and small assertions."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..model import CaseFailed
+from ..peer import Msg, Peer
+
+__all__ = [
+    "candidates_for",
+    "check",
+    "expect_error",
+    "expect_error_for_frame",
+    "expect_silence",
+    "readable_type",
+    "strict_json",
+]
+
+
+def check(cond: bool, message: str) -> None:
+    """``assert`` that survives ``python -O``."""
+    if not cond:
+        raise CaseFailed(message)
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def strict_json(text: str) -> Any:
+    """RFC 8259 JSON only (Python's json also accepts NaN and Infinity)."""
+    return json.loads(text, parse_constant=_no_constants)
+
+
+def _id_ok(v: Any) -> bool:
+    return isinstance(v, str) and 1 <= len(v) <= 128
+
+
+def readable_type(frame: str | bytes) -> Any:
+    """The frame's ``header.type`` if the frame is JSON with a header object, else None."""
+    if isinstance(frame, bytes):
+        return None
+    try:
+        obj = strict_json(frame)
+    except ValueError:
+        return None
+    h = obj.get("header") if isinstance(obj, dict) else None
+    return h.get("type") if isinstance(h, dict) else None
+
+
+def candidates_for(frame: str | bytes) -> set[str]:
+    """Which correlationIDs an error about ``frame`` may carry (spec §3.5 item 2): a request's
+    valid correlationID, else a readable messageID, else "_invalid".  For an answer (response or
+    error) with a valid correlationID, an error about it (UNKNOWN_CORRELATION, §8.7) may refer
+    to either that correlationID or the messageID."""
+    if isinstance(frame, bytes):
+        return {"_invalid"}
+    try:
+        obj = strict_json(frame)
+    except ValueError:
+        return {"_invalid"}
+    h = obj.get("header") if isinstance(obj, dict) else None
+    if not isinstance(h, dict):
+        return {"_invalid"}
+    corr, mid, t = h.get("correlationID"), h.get("messageID"), h.get("type")
+    if t == "request" and _id_ok(corr):
+        return {str(corr)}
+    out = {str(mid)} if _id_ok(mid) else {"_invalid"}
+    if t in ("response", "error") and _id_ok(corr):
+        out.add(str(corr))
+    return out
+
+
+async def expect_error(peer: Peer, candidates: set[str], what: str, timeout: float = 5.0) -> Msg:
+    """Wait for the error envelope about a message we sent (its correlationID is one of
+    ``candidates``); errors about other things are left in the inbox."""
+    try:
+        return await peer.expect(
+            lambda m: m.type == "error" and m.corr in candidates,
+            f"an error envelope about {what} (correlationID in {sorted(candidates)})",
+            timeout,
+        )
+    except CaseFailed as exc:
+        others = [m.short() for m in peer.inbox if m.type == "error"]
+        if others:
+            raise CaseFailed(f"{exc}; other errors received: {others[:3]}") from None
+        raise
+
+
+async def expect_silence(peer: Peer, what: str) -> None:
+    """Nothing may answer what we just sent: a ping round trip proves the server has processed
+    it (per-connection order), then the inbox must hold no error and no stray answer."""
+    await peer.ping()
+    got = peer.take(lambda m: m.type in ("error", "response"))
+    if got:
+        raise CaseFailed(f"{what} was answered, must be dropped silently: {got[0].short()}")
+
+
+async def expect_error_for_frame(peer: Peer, frame: str | bytes, candidates: set[str]) -> Msg:
+    await peer.send_raw(frame)
+    shown: Any = frame if len(frame) < 200 else frame[:200]
+    return await expect_error(peer, candidates, f"frame {shown!r}")

@@ -1,0 +1,125 @@
+"""Category 2: the envelope: field rules, forward compatibility, bodies, server frame validity."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import sections as S
+from ..context import Context
+from ..model import case
+from ..strategies import json_values
+from .common import check
+
+__all__: list[str] = []
+
+
+@case(
+    "2.1.1",
+    "a response carries the request's correlationID and topic = correlationID",
+    section=S.ENVELOPE,
+    fixture=True,
+)
+async def response_header(ctx: Context) -> None:
+    a = await ctx.peer("A")
+    m = await a.request("conformance.echo", {"x": 1}, corr="corr-2.1.1")
+    check(m.type == "response", f"echo answered {m.short()}")
+    check(m.corr == "corr-2.1.1", f"response correlationID is {m.corr!r}")
+    check(m.topic == "corr-2.1.1", f"response topic is {m.topic!r}, must equal the correlationID")
+
+
+@case("2.1.2", "unknown header fields are ignored", section=S.ENVELOPE, fixture=True)
+async def unknown_fields(ctx: Context) -> None:
+    a = await ctx.peer("A")
+    m = await a.request("conformance.echo", {"y": 2}, xFuture={"nested": [1]}, priority=9)
+    check(
+        m.type == "response" and m.body == {"y": 2},
+        f"extra header fields broke the request: {m.short()}",
+    )
+
+
+@case("2.1.3", "an absent body is null", section=S.ENVELOPE, fixture=True)
+async def absent_body(ctx: Context) -> None:
+    a = await ctx.peer("A")
+    m = await a.request("conformance.echo")
+    check(m.type == "response" and m.body is None, f"echo of an absent body answered {m.short()}")
+
+
+@case(
+    "2.1.4",
+    "any JSON body round-trips unchanged through conformance.echo",
+    section=f"{S.ENVELOPE}; {S.FIXTURE}",
+    fixture=True,
+)
+async def echo_bodies(ctx: Context) -> None:
+    a = await ctx.peer("A")
+
+    async def example(body: Any) -> None:
+        m = await a.request("conformance.echo", body)
+        check(m.type == "response", f"echo answered {m.short()}")
+        check(
+            m.body == body and _same_types(m.body, body),
+            f"body changed: sent {body!r}, got {m.body!r}",
+        )
+
+    await ctx.given(json_values(), example)
+
+
+@case(
+    "2.1.5",
+    "a client-supplied source header is overwritten with the sender's ID",
+    section=S.ENVELOPE,
+)
+async def source_overwritten(ctx: Context) -> None:
+    a, b = await ctx.peer("A"), await ctx.peer("B")
+    t = ctx.unique() + ".src"
+    await b.subscribe(t)
+    await a.publish(t, {"n": 1}, source="someone-else")
+    m = await b.expect(lambda m: m.topic == t, f"the event on {t}")
+    check(
+        m.header.get("source") == a.client_id,
+        f"delivered source is {m.header.get('source')!r}, expected sender {a.client_id!r}",
+    )
+
+
+@case(
+    "2.2.1",
+    "messageIDs of server frames are unique per connection",
+    section=S.ENVELOPE,
+    fixture=True,
+)
+async def unique_ids(ctx: Context) -> None:
+    a = await ctx.peer("A")
+    t = ctx.unique() + ".ids"
+    await a.subscribe(t)
+    await a.call("conformance.publish", {"topic": t, "body": {}, "count": 20})
+    seen = [m.msg_id for m in a.take(lambda m: m.topic == t)]
+    check(len(seen) == 20, f"expected 20 events, got {len(seen)}")
+    check(len(set(seen)) == len(seen), f"duplicate messageIDs among {seen}")
+
+
+@case(
+    "2.9.1",
+    "every frame the server sent during the run was a valid wsmq/1 envelope",
+    section=S.ENVELOPE,
+    final=True,
+)
+async def all_frames_valid(ctx: Context) -> None:
+    check(ctx.log.frames > 0, "no frames were received during the run")
+    bad = ctx.log.violations
+    check(not bad, f"{len(bad)} invalid frame(s), first: {bad[0] if bad else ''}")
+
+
+def _same_types(a: Any, b: Any) -> bool:
+    """JSON equality: distinguishes true from 1 (Python's == does not) but not 1 from 1.0,
+    which JSON itself does not distinguish (a JavaScript server echoes 1.0 as 1)."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return a == b
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same_types(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_same_types(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)

@@ -1,0 +1,252 @@
+"""Category 3: publish/subscribe, wildcards, echo, unsubscribe, server-side publish."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import sections as S
+from ..context import Context
+from ..model import Level, case
+from ..peer import Peer
+from ..strategies import json_values, matches, pattern_and_topic
+from .common import check, expect_error
+
+__all__: list[str] = []
+
+
+async def _barrier(sub: Peer, pub: Peer, ctx: Context) -> None:
+    """Make sure everything ``pub`` published so far has reached ``sub``: publish a sentinel on
+    a topic only ``sub`` listens to and wait for it (per-connection ordering)."""
+    t = ctx.unique("cfs")
+    await sub.subscribe(t)
+    await pub.publish(t, {"sentinel": True})
+    await sub.expect(lambda m: m.topic == t, f"sentinel on {t}")
+    await sub.unsubscribe(t)
+
+
+@case("3.1.1", "_client.subscribe answers {topic, subscribed: true}", section=S.SUBSCRIBE)
+async def subscribe_answer(ctx: Context) -> None:
+    a = await ctx.peer("A")
+    t = ctx.unique() + ".>"
+    res = await a.call("_client.subscribe", {"topic": t})
+    check(
+        res == {"topic": t, "subscribed": True}
+        or (isinstance(res, dict) and res.get("topic") == t and res.get("subscribed") is True),
+        f"subscribe answered {res!r}",
+    )
+
+
+@case(
+    "3.1.2",
+    "a publish reaches every matching subscriber with topic, body and source",
+    section=S.EVENT,
+)
+async def publish_delivered(ctx: Context) -> None:
+    a, b, c = await ctx.peer("A"), await ctx.peer("B"), await ctx.peer("C")
+    t = ctx.unique() + ".news"
+    await b.subscribe(t)
+    await c.subscribe(t)
+    await a.publish(t, {"hello": "world"})
+    for p in (b, c):
+        m = await p.expect(lambda m: m.topic == t, f"the event on {t}")
+        check(m.type == "event", f"delivery has type {m.type!r}")
+        check(m.body == {"hello": "world"}, f"delivered body {m.body!r}")
+        check(
+            m.header.get("source") == a.client_id,
+            f"delivered source {m.header.get('source')!r}, expected {a.client_id!r}",
+        )
+
+
+@case("3.1.3", "a publish is not echoed to its sender by default", section=S.EVENT)
+async def no_echo(ctx: Context) -> None:
+    a, b = await ctx.peer("A"), await ctx.peer("B")
+    t = ctx.unique() + ".noecho"
+    await a.subscribe(t)
+    await b.subscribe(t)
+    await a.publish(t, {"n": 1})
+    await b.expect(lambda m: m.topic == t, f"the event on {t}")
+    # The server handled A's publish before A's ping (per-connection order), so a delivery to
+    # A would precede the ping's response.
+    await a.ping()
+    own = a.take(lambda m: m.topic == t)
+    check(not own, f"the sender received its own publish: {own[0].short() if own else ''}")
+
+
+@case("3.1.4", "subscribing with echo: true delivers the sender's own publishes", section=S.EVENT)
+async def echo_true(ctx: Context) -> None:
+    a = await ctx.peer("A")
+    t = ctx.unique() + ".echo"
+    await a.subscribe(t, echo=True)
+    await a.publish(t, {"n": 2})
+    m = await a.expect(lambda m: m.topic == t, f"own event on {t} (echo: true)")
+    check(m.body == {"n": 2}, f"echoed body {m.body!r}")
+
+
+@case(
+    "3.1.5",
+    "after _client.unsubscribe no more deliveries; answer says unsubscribed: true",
+    section=S.SUBSCRIBE,
+)
+async def unsubscribe(ctx: Context) -> None:
+    a, b, c = await ctx.peer("A"), await ctx.peer("B"), await ctx.peer("C")
+    t = ctx.unique() + ".unsub"
+    await b.subscribe(t)
+    await c.subscribe(t)
+    res = await b.unsubscribe(t)
+    check(
+        isinstance(res, dict) and res.get("unsubscribed") is True and res.get("topic") == t,
+        f"unsubscribe answered {res!r}",
+    )
+    await a.publish(t, {"after": True})
+    await c.expect(lambda m: m.topic == t, f"the event on {t} at the still-subscribed client")
+    await _barrier(b, a, ctx)
+    got = b.take(lambda m: m.topic == t)
+    check(not got, f"delivered after unsubscribe: {got[0].short() if got else ''}")
+
+
+@case(
+    "3.1.6",
+    "unsubscribing a pattern that was never subscribed answers unsubscribed: false",
+    section=S.SUBSCRIBE,
+)
+async def unsubscribe_unknown(ctx: Context) -> None:
+    a = await ctx.peer("A")
+    t = ctx.unique() + ".never"
+    res = await a.unsubscribe(t)
+    check(
+        isinstance(res, dict) and res.get("unsubscribed") is False, f"unsubscribe answered {res!r}"
+    )
+
+
+@case(
+    "3.2.1",
+    "wildcard delivery matches NATS semantics ('*' one token, '>' one or more)",
+    section=S.WILDCARDS,
+)
+async def wildcards(ctx: Context) -> None:
+    pub, sub = await ctx.peer("P"), await ctx.peer("S")
+
+    async def example(pt: tuple[list[str], list[str]]) -> None:
+        ptoks, ttoks = pt
+        pre = ctx.unique()
+        pattern, topic = ".".join([pre, *ptoks]), ".".join([pre, *ttoks])
+        await sub.subscribe(pattern)
+        try:
+            await pub.publish(topic, {"t": topic})
+            await _barrier(sub, pub, ctx)
+            got = sub.take(lambda m: m.topic == topic)
+            want = matches(pattern, topic)
+            check(
+                len(got) == (1 if want else 0),
+                f"pattern {pattern!r}, topic {topic!r}: {len(got)} deliveries, want {int(want)}",
+            )
+        finally:
+            await sub.unsubscribe(pattern)
+
+    await ctx.given(pattern_and_topic(), example)
+
+
+@case(
+    "3.2.2",
+    "overlapping subscriptions of one client deliver a publish at least once",
+    section=S.WILDCARDS,
+    level=Level.SHOULD,
+)
+async def overlapping(ctx: Context) -> None:
+    a, b = await ctx.peer("A"), await ctx.peer("B")
+    pre = ctx.unique()
+    for p in (f"{pre}.x", f"{pre}.*", f"{pre}.>"):
+        await b.subscribe(p)
+    await a.publish(f"{pre}.x", {"n": 1})
+    await _barrier(b, a, ctx)
+    n = len(b.take(lambda m: m.topic == f"{pre}.x"))
+    check(n >= 1, "no delivery with three overlapping subscriptions")
+    if n > 1:
+        ctx.informational(f"{n} deliveries for 3 overlapping subscriptions (one per subscription)")
+    else:
+        ctx.informational("one delivery for 3 overlapping subscriptions")
+
+
+@case("3.3.1", "invalid subscription patterns are rejected with BAD_TOPIC", section=S.WILDCARDS)
+async def bad_patterns(ctx: Context) -> None:
+    a = await ctx.peer("A")
+    for pattern in ("", "a..b", "a.>.b", "a*", "a.b>", ">.a", "a. b", ".a", "a."):
+        m = await a.request("_client.subscribe", {"topic": pattern})
+        check(
+            m.type == "error" and m.error_code == "BAD_TOPIC",
+            f"subscribe {pattern!r} answered {m.short()}",
+        )
+    await a.ping()
+
+
+@case(
+    "3.3.2",
+    "publishing to a wildcard topic is rejected with BAD_TOPIC (error correlates to the messageID)",
+    section=f"{S.TOPICS}; {S.ERRORS}",
+)
+async def publish_wildcard(ctx: Context) -> None:
+    a, b = await ctx.peer("A"), await ctx.peer("B")
+    pre = ctx.unique()
+    await b.subscribe(f"{pre}.>")
+    for t in (f"{pre}.*", f"{pre}.>"):
+        mid = await a.publish(t, {"n": 1})
+        m = await expect_error(a, {mid}, f"publish to {t!r}")
+        check(m.error_code == "BAD_TOPIC", f"publish to {t!r} answered {m.short()}")
+    await _barrier(b, a, ctx)
+    got = b.take(lambda m: m.topic.startswith(pre))
+    check(not got, f"a wildcard publish was delivered: {got[0].short() if got else ''}")
+
+
+@case(
+    "3.4.1",
+    "conformance.publish: server-side publishes reach subscribers",
+    section=f"{S.EVENT}; {S.FIXTURE}",
+    fixture=True,
+)
+async def server_publish(ctx: Context) -> None:
+    a, b = await ctx.peer("A"), await ctx.peer("B")
+    t = ctx.unique() + ".srv"
+    await b.subscribe(t)
+    res = await a.call("conformance.publish", {"topic": t, "body": {"v": 1}})
+    check(res == {"published": 1}, f"conformance.publish answered {res!r}")
+    m = await b.expect(lambda m: m.topic == t, f"the server's event on {t}")
+    check(m.body == {"v": 1}, f"server event body {m.body!r}")
+
+
+@case(
+    "3.4.2",
+    "client publishes reach server-side handlers (conformance.events counts them)",
+    section=f"{S.EVENT}; {S.FIXTURE}",
+    fixture=True,
+)
+async def server_handler_events(ctx: Context) -> None:
+    a = await ctx.peer("A")
+    t = "conformance.events"
+    before = await a.call("conformance.events.count", {"topic": t})
+    check(
+        isinstance(before, dict) and isinstance(before.get("count"), int),
+        f"events.count answered {before!r}",
+    )
+    for i in range(3):
+        await a.publish(t, {"i": i})
+    # The count request travels after the events on the same connection and the server handles
+    # one connection's messages in order, so all three events are counted by then.
+    after = await a.call("conformance.events.count", {"topic": t})
+    check(
+        isinstance(after, dict) and after.get("count") == before["count"] + 3,
+        f"count went from {before.get('count')} to {after!r} after 3 events",
+    )
+
+
+@case("3.5.1", "generated bodies are delivered to subscribers unchanged", section=S.EVENT)
+async def bodies_delivered(ctx: Context) -> None:
+    a, b = await ctx.peer("A"), await ctx.peer("B")
+    t = ctx.unique() + ".body"
+    await b.subscribe(t)
+
+    async def example(body: Any) -> None:
+        await a.publish(t, body)
+        m = await b.expect(lambda m: m.topic == t, f"the event on {t}")
+        check(m.body == body, f"sent {body!r}, delivered {m.body!r}")
+
+    await ctx.given(json_values(), example)

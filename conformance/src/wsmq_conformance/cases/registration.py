@@ -1,0 +1,167 @@
+"""Category 1: registration, client IDs and resume."""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+from .. import sections as S
+from ..context import Context
+from ..model import case
+from .common import check, expect_error
+
+__all__: list[str] = []
+
+
+@case(
+    "1.1.1", "_client.register is acknowledged with _internal.client.registered", section=S.REGISTER
+)
+async def register_ack(ctx: Context) -> None:
+    a = await ctx.connect("A")
+    ack = await a.register({"pageSessionID": "page-1"})
+    check(
+        isinstance(ack.get("brokerClientID"), str) and ack["brokerClientID"] != "",
+        f"ack lacks a non-empty brokerClientID: {ack!r}",
+    )
+    check(ack.get("status") == "registered", f"ack status is {ack.get('status')!r}")
+    check(ack.get("protocol") == "wsmq/1", f"ack protocol is {ack.get('protocol')!r}")
+    check(
+        isinstance(ack.get("resumeToken"), str) and ack["resumeToken"] != "",
+        f"ack lacks a resumeToken: {ack!r}",
+    )
+    check(ack.get("resumed") is False, f"fresh registration says resumed={ack.get('resumed')!r}")
+    for k in ("pingInterval", "maxMessageSize"):
+        v = ack.get(k)
+        check(isinstance(v, int) and not isinstance(v, bool) and v > 0, f"ack {k} is {v!r}")
+
+
+@case("1.1.2", "the ack echoes the pageSessionID the client sent", section=S.REGISTER)
+async def register_page_session(ctx: Context) -> None:
+    a = await ctx.connect("A")
+    ack = await a.register({"pageSessionID": "page-xyz"})
+    check(
+        ack.get("pageSessionID") == "page-xyz", f"ack pageSessionID is {ack.get('pageSessionID')!r}"
+    )
+
+
+@case("1.1.3", "concurrent connections get distinct client IDs", section=S.REGISTER)
+async def distinct_ids(ctx: Context) -> None:
+    ids = []
+    for i in range(5):
+        p = await ctx.peer(f"P{i}")
+        ids.append(p.client_id)
+    check(len(set(ids)) == len(ids), f"client IDs are not distinct: {ids}")
+
+
+@case(
+    "1.1.4",
+    "a message before _client.register registers implicitly; the ack comes first",
+    section=S.REGISTER,
+)
+async def implicit_register(ctx: Context) -> None:
+    a = await ctx.connect("A")
+    fut = a.waiter("c-implicit")
+    await a.send(a.envelope("request", "_client.ping", {}, corr="c-implicit"))
+    res = await a.wait(fut, "_client.ping sent before registering")
+    acks = [m for m in a.inbox if m.topic == "_internal.client.registered"]
+    check(len(acks) == 1, f"expected one implicit registration ack, got {len(acks)}")
+    check(acks[0].received <= res.received, "the response arrived before the registration ack")
+    check(res.type == "response", f"ping before registering answered {res.short()}")
+
+
+@case(
+    "1.1.5",
+    "a second _client.register gets ALREADY_REGISTERED and the connection survives",
+    section=S.REGISTER,
+)
+async def already_registered(ctx: Context) -> None:
+    a = await ctx.peer("A")
+    mid = await a.publish("_client.register", {})
+    m = await expect_error(a, {mid}, "a second _client.register")
+    check(m.error_code == "ALREADY_REGISTERED", f"expected ALREADY_REGISTERED, got {m.short()}")
+    await a.ping()
+
+
+@case("1.2.1", "resume with a valid token after disconnect keeps the client ID", section=S.RESUME)
+async def resume_valid(ctx: Context) -> None:
+    a = await ctx.peer("A")
+    cid, token = a.client_id, (a.ack or {}).get("resumeToken")
+    await a.close()
+    b = await ctx.connect("A'")
+    ack = await b.register({"brokerClientID": cid, "resumeToken": token})
+    check(
+        ack.get("brokerClientID") == cid,
+        f"resumed with ID {ack.get('brokerClientID')!r}, not {cid!r}",
+    )
+    check(ack.get("resumed") is True, f"ack says resumed={ack.get('resumed')!r}")
+    await b.ping()
+
+
+@case(
+    "1.2.2",
+    "resume while the old connection is open closes the old one with 4009",
+    section=f"{S.RESUME}; {S.CLOSE_CODES}",
+)
+async def resume_supersede(ctx: Context) -> None:
+    a = await ctx.peer("A")
+    cid, token = a.client_id, (a.ack or {}).get("resumeToken")
+    b = await ctx.connect("A'")
+    ack = await b.register({"brokerClientID": cid, "resumeToken": token})
+    check(
+        ack.get("brokerClientID") == cid and ack.get("resumed") is True,
+        f"resume while connected answered {ack!r}",
+    )
+    code = await a.wait_closed(5)
+    check(code == 4009, f"old connection closed with {code}, expected 4009")
+    await b.ping()
+
+
+@case(
+    "1.2.3",
+    "resume with an invalid token gives a fresh ID, resumed=false, and no error",
+    section=S.RESUME,
+)
+async def resume_invalid(ctx: Context) -> None:
+    victim = await ctx.peer("V")
+    a = await ctx.connect("A")
+    ack = await a.register({"brokerClientID": victim.client_id, "resumeToken": "forged.token"})
+    check(ack.get("resumed") is False, f"forged token accepted: {ack!r}")
+    check(
+        ack.get("brokerClientID") != victim.client_id, "forged token took over another client's ID"
+    )
+    await a.ping()
+    errors = a.take(lambda m: m.type == "error")
+    check(not errors, f"invalid resume produced an error: {errors[0].short() if errors else ''}")
+    await victim.ping()
+
+
+@case("1.2.4", "generated resume tokens never hijack an identity", section=S.RESUME)
+async def resume_fuzz(ctx: Context) -> None:
+    victim = await ctx.peer("V")
+    vid = victim.client_id
+    real = str((victim.ack or {}).get("resumeToken"))
+
+    tokens = st.one_of(
+        st.text(max_size=80),
+        st.builds(
+            lambda i, c: real[:i] + c + real[i + 1 :],
+            st.integers(0, max(0, len(real) - 1)),
+            st.sampled_from("A0_-.=x"),
+        ).filter(lambda t: t != real),
+        st.just(real[:-1]),
+        st.just(real + "x"),
+    )
+
+    async def example(token: str) -> None:
+        a = await ctx.connect("A")
+        try:
+            ack = await a.register({"brokerClientID": vid, "resumeToken": token})
+            check(
+                not (ack.get("brokerClientID") == vid or ack.get("resumed") is True),
+                f"token {token!r} resumed {vid!r}: {ack!r}",
+            )
+        finally:
+            await a.close()
+            ctx.peers.remove(a)
+
+    await ctx.given(tokens, example, examples=max(5, ctx.config.examples // 2))
+    await victim.ping()

@@ -1,0 +1,187 @@
+"""Category 4: client→server RPC: responses, NO_HANDLER, handler errors, timeouts, cancel,
+concurrency without cross-talk."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from hypothesis import strategies as st
+
+from .. import sections as S
+from ..context import Context
+from ..model import Level, case
+from ..peer import Msg, Peer
+from .common import check
+
+__all__: list[str] = []
+
+
+@case(
+    "4.1.1",
+    "a request is answered once with a response carrying the handler's result",
+    section=f"{S.RPC_C2S}; {S.FIXTURE}",
+    fixture=True,
+)
+async def echo(ctx: Context) -> None:
+    a = await ctx.peer("A")
+    m = await a.request("conformance.echo", {"q": [1, "two"]}, corr="c-4.1.1")
+    check(m.type == "response" and m.body == {"q": [1, "two"]}, f"echo answered {m.short()}")
+    await a.ping()
+    dup = a.take(lambda m: m.corr == "c-4.1.1")
+    check(not dup, f"a second answer arrived: {dup[0].short() if dup else ''}")
+
+
+@case("4.1.2", "a request with no handler gets NO_HANDLER immediately", section=S.NO_HANDLER)
+async def no_handler(ctx: Context) -> None:
+    a = await ctx.peer("A")
+    t = ctx.unique("nohandler") + ".x"
+    t0 = time.monotonic()
+    m = await a.request(t, {}, ttl=20000, timeout=5)
+    check(
+        m.type == "error" and m.error_code == "NO_HANDLER", f"request to {t!r} answered {m.short()}"
+    )
+    check(time.monotonic() - t0 < 4, "NO_HANDLER was not immediate (took more than 4 s)")
+    await a.ping()
+
+
+@case(
+    "4.1.3",
+    "a failing handler answers HANDLER_ERROR; application codes pass through",
+    section=f"{S.RPC_C2S}; {S.ERROR_BODY}",
+    fixture=True,
+)
+async def handler_error(ctx: Context) -> None:
+    a = await ctx.peer("A")
+    m = await a.request("conformance.fail", {})
+    check(
+        m.type == "error" and m.error_code == "HANDLER_ERROR",
+        f"conformance.fail answered {m.short()}",
+    )
+    m = await a.request("conformance.fail", {"code": "APP_SPECIFIC_9"})
+    check(
+        m.type == "error" and m.error_code == "APP_SPECIFIC_9",
+        f"conformance.fail with code APP_SPECIFIC_9 answered {m.short()}",
+    )
+    await a.ping()
+
+
+@case(
+    "4.1.4", "a request that outlives its ttl is answered TIMEOUT", section=S.RPC_C2S, fixture=True
+)
+async def timeout(ctx: Context) -> None:
+    a = await ctx.peer("A")
+    t0 = time.monotonic()
+    m = await a.request("conformance.sleep", {"ms": 5000}, ttl=300, timeout=4)
+    took = time.monotonic() - t0
+    check(
+        m.type == "error" and m.error_code == "TIMEOUT", f"ttl=300 sleep 5000 answered {m.short()}"
+    )
+    check(took < 3, f"TIMEOUT arrived after {took:.1f}s for ttl 300 ms")
+    await a.ping()
+
+
+@case("4.1.5", "a short sleep within its ttl is answered normally", section=S.RPC_C2S, fixture=True)
+async def sleep_ok(ctx: Context) -> None:
+    a = await ctx.peer("A")
+    m = await a.request("conformance.sleep", {"ms": 50}, ttl=5000)
+    check(m.type == "response" and m.body == {"slept": 50}, f"sleep 50 answered {m.short()}")
+
+
+@case("4.1.6", "after _client.cancel the broker sends no answer", section=S.CANCEL, fixture=True)
+async def cancel(ctx: Context) -> None:
+    a = await ctx.peer("A")
+    corr = "c-cancel-4.1.6"
+    await a.send(a.envelope("request", "conformance.sleep", {"ms": 300}, corr=corr, ttl=5000))
+    await a.publish("_client.cancel", {"correlationID": corr})
+    # Negative check: nothing may arrive for `corr`, not even after the sleep would have ended.
+    await asyncio.sleep(0.7)
+    await a.ping()
+    got = a.take(lambda m: m.corr == corr)
+    check(not got, f"an answer arrived after _client.cancel: {got[0].short() if got else ''}")
+
+
+@case(
+    "4.1.7",
+    "a request with a reused correlationID from another client is not cross-talked",
+    section=S.RPC_C2S,
+    fixture=True,
+)
+async def same_corr(ctx: Context) -> None:
+    a, b = await ctx.peer("A"), await ctx.peer("B")
+    fa, fb = a.waiter("shared-corr"), b.waiter("shared-corr")
+    await a.send(a.envelope("request", "conformance.sleep", {"ms": 100}, corr="shared-corr"))
+    await b.send(b.envelope("request", "conformance.echo", {"who": "B"}, corr="shared-corr"))
+    ma, mb = await a.wait(fa, "A's request"), await b.wait(fb, "B's request")
+    check(ma.type == "response" and ma.body == {"slept": 100}, f"A got {ma.short()}")
+    check(mb.type == "response" and mb.body == {"who": "B"}, f"B got {mb.short()}")
+
+
+@case(
+    "4.2.1",
+    "many requests in flight from several clients: each answered once, to its sender",
+    section=f"{S.RPC_C2S}; {S.ORDERING}",
+    fixture=True,
+    timeout=60,
+)
+async def concurrency(ctx: Context) -> None:
+    peers = [await ctx.peer(f"P{i}") for i in range(4)]
+
+    async def one(p: Peer, i: int, sleep: int) -> None:
+        body: dict[str, Any] = {"from": p.name, "i": i}
+        if sleep:
+            m = await p.request("conformance.sleep", {"ms": sleep}, ttl=10000, timeout=10)
+            check(
+                m.type == "response" and m.body == {"slept": sleep}, f"{p.name} #{i}: {m.short()}"
+            )
+        else:
+            m = await p.request("conformance.echo", body, timeout=10)
+            check(m.type == "response" and m.body == body, f"{p.name} #{i} got {m.short()}")
+
+    async def example(sleeps: list[int]) -> None:
+        await asyncio.gather(*(one(p, i, s) for p in peers for i, s in enumerate(sleeps)))
+        for p in peers:
+            await p.ping()
+            stray = p.take(lambda m: m.type in ("response", "error"))
+            check(
+                not stray,
+                f"{p.name} got an answer it did not ask for: {stray[0].short() if stray else ''}",
+            )
+
+    await ctx.given(
+        st.lists(st.sampled_from([0, 0, 0, 1, 5, 20]), min_size=5, max_size=25),
+        example,
+        examples=max(3, ctx.config.examples // 5),
+    )
+
+
+@case(
+    "4.2.2",
+    "pipelined echo requests on one connection are all answered with their own bodies",
+    section=S.RPC_C2S,
+    fixture=True,
+)
+async def pipelined(ctx: Context) -> None:
+    a = await ctx.peer("A")
+    futs: list[tuple[int, asyncio.Future[Msg]]] = []
+    for i in range(100):
+        corr = f"pipe-{i}"
+        futs.append((i, a.waiter(corr)))
+        await a.send(a.envelope("request", "conformance.echo", {"i": i}, corr=corr))
+    for i, f in futs:
+        m = await a.wait(f, f"pipelined request {i}")
+        check(m.type == "response" and m.body == {"i": i}, f"pipe-{i} answered {m.short()}")
+
+
+@case(
+    "4.3.1",
+    "a request with a ttl above the maximum is clamped, not rejected",
+    section=S.RPC_C2S,
+    fixture=True,
+    level=Level.SHOULD,
+)
+async def ttl_clamp(ctx: Context) -> None:
+    a = await ctx.peer("A")
+    m = await a.request("conformance.echo", {"big": True}, ttl=10**12)
+    check(m.type == "response", f"huge ttl answered {m.short()}")

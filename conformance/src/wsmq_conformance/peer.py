@@ -1,0 +1,361 @@
+"""A deliberately dumb wsmq/1 client used to probe a server from the outside.
+
+It is not the project's client library (the suite must not import ``websocketmq``): it sends
+exactly the frames a case builds, including broken ones, and keeps every frame it receives so a
+case can assert on what arrived, what did not, and in which order.  It never answers anything by
+itself; server→client requests land in the inbox for the case to handle.
+
+Every frame received is also checked against the envelope rules (spec: wire format); violations
+are collected on the shared :class:`FrameLog` and reported by case 2.9.1 at the end of the run,
+so a malformed server frame is blamed once, under the right requirement, instead of making
+unrelated cases fail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import re
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from .model import CaseFailed
+
+__all__ = [
+    "CODE_RE",
+    "TYPES",
+    "FrameLog",
+    "Msg",
+    "Peer",
+    "envelope_problems",
+]
+
+TYPES = ("event", "request", "response", "error")
+CODE_RE = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
+MISSING: Any = object()
+_counter = itertools.count(1)
+
+
+@dataclass
+class FrameLog:
+    """Shared across all peers of one run: counts frames and remembers invalid ones."""
+
+    frames: int = 0
+    violations: list[str] = field(default_factory=list)
+
+    def add(self, problem: str) -> None:
+        if len(self.violations) < 50:
+            self.violations.append(problem)
+
+
+@dataclass
+class Msg:
+    """One decoded envelope received from the server."""
+
+    raw: str
+    header: dict[str, Any]
+    body: Any
+    received: float
+
+    @property
+    def type(self) -> Any:
+        return self.header.get("type")
+
+    @property
+    def topic(self) -> Any:
+        return self.header.get("topic")
+
+    @property
+    def corr(self) -> Any:
+        return self.header.get("correlationID")
+
+    @property
+    def msg_id(self) -> Any:
+        return self.header.get("messageID")
+
+    @property
+    def error_code(self) -> Any:
+        """The wire error code of an ``error`` envelope, or None."""
+        if isinstance(self.body, dict) and isinstance(self.body.get("error"), dict):
+            return self.body["error"].get("code")
+        return None
+
+    def short(self) -> str:
+        text = self.raw
+        return text if len(text) <= 300 else text[:300] + "…"
+
+
+def envelope_problems(obj: Any) -> list[str]:
+    """What is wrong with an envelope a *server* sent (empty list = valid). Spec: wire format."""
+    if not isinstance(obj, dict):
+        return ["frame is not a JSON object"]
+    h = obj.get("header")
+    if not isinstance(h, dict):
+        return ["header missing or not an object"]
+    out = []
+    mid = h.get("messageID")
+    if not isinstance(mid, str) or not mid or len(mid) > 128:
+        out.append(f"bad messageID {mid!r}")
+    t = h.get("type")
+    if t not in TYPES:
+        out.append(f"bad type {t!r}")
+    topic = h.get("topic")
+    if not isinstance(topic, str) or not topic:
+        out.append(f"bad topic {topic!r}")
+    if "timestamp" in h and (
+        not isinstance(h["timestamp"], int) or isinstance(h["timestamp"], bool)
+    ):
+        out.append(f"timestamp not an integer: {h['timestamp']!r}")
+    if t in ("request", "response", "error"):
+        corr = h.get("correlationID")
+        if not isinstance(corr, str) or not corr:
+            out.append(f"{t} without a correlationID")
+        elif t != "request" and topic != corr:
+            out.append(f"{t} topic {topic!r} != correlationID {corr!r}")
+    if t == "error":
+        err = obj.get("body", {}).get("error") if isinstance(obj.get("body"), dict) else None
+        if not isinstance(err, dict):
+            out.append("error body lacks an 'error' object")
+        else:
+            code = err.get("code")
+            if not isinstance(code, str) or not CODE_RE.match(code):
+                out.append(f"bad error code {code!r}")
+            if not isinstance(err.get("message"), str):
+                out.append("error without a string message")
+    return out
+
+
+def new_id(prefix: str = "m") -> str:
+    """Unique IDs, readable in reports (``m-17-3fa2``)."""
+    return f"{prefix}-{next(_counter)}-{uuid.uuid4().hex[:6]}"
+
+
+class Peer:
+    """One WebSocket connection to the server under test."""
+
+    def __init__(self, ws: ClientConnection, name: str, log: FrameLog) -> None:
+        self.ws = ws
+        self.name = name
+        self.log = log
+        self.inbox: list[Msg] = []
+        self.client_id: str | None = None
+        self.ack: dict[str, Any] | None = None
+        self._waiters: dict[str, asyncio.Future[Msg]] = {}
+        self._changed = asyncio.Event()
+        self._reader = asyncio.create_task(self._read(), name=f"wsmq-peer-{name}")
+
+    @classmethod
+    async def open(cls, url: str, *, name: str, log: FrameLog, max_size: int | None = None) -> Peer:
+        """Connect (no registration: cases decide what to send first)."""
+        ws = await asyncio.wait_for(
+            connect(url, max_size=max_size, open_timeout=10, ping_interval=None, compression=None),
+            10,
+        )
+        return cls(ws, name, log)
+
+    # -- receiving -------------------------------------------------------------------------
+
+    async def _read(self) -> None:
+        try:
+            async for data in self.ws:
+                self.log.frames += 1
+                if isinstance(data, bytes):
+                    self.log.add(f"{self.name}: server sent a binary frame")
+                    continue
+                try:
+                    obj = json.loads(data)
+                except ValueError:
+                    self.log.add(f"{self.name}: server sent invalid JSON: {data[:200]!r}")
+                    continue
+                problems = envelope_problems(obj)
+                if problems:
+                    self.log.add(f"{self.name}: {'; '.join(problems)} in {data[:200]}")
+                    if not isinstance(obj, dict) or not isinstance(obj.get("header"), dict):
+                        continue
+                msg = Msg(data, obj["header"], obj.get("body"), time.monotonic())
+                fut = self._waiters.get(msg.corr) if msg.type in ("response", "error") else None
+                if fut is not None and not fut.done():
+                    del self._waiters[msg.corr]
+                    fut.set_result(msg)
+                else:
+                    self.inbox.append(msg)
+                self._changed.set()
+        except ConnectionClosed:
+            pass
+        finally:
+            for fut in self._waiters.values():
+                if not fut.done():
+                    fut.set_exception(
+                        CaseFailed(f"{self.name}: connection closed ({self.close_desc()})")
+                    )
+            self._changed.set()
+
+    @property
+    def is_closed(self) -> bool:
+        return self._reader.done()
+
+    def close_desc(self) -> str:
+        return f"code {self.ws.close_code}, reason {self.ws.close_reason!r}"
+
+    async def wait_closed(self, timeout: float) -> int | None:
+        """Wait for the server to close; returns the close code it sent (None = no close frame)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self._reader), timeout)
+        if not self._reader.done():
+            raise CaseFailed(f"{self.name}: server did not close the connection within {timeout}s")
+        rcvd = self.ws.protocol.close_rcvd
+        return rcvd.code if rcvd is not None else None
+
+    async def expect(self, pred: Callable[[Msg], bool], what: str, timeout: float = 5.0) -> Msg:
+        """Remove and return the first inbox message matching ``pred``; wait up to ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for i, m in enumerate(self.inbox):
+                if pred(m):
+                    return self.inbox.pop(i)
+            if self.is_closed:
+                raise CaseFailed(
+                    f"{self.name}: connection closed ({self.close_desc()}) while waiting for {what}"
+                )
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise CaseFailed(f"{self.name}: timed out after {timeout}s waiting for {what}")
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), left)
+
+    def take(self, pred: Callable[[Msg], bool]) -> list[Msg]:
+        """Remove and return every inbox message matching ``pred`` (no waiting)."""
+        hit = [m for m in self.inbox if pred(m)]
+        self.inbox = [m for m in self.inbox if not pred(m)]
+        return hit
+
+    # -- sending ---------------------------------------------------------------------------
+
+    @staticmethod
+    def envelope(
+        type_: str,
+        topic: str,
+        body: Any = MISSING,
+        *,
+        corr: str | None = None,
+        ttl: int | None = None,
+        msg_id: str | None = None,
+        **extra: Any,
+    ) -> dict[str, Any]:
+        header: dict[str, Any] = {
+            "messageID": msg_id or new_id(),
+            "type": type_,
+            "topic": topic,
+            "timestamp": int(time.time() * 1000),
+        }
+        if corr is not None:
+            header["correlationID"] = corr
+        if ttl is not None:
+            header["ttl"] = ttl
+        header.update(extra)
+        env: dict[str, Any] = {"header": header}
+        if body is not MISSING:
+            env["body"] = body
+        return env
+
+    async def send_raw(self, data: str | bytes) -> None:
+        try:
+            await self.ws.send(data)
+        except ConnectionClosed as exc:
+            raise CaseFailed(f"{self.name}: connection closed ({self.close_desc()})") from exc
+
+    async def send(self, env: dict[str, Any]) -> None:
+        await self.send_raw(json.dumps(env, ensure_ascii=False))
+
+    def waiter(self, corr: str) -> asyncio.Future[Msg]:
+        """A future settled by the first response/error carrying ``corr``; create before sending."""
+        fut: asyncio.Future[Msg] = asyncio.get_running_loop().create_future()
+        self._waiters[corr] = fut
+        return fut
+
+    async def wait(self, fut: asyncio.Future[Msg], what: str, timeout: float = 5.0) -> Msg:
+        try:
+            return await asyncio.wait_for(asyncio.shield(fut), timeout)
+        except TimeoutError:
+            raise CaseFailed(f"{self.name}: no answer within {timeout}s to {what}") from None
+
+    async def request(
+        self,
+        topic: str,
+        body: Any = MISSING,
+        *,
+        ttl: int | None = None,
+        corr: str | None = None,
+        timeout: float = 5.0,
+        **extra: Any,
+    ) -> Msg:
+        """Send a request and return its response or error envelope."""
+        corr = corr or new_id("c")
+        env = self.envelope("request", topic, body, corr=corr, ttl=ttl, **extra)
+        fut = self.waiter(corr)
+        await self.send(env)
+        return await self.wait(fut, f"request {topic!r} ({corr})", timeout)
+
+    async def call(self, topic: str, body: Any = MISSING, **kw: Any) -> Any:
+        """Request that must succeed: returns the response body or fails the case."""
+        m = await self.request(topic, body, **kw)
+        if m.type != "response":
+            raise CaseFailed(f"{self.name}: request {topic!r} answered with {m.short()}")
+        return m.body
+
+    async def publish(self, topic: str, body: Any = MISSING, **extra: Any) -> str:
+        env = self.envelope("event", topic, body, **extra)
+        await self.send(env)
+        return str(env["header"]["messageID"])
+
+    async def register(self, body: Any = None, timeout: float = 5.0) -> dict[str, Any]:
+        """Send ``_client.register`` and wait for the acknowledgement event."""
+        await self.send(
+            self.envelope("event", "_client.register", body if body is not None else {})
+        )
+        return await self.wait_ack(timeout)
+
+    async def wait_ack(self, timeout: float = 5.0) -> dict[str, Any]:
+        m = await self.expect(
+            lambda m: m.type == "event" and m.topic == "_internal.client.registered",
+            "the registration ack (_internal.client.registered)",
+            timeout,
+        )
+        if not isinstance(m.body, dict):
+            raise CaseFailed(f"{self.name}: registration ack body is not an object: {m.short()}")
+        self.ack = m.body
+        cid = m.body.get("brokerClientID")
+        self.client_id = cid if isinstance(cid, str) else None
+        return m.body
+
+    async def subscribe(self, pattern: str, *, echo: bool | None = None) -> None:
+        body: dict[str, Any] = {"topic": pattern}
+        if echo is not None:
+            body["echo"] = echo
+        res = await self.call("_client.subscribe", body)
+        if not (isinstance(res, dict) and res.get("subscribed") is True):
+            raise CaseFailed(f"{self.name}: subscribe {pattern!r} answered {res!r}")
+
+    async def unsubscribe(self, pattern: str) -> Any:
+        return await self.call("_client.unsubscribe", {"topic": pattern})
+
+    async def ping(self, timeout: float = 5.0) -> None:
+        """Round trip through the server: proves the connection is alive and everything the
+        server sent before the answer has been read (per-connection ordering)."""
+        await self.call("_client.ping", {}, timeout=timeout)
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.ws.close(), 2)
+        self._reader.cancel()
+        with contextlib.suppress(BaseException):
+            await self._reader

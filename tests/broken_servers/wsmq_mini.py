@@ -1,0 +1,488 @@
+"""A minimal, standalone wsmq/1 server with switchable faults, for testing the conformance suite.
+
+Why it exists: the suite must be shown to *find* bugs, so tests run it against servers that are
+wrong in exactly one way and assert the failure is reported under the right case.  One small
+correct-enough server with fault flags is easier to trust than many separate broken servers, and
+it does not depend on the reference broker (whose bugs would otherwise blur the picture).  With
+no fault it passes the whole suite, which also shows that every case can pass.
+
+Run: ``python tests/broken_servers/wsmq_mini.py --port 0 [--fault NAME]``; it prints
+``wsmq: listening on ws://127.0.0.1:PORT/ws`` when ready and runs until SIGTERM/SIGINT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import itertools
+import json
+import signal
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from websockets.asyncio.server import ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+
+__all__ = ["FAULTS", "MiniServer", "main"]
+
+FAULTS = {
+    "drop-correlation": "responses to requests carry no correlationID",
+    "echo-to-sender": "a publish is delivered to its sender even without echo: true",
+    "die-on-bad-json": "the connection is closed (1011) on a frame that is not JSON",
+    "wrong-client": "a handler's answer is sent to another connected client",
+    "no-no-handler": "requests without a handler are never answered (no NO_HANDLER)",
+    "ignore-unsubscribe": "unsubscribe answers true but keeps delivering",
+    "gt-matches-zero": "'>' also matches zero tokens ('a.>' matches 'a')",
+    "accept-any-resume": "resume accepts any token for a known client ID",
+}
+
+MAX_SIZE = 1024 * 1024
+CONTROL_EVENTS = {"_client.register", "_client.cancel"}
+CONTROL_REQUESTS = {"_client.subscribe", "_client.unsubscribe", "_client.ping"}
+BAD_CHARS = set(".*>")
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def token_ok(tok: str) -> bool:
+    return bool(tok) and not any(
+        ch in BAD_CHARS or ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in tok
+    )
+
+
+def topic_ok(topic: str, *, pattern: bool) -> bool:
+    if len(topic.encode()) > 255:
+        return False
+    toks = topic.split(".")
+    if len(toks) > 32:
+        return False
+    for i, t in enumerate(toks):
+        if pattern and t == "*":
+            continue
+        if pattern and t == ">" and i == len(toks) - 1:
+            continue
+        if not token_ok(t):
+            return False
+    return True
+
+
+def matches(pattern: str, topic: str, gt_zero: bool = False) -> bool:
+    p, t = pattern.split("."), topic.split(".")
+    for i, tok in enumerate(p):
+        if tok == ">":
+            return len(t) >= i if gt_zero else len(t) > i
+        if i >= len(t) or (tok != "*" and tok != t[i]):
+            return False
+    return len(p) == len(t)
+
+
+def _register_body(data: str | bytes) -> Any:
+    """The body of a first frame that is a well-formed ``_client.register``, else {}."""
+    try:
+        obj = json.loads(data)
+        h = obj["header"]
+        if h["type"] == "event" and h["topic"] == "_client.register":
+            return obj.get("body")
+    except (ValueError, TypeError, KeyError):
+        pass
+    return {}
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _int_ok(v: Any, lo: int) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and lo <= v <= 2**53 - 1
+
+
+def _error_body_ok(body: Any) -> bool:
+    e = body.get("error") if isinstance(body, dict) else None
+    return (
+        isinstance(e, dict)
+        and isinstance(e.get("code"), str)
+        and len(e["code"]) <= 64
+        and e["code"][:1].isupper()
+        and e["code"].replace("_", "").isalnum()
+        and e["code"] == e["code"].upper()
+        and isinstance(e.get("message"), str)
+    )
+
+
+class Drop(Exception):
+    """An invalid answer (response/error): dropped without a reply (spec §3.5 item 3)."""
+
+
+class BadMessage(Exception):
+    def __init__(self, code: str, corr: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.corr = code, corr
+
+
+@dataclass(eq=False)
+class Client:
+    id: str
+    ws: ServerConnection
+    registered: bool = False
+    subs: dict[str, bool] = field(default_factory=dict)
+    tasks: dict[str, asyncio.Task[None]] = field(default_factory=dict)
+    cancelled: set[str] = field(default_factory=set)
+    outgoing: dict[str, asyncio.Future[dict[str, Any]]] = field(default_factory=dict)
+    settled: set[str] = field(default_factory=set)
+    ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+
+class MiniServer:
+    def __init__(self, faults: set[str]) -> None:
+        self.faults = faults
+        self.clients: dict[str, Client] = {}
+        self.conns: list[Client] = []
+        self.secret = b"mini-secret"
+        self.counts: Counter[str] = Counter()
+        self._ids = itertools.count(1)
+
+    # -- framing ---------------------------------------------------------------------------
+
+    def env(self, c: Client, type_: str, topic: str, body: Any, corr: str | None = None) -> str:
+        h: dict[str, Any] = {
+            "messageID": f"s-{c.id}-{next(c.ids)}",
+            "type": type_,
+            "topic": topic,
+            "timestamp": now_ms(),
+        }
+        if corr is not None:
+            h["correlationID"] = corr
+        return json.dumps({"header": h, "body": body})
+
+    async def send(
+        self, c: Client, type_: str, topic: str, body: Any, corr: str | None = None
+    ) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            await c.ws.send(self.env(c, type_, topic, body, corr))
+
+    async def error(self, c: Client, corr: str, code: str, message: str) -> None:
+        await self.send(c, "error", corr, {"error": {"code": code, "message": message}}, corr)
+
+    async def answer(self, c: Client, corr: str, ok: bool, body: Any) -> None:
+        """Send a handler's result (the place the answer-related faults live)."""
+        target = c
+        if "wrong-client" in self.faults:
+            others = [o for o in self.conns if o is not c]
+            if others:
+                target = others[-1]
+        if "drop-correlation" in self.faults:
+            with contextlib.suppress(ConnectionClosed):
+                h = {
+                    "messageID": f"s-{c.id}-{next(c.ids)}",
+                    "type": "response" if ok else "error",
+                    "topic": corr,
+                    "timestamp": now_ms(),
+                }
+                await target.ws.send(json.dumps({"header": h, "body": body}))
+            return
+        await self.send(target, "response" if ok else "error", corr, body, corr)
+
+    # -- connection ------------------------------------------------------------------------
+
+    def token(self, cid: str) -> str:
+        exp = str(now_ms() + 3_600_000)
+        mac = hmac.new(self.secret, f"{cid}.{exp}".encode(), hashlib.sha256).hexdigest()[:32]
+        return f"{exp}.{mac}"
+
+    def token_valid(self, cid: str, token: Any) -> bool:
+        if "accept-any-resume" in self.faults:
+            return True
+        if not isinstance(token, str) or token.count(".") != 1:
+            return False
+        exp, mac = token.split(".")
+        want = hmac.new(self.secret, f"{cid}.{exp}".encode(), hashlib.sha256).hexdigest()[:32]
+        return hmac.compare_digest(mac, want) and exp.isdigit() and int(exp) > now_ms()
+
+    async def register(self, c: Client, body: Any) -> None:
+        body = body if isinstance(body, dict) else {}
+        resumed = False
+        want = body.get("brokerClientID")
+        if isinstance(want, str) and want and self.token_valid(want, body.get("resumeToken")):
+            old = self.clients.get(want)
+            if old is not None and old is not c:
+                await old.ws.close(4009, "superseded")
+            self.clients.pop(c.id, None)
+            c.id, resumed = want, True
+        self.clients[c.id] = c
+        c.registered = True
+        ack: dict[str, Any] = {
+            "brokerClientID": c.id,
+            "status": "registered",
+            "resumeToken": self.token(c.id),
+            "resumed": resumed,
+            "protocol": "wsmq/1",
+            "pingInterval": 20000,
+            "maxMessageSize": MAX_SIZE,
+        }
+        if isinstance(body.get("pageSessionID"), str):
+            ack["pageSessionID"] = body["pageSessionID"]
+        await self.send(c, "event", "_internal.client.registered", ack)
+
+    async def connection(self, ws: ServerConnection) -> None:
+        c = Client(id=f"c{next(self._ids)}", ws=ws)
+        self.conns.append(c)
+        try:
+            async for data in ws:
+                await self.frame(c, data)
+        except ConnectionClosed:
+            pass
+        finally:
+            self.conns.remove(c)
+            if self.clients.get(c.id) is c:
+                del self.clients[c.id]
+            for t in c.tasks.values():
+                t.cancel()
+
+    # -- inbound ---------------------------------------------------------------------------
+
+    async def frame(self, c: Client, data: str | bytes) -> None:
+        implicit = not c.registered
+        if implicit:
+            await self.register(c, _register_body(data))
+        if len(data) > MAX_SIZE:
+            await self.error(c, "_invalid", "TOO_LARGE", "message too large")
+            await c.ws.close(1009, "message too big")
+            return
+        try:
+            h, body = self.decode(data)
+        except Drop:
+            return
+        except BadMessage as exc:
+            if (
+                exc.corr == "_invalid"
+                and isinstance(data, str)
+                and "die-on-bad-json" in self.faults
+            ):
+                with contextlib.suppress(ValueError):
+                    json.loads(data)
+                    await self.error(c, exc.corr, exc.code, str(exc))
+                    return
+                await c.ws.close(1011, "cannot parse")
+                return
+            await self.error(c, exc.corr, exc.code, str(exc))
+            return
+        t, topic, mid = h["type"], h["topic"], h["messageID"]
+        if t == "event":
+            if topic == "_client.register":
+                if implicit:
+                    return  # first message: the ack was sent above, with its body honoured
+                await self.error(c, mid, "ALREADY_REGISTERED", "already registered")
+                return
+            if topic == "_client.cancel":
+                corr = body.get("correlationID") if isinstance(body, dict) else None
+                task = c.tasks.get(corr) if isinstance(corr, str) else None
+                if task is not None:
+                    c.cancelled.add(corr)
+                    task.cancel()
+                return
+            await self.publish(topic, body, sender=c)
+        elif t == "request":
+            corr = h["correlationID"]
+            ttl = min(h.get("ttl", 30000), 300000)
+            task = asyncio.create_task(self.request(c, topic, body, corr, ttl))
+            c.tasks[corr] = task
+            task.add_done_callback(lambda _t, corr=corr: c.tasks.pop(corr, None))
+        else:
+            corr = h["correlationID"]
+            fut = c.outgoing.pop(corr, None)
+            if fut is not None and not fut.done():
+                fut.set_result({"type": t, "body": body})
+                c.settled.add(corr)
+            elif corr not in c.settled:
+                await self.error(c, corr, "UNKNOWN_CORRELATION", "no such request")
+
+    def decode(self, data: str | bytes) -> tuple[dict[str, Any], Any]:
+        if isinstance(data, bytes):
+            raise BadMessage("BAD_MESSAGE", "_invalid", "binary frames are not allowed")
+        try:
+            obj = json.loads(data, parse_constant=_reject_constant)
+        except ValueError:
+            raise BadMessage("BAD_MESSAGE", "_invalid", "malformed JSON") from None
+        h = obj.get("header") if isinstance(obj, dict) else None
+        if not isinstance(h, dict):
+            raise BadMessage("BAD_MESSAGE", "_invalid", "header missing")
+        mid, t, topic, corr = (
+            h.get("messageID"),
+            h.get("type"),
+            h.get("topic"),
+            h.get("correlationID"),
+        )
+        corr_ok = isinstance(corr, str) and 1 <= len(corr) <= 128
+        mid_ok = isinstance(mid, str) and 1 <= len(mid) <= 128
+        # spec §3.5 item 2: whom an error about this message refers to
+        ref = corr if t == "request" and corr_ok else mid if mid_ok else "_invalid"
+        if t in ("response", "error") and not (mid_ok and corr_ok):
+            raise Drop()
+        if not mid_ok:
+            raise BadMessage("BAD_MESSAGE", ref, "bad messageID")
+        if t not in ("event", "request", "response", "error"):
+            raise BadMessage("BAD_MESSAGE", ref, "bad type")
+        if t == "request" and not corr_ok:
+            raise BadMessage("BAD_MESSAGE", ref, "correlationID required")
+        if t in ("response", "error"):
+            if (
+                not isinstance(corr, str)
+                or not corr
+                or len(corr) > 128
+                or topic != corr
+                or not _int_ok(h.get("timestamp"), 0)
+                or (t == "error" and not _error_body_ok(obj.get("body")))
+                or ("source" in h and not isinstance(h["source"], str))
+            ):
+                raise Drop()
+            return h, obj.get("body")
+        if not isinstance(topic, str) or not topic or len(topic) > 255:
+            raise BadMessage("BAD_MESSAGE", ref, "bad topic")
+        if not _int_ok(h.get("timestamp"), 0):
+            raise BadMessage("BAD_MESSAGE", ref, "bad timestamp")
+        if "source" in h and not isinstance(h["source"], str):
+            raise BadMessage("BAD_MESSAGE", ref, "bad source")
+        if t == "request" and "ttl" in h:
+            ttl = h["ttl"]
+            if not isinstance(ttl, int) or isinstance(ttl, bool) or ttl <= 0:
+                raise BadMessage("BAD_MESSAGE", ref, "bad ttl")
+        if t in ("event", "request"):
+            if not topic_ok(topic, pattern=False):
+                raise BadMessage("BAD_TOPIC", ref, "bad topic")
+            allowed = CONTROL_EVENTS if t == "event" else CONTROL_REQUESTS
+            if topic.startswith("_") and topic not in allowed:
+                raise BadMessage("FORBIDDEN", ref, "reserved topic")
+        return h, obj.get("body")
+
+    async def publish(self, topic: str, body: Any, sender: Client | None) -> None:
+        if topic == "conformance.events" or topic.startswith("conformance.events."):
+            self.counts[topic] += 1
+        for o in list(self.conns):
+            own = o is sender and "echo-to-sender" not in self.faults
+            if own and not any(echo and matches(p, topic) for p, echo in o.subs.items()):
+                continue
+            gt0 = "gt-matches-zero" in self.faults
+            if any(matches(p, topic, gt0) for p in o.subs):
+                h: dict[str, Any] = {
+                    "messageID": f"s-{o.id}-{next(o.ids)}",
+                    "type": "event",
+                    "topic": topic,
+                    "timestamp": now_ms(),
+                }
+                if sender is not None:
+                    h["source"] = sender.id
+                with contextlib.suppress(ConnectionClosed):
+                    await o.ws.send(json.dumps({"header": h, "body": body}))
+
+    async def request(self, c: Client, topic: str, body: Any, corr: str, ttl: int) -> None:
+        try:
+            ok, result = await asyncio.wait_for(self.handle(c, topic, body), ttl / 1000)
+        except TimeoutError:
+            ok, result = False, {"error": {"code": "TIMEOUT", "message": "timed out"}}
+        except asyncio.CancelledError:
+            return
+        if corr in c.cancelled:
+            return
+        if result is None and not ok:
+            return  # no-no-handler fault: never answer
+        if topic.startswith("_client."):
+            await (
+                self.send(c, "response", corr, result, corr)
+                if ok
+                else self.error(c, corr, result["error"]["code"], result["error"]["message"])
+            )
+        else:
+            await self.answer(c, corr, ok, result)
+
+    async def handle(self, c: Client, topic: str, body: Any) -> tuple[bool, Any]:
+        b = body if isinstance(body, dict) else {}
+
+        def err(code: str, msg: str) -> tuple[bool, Any]:
+            return False, {"error": {"code": code, "message": msg}}
+
+        if topic == "_client.ping":
+            return True, {"timestamp": now_ms()}
+        if topic in ("_client.subscribe", "_client.unsubscribe"):
+            p = b.get("topic")
+            if not isinstance(body, dict) or not isinstance(p, str):
+                return err("BAD_MESSAGE", "body must be {topic: pattern}")
+            if not p or not topic_ok(p, pattern=True):
+                return err("BAD_TOPIC", "bad pattern")
+            if p.startswith("_"):
+                return err("FORBIDDEN", "reserved")
+            if topic == "_client.subscribe":
+                c.subs[p] = b.get("echo") is True
+                return True, {"topic": p, "subscribed": True}
+            if "ignore-unsubscribe" in self.faults:
+                return True, {"topic": p, "unsubscribed": True}
+            return True, {"topic": p, "unsubscribed": c.subs.pop(p, None) is not None}
+        if topic == "conformance.echo":
+            return True, body
+        if topic == "conformance.fail":
+            return err(b.get("code") or "HANDLER_ERROR", "failed on purpose")
+        if topic == "conformance.sleep":
+            await asyncio.sleep(b.get("ms", 0) / 1000)
+            return True, {"slept": b.get("ms", 0)}
+        if topic == "conformance.publish":
+            count = b.get("count", 1)
+            for i in range(count):
+                ev = b.get("body")
+                if count > 1 and isinstance(ev, dict):
+                    ev = {**ev, "seq": i}
+                await self.publish(b["topic"], ev, sender=None)
+            return True, {"published": count}
+        if topic == "conformance.events.count":
+            return True, {"count": self.counts[b.get("topic", "")]}
+        if topic == "conformance.callback":
+            corr = f"srv-{c.id}-{next(c.ids)}"
+            fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+            c.outgoing[corr] = fut
+            await self.send(c, "request", b["topic"], b.get("body"), corr)
+            try:
+                ans = await asyncio.wait_for(fut, b.get("timeoutMs", 5000) / 1000)
+            except TimeoutError:
+                c.outgoing.pop(corr, None)
+                c.settled.add(corr)
+                await self.send(
+                    c, "event", "_internal.cancel", {"correlationID": corr, "reason": "TIMEOUT"}
+                )
+                return err("TIMEOUT", "client did not answer")
+            if ans["type"] == "response":
+                return True, {"response": ans["body"]}
+            e = ans["body"].get("error", {}) if isinstance(ans["body"], dict) else {}
+            return err(e.get("code", "HANDLER_ERROR"), "client answered with an error")
+        if "no-no-handler" in self.faults:
+            return False, None
+        return err("NO_HANDLER", f"no handler for {topic}")
+
+
+async def amain(port: int, faults: set[str]) -> None:
+    srv = MiniServer(faults)
+    stop = asyncio.get_running_loop().create_future()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        asyncio.get_running_loop().add_signal_handler(sig, stop.set_result, None)
+    async with serve(
+        srv.connection, "127.0.0.1", port, max_size=4 * MAX_SIZE, compression=None
+    ) as server:
+        real = server.sockets[0].getsockname()[1]
+        print(f"wsmq: listening on ws://127.0.0.1:{real}/ws", flush=True)
+        await stop
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--fault", action="append", default=[], choices=sorted(FAULTS))
+    args = ap.parse_args()
+    asyncio.run(amain(args.port, set(args.fault)))
+
+
+if __name__ == "__main__":
+    main()
