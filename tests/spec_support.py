@@ -8,6 +8,7 @@ jsonschema resolves it offline through a ``referencing.Registry`` holding every 
 from __future__ import annotations
 
 import json
+import sys
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,8 @@ __all__ = [
 ]
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `codegen` lives at the repository root, not in an installed package
+    sys.path.insert(0, str(ROOT))
 SCHEMA_DIR = ROOT / "spec" / "schema"
 VECTOR_DIR = ROOT / "spec" / "vectors"
 
