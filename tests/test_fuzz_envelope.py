@@ -105,7 +105,10 @@ def valid_envelopes(draw: st.DrawFn) -> dict[str, Any]:
     if kind == "request" and draw(st.booleans()):
         header["ttl"] = draw(st.integers(1, 300_000))
     envelope: dict[str, Any] = {"header": header}
-    if draw(st.booleans()):
+    if kind == "error":  # an error's body must be an error body (spec §11.1)
+        code = draw(st.from_regex(r"[A-Z][A-Z0-9_]{0,63}", fullmatch=True))
+        envelope["body"] = {"error": {"code": code, "message": draw(st.text(max_size=20))}}
+    elif draw(st.booleans()):
         envelope["body"] = draw(json_values)
     return envelope
 

@@ -50,28 +50,28 @@ The header topic as the envelope schema sees it: a non-empty string of at most 2
 TopicName: TypeAlias = Annotated[
     str,
     Meta(
-        description="A literal topic (section 5.1): tokens separated by '.', each 1+ characters, none whitespace, control characters, '.', '*' or '>'.",
+        description="A literal topic (section 5.1): tokens separated by '.', each 1+ characters, none whitespace, control characters, '.', '*' or '>'. The pattern ends in '$(?!\\n)' because Python's re lets '$' match before a trailing newline; ECMA-262 does not.",
         max_length=255,
         min_length=1,
-        pattern="^[^\\s\\u0000-\\u001f\\u007f.*>]+(\\.[^\\s\\u0000-\\u001f\\u007f.*>]+)*$",
+        pattern="^[^\\s\\u0000-\\u001f\\u007f.*>]+(\\.[^\\s\\u0000-\\u001f\\u007f.*>]+)*$(?!\n)",
     ),
 ]
 """
-A literal topic (section 5.1): tokens separated by '.', each 1+ characters, none whitespace, control characters, '.', '*' or '>'.
+A literal topic (section 5.1): tokens separated by '.', each 1+ characters, none whitespace, control characters, '.', '*' or '>'. The pattern ends in '$(?!\\n)' because Python's re lets '$' match before a trailing newline; ECMA-262 does not.
 """
 
 
 TopicPattern: TypeAlias = Annotated[
     str,
     Meta(
-        description="A subscription pattern (section 5.2): like a topic, but a token may be '*' (exactly one token) and the last token may be '>' (one or more tokens).",
+        description="A subscription pattern (section 5.2): like a topic, but a token may be '*' (exactly one token) and the last token may be '>' (one or more tokens). The pattern ends in '$(?!\\n)' because Python's re lets '$' match before a trailing newline; ECMA-262 does not.",
         max_length=255,
         min_length=1,
-        pattern="^(?:(?:[^\\s\\u0000-\\u001f\\u007f.*>]+|\\*)\\.)*(?:[^\\s\\u0000-\\u001f\\u007f.*>]+|\\*|>)$",
+        pattern="^(?:(?:[^\\s\\u0000-\\u001f\\u007f.*>]+|\\*)\\.)*(?:[^\\s\\u0000-\\u001f\\u007f.*>]+|\\*|>)$(?!\n)",
     ),
 ]
 """
-A subscription pattern (section 5.2): like a topic, but a token may be '*' (exactly one token) and the last token may be '>' (one or more tokens).
+A subscription pattern (section 5.2): like a topic, but a token may be '*' (exactly one token) and the last token may be '>' (one or more tokens). The pattern ends in '$(?!\\n)' because Python's re lets '$' match before a trailing newline; ECMA-262 does not.
 """
 
 
@@ -126,12 +126,12 @@ The four message types (section 4).
 ErrorCode: TypeAlias = Annotated[
     str,
     Meta(
-        description="A wire error code: one of the standard codes (section 11.2, error-codes.json) or an application code (section 11.3).",
-        pattern="^[A-Z][A-Z0-9_]{0,63}$",
+        description="A wire error code: one of the standard codes (section 11.2, error-codes.json) or an application code (section 11.3). The pattern ends in '$(?!\\n)' because Python's re lets '$' match before a trailing newline; ECMA-262 does not.",
+        pattern="^[A-Z][A-Z0-9_]{0,63}$(?!\n)",
     ),
 ]
 """
-A wire error code: one of the standard codes (section 11.2, error-codes.json) or an application code (section 11.3).
+A wire error code: one of the standard codes (section 11.2, error-codes.json) or an application code (section 11.3). The pattern ends in '$(?!\\n)' because Python's re lets '$' match before a trailing newline; ECMA-262 does not.
 """
 
 

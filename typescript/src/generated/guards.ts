@@ -44,13 +44,13 @@ const DEFS: { readonly [name: string]: Schema } = {
     "type": "string",
     "minLength": 1,
     "maxLength": 255,
-    "pattern": "^[^\\s\\u0000-\\u001f\\u007f.*>]+(\\.[^\\s\\u0000-\\u001f\\u007f.*>]+)*$"
+    "pattern": "^[^\\s\\u0000-\\u001f\\u007f.*>]+(\\.[^\\s\\u0000-\\u001f\\u007f.*>]+)*$(?!\n)"
   },
   "TopicPattern": {
     "type": "string",
     "minLength": 1,
     "maxLength": 255,
-    "pattern": "^(?:(?:[^\\s\\u0000-\\u001f\\u007f.*>]+|\\*)\\.)*(?:[^\\s\\u0000-\\u001f\\u007f.*>]+|\\*|>)$"
+    "pattern": "^(?:(?:[^\\s\\u0000-\\u001f\\u007f.*>]+|\\*)\\.)*(?:[^\\s\\u0000-\\u001f\\u007f.*>]+|\\*|>)$(?!\n)"
   },
   "Timestamp": {
     "type": "integer",
@@ -78,7 +78,7 @@ const DEFS: { readonly [name: string]: Schema } = {
   },
   "ErrorCode": {
     "type": "string",
-    "pattern": "^[A-Z][A-Z0-9_]{0,63}$"
+    "pattern": "^[A-Z][A-Z0-9_]{0,63}$(?!\n)"
   },
   "EventHeader": {
     "type": "object",

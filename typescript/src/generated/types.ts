@@ -72,7 +72,7 @@ export interface ErrorBody {
   [extra: string]: unknown;
 }
 
-/** A wire error code: one of the standard codes (section 11.2, error-codes.json) or an application code (section 11.3). */
+/** A wire error code: one of the standard codes (section 11.2, error-codes.json) or an application code (section 11.3). The pattern ends in '$(?!\n)' because Python's re lets '$' match before a trailing newline; ECMA-262 does not. */
 export type ErrorCode = string;
 
 /** The error object inside an error body (section 11.1). */
@@ -262,10 +262,10 @@ export type Timestamp = number;
 /** The header topic as the envelope schema sees it: a non-empty string of at most 255 characters. Its grammar (section 5.1) is checked after decoding (BAD_TOPIC), because a response or error carries a correlationID here. */
 export type Topic = string;
 
-/** A literal topic (section 5.1): tokens separated by '.', each 1+ characters, none whitespace, control characters, '.', '*' or '>'. */
+/** A literal topic (section 5.1): tokens separated by '.', each 1+ characters, none whitespace, control characters, '.', '*' or '>'. The pattern ends in '$(?!\n)' because Python's re lets '$' match before a trailing newline; ECMA-262 does not. */
 export type TopicName = string;
 
-/** A subscription pattern (section 5.2): like a topic, but a token may be '*' (exactly one token) and the last token may be '>' (one or more tokens). */
+/** A subscription pattern (section 5.2): like a topic, but a token may be '*' (exactly one token) and the last token may be '>' (one or more tokens). The pattern ends in '$(?!\n)' because Python's re lets '$' match before a trailing newline; ECMA-262 does not. */
 export type TopicPattern = string;
 
 /** A request's timeout in milliseconds (sections 3.2, 8.2). */

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from ..errors import BadMessage, WsmqError
+from ..errors import APP_CODE_RE, BadMessage, WsmqError
 from .ids import next_id
 
 __all__ = [
@@ -154,6 +154,15 @@ def _bad(text: str, correlation_id: str | None, answer: bool = True) -> BadMessa
     return exc
 
 
+def _is_error_body(body: Any) -> bool:
+    """Whether ``body`` is an error body (spec §11.1, ``ErrorBody`` in envelope.schema.json)."""
+    err = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(err, dict) or not isinstance(err.get("message"), str):
+        return False
+    code = err.get("code")
+    return isinstance(code, str) and APP_CODE_RE.fullmatch(code) is not None
+
+
 def _readable_type(frame: str | bytes) -> bool:
     """False when the frame's ``type`` reads as response/error: those are never answered."""
     try:
@@ -194,6 +203,8 @@ def decode(frame: str | bytes) -> Message:
         ttl = None
     elif type(ttl) is not int or not 0 < ttl <= _MAX_INT:
         raise _bad("ttl must be an integer number of milliseconds >= 1", corr)
+    if kind == "error" and not _is_error_body(wire.body):
+        raise _bad('an error body must be {"error": {"code", "message"}} (spec §11.1)', corr, False)
     header = Header(h.message_id, kind, h.topic, h.timestamp, corr, ttl, source)
     return Message(header, wire.body)
 
