@@ -22,7 +22,6 @@ from typing import Any
 import pytest
 from rawpeer import TIMEOUT, RawPeer, envelope, error_code
 from websocketmq import Broker, BrokerOptions
-from websocketmq.errors import Disconnected
 from websocketmq.protocol.envelope import Message
 from websocketmq.server import Server, serve
 from websockets.asyncio.client import connect
@@ -571,18 +570,3 @@ async def test_authorization_per_action_and_no_leak_through_wildcards() -> None:
         finally:
             await peer.aclose()
         await bystander_ok(server.url)
-
-
-# --- server-initiated requests to unknown or gone clients -------------------------------------
-
-
-async def test_request_to_client_that_leaves_mid_call_is_disconnected(
-    srv: tuple[Broker, Server],
-) -> None:
-    broker, server = srv
-    a = await RawPeer.connect(server.url)
-    call = asyncio.create_task(broker.request_to_client(a.client_id, "q.ask", None, timeout=60))
-    await a.expect(lambda m: m["header"]["type"] == "request")
-    await a.aclose()
-    with pytest.raises(Disconnected):
-        await asyncio.wait_for(call, TIMEOUT)  # immediately, not after the 60 s ttl
