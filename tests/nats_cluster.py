@@ -35,6 +35,7 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 __all__ = [
     "NATS_SERVER",
@@ -42,7 +43,9 @@ __all__ = [
     "BrokerNode",
     "NatsCluster",
     "NatsServer",
+    "TcpBalancer",
     "free_port",
+    "node_main",
     "wait_cluster_ready",
 ]
 
@@ -294,12 +297,18 @@ class BrokerNode:
     extra_args: list[str] = field(default_factory=list)
     resume_secret: str = "wsmq-test-shared-secret"
     argv: list[str] | None = None
+    app: bool = False
     ws_url: str = ""
     _proc: _Proc | None = None
 
     def _command(self) -> list[str]:
         if self.argv is not None:
             return list(self.argv)
+        if self.app:
+            cmd = [PYTHON, str(Path(__file__).resolve()), "node", "--name", self.name]
+            for u in self.nats_urls:
+                cmd += ["--nats", u]
+            return [*cmd, "--resume-secret", self.resume_secret, *self.extra_args]
         cmd = [PYTHON, "-m", "websocketmq", "serve", "--host", "127.0.0.1", "--port", "0"]
         for u in self.nats_urls:
             cmd += ["--nats", u]
@@ -337,12 +346,17 @@ class BrokerNode:
         name: str = "node",
         extra_args: Sequence[str] = (),
         argv: Sequence[str] | None = None,
+        app: bool = False,
     ) -> AsyncIterator[BrokerNode]:
+        """Start a node; ``app=True`` runs the test application below (:func:`node_main`)
+        instead of ``wsmq serve``: same broker and NatsBackend, plus handlers that report which
+        node answered and what it saw."""
         node = cls(
             list(nats_urls),
             name=name,
             extra_args=list(extra_args),
             argv=list(argv) if argv is not None else None,
+            app=app,
         )
         await node._spawn()
         try:
@@ -363,5 +377,188 @@ class BrokerNode:
         if self._proc is not None:
             await self._proc.stop(signal.SIGTERM)
 
+    async def restart(self) -> None:
+        """Start again (new port: a restarted process behind a load balancer)."""
+        await self.stop()
+        await self._spawn()
+
     def output(self) -> str:
         return self._proc.output() if self._proc else ""
+
+
+class TcpBalancer:
+    """A minimal round-robin TCP load balancer on a free loopback port.
+
+    Stands in for the production load balancer of docs/deployment.md: each new connection goes
+    to the next backend that accepts it (a dead node is skipped), bytes are piped both ways.
+    ``targets`` may be changed while running.
+    """
+
+    def __init__(self, targets: Sequence[tuple[str, int]]) -> None:
+        self.targets = list(targets)
+        self._next = 0
+        self._server: asyncio.Server | None = None
+        self._pipes: set[asyncio.Task[None]] = set()
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws"
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def start(cls, ws_urls: Sequence[str]) -> AsyncIterator[TcpBalancer]:
+        lb = cls([_host_port(u) for u in ws_urls])
+        lb._server = await asyncio.start_server(lb._accept, "127.0.0.1", 0)
+        lb.port = lb._server.sockets[0].getsockname()[1]
+        try:
+            yield lb
+        finally:
+            lb._server.close()
+            for t in list(lb._pipes):
+                t.cancel()
+            await asyncio.gather(*lb._pipes, return_exceptions=True)
+            await lb._server.wait_closed()
+
+    def set_targets(self, ws_urls: Sequence[str]) -> None:
+        self.targets = [_host_port(u) for u in ws_urls]
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._pipes.add(task)
+        try:
+            for _ in range(len(self.targets)):
+                host, port = self.targets[self._next % len(self.targets)]
+                self._next += 1
+                try:
+                    up_r, up_w = await asyncio.open_connection(host, port)
+                except OSError:
+                    continue
+                await asyncio.gather(_pipe(reader, up_w), _pipe(up_r, writer))
+                return
+        finally:
+            writer.close()
+            self._pipes.discard(task)
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+    except (OSError, asyncio.CancelledError):
+        pass
+    finally:
+        with contextlib.suppress(OSError):
+            writer.close()
+
+
+def _host_port(ws_url: str) -> tuple[str, int]:
+    hostport = ws_url.split("://", 1)[1].split("/", 1)[0]
+    host, _, port = hostport.rpartition(":")
+    return host, int(port)
+
+
+# -- the test application a broker node runs (``python tests/nats_cluster.py node …``) ---------
+
+
+def node_main(argv: Sequence[str]) -> int:
+    """A broker node for the scale-out tests: NatsBackend + conformance fixture + probes.
+
+    Handlers (all local-first, so a client asks *its own* node):
+
+    * ``node.whoami`` → ``{"node": name}``; ``node.stats`` → what this node saw: requests it
+      served on ``work.>``, events on ``fan.>`` seen by its server handler, client IDs in the
+      registered/deregistered events, the IDs of its clients;
+    * ``node.call`` ``{"client", "topic", "body", "timeoutMs"}`` → ``request_to_client`` from
+      this node (the client may be on any node);
+    * ``work.>`` (only with ``--serve-work``) → ``{"node": name}`` after ``body.sleepMs``.
+    """
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="nats_cluster.py node")
+    parser.add_argument("--name", required=True)
+    parser.add_argument("--nats", action="append", required=True)
+    parser.add_argument("--resume-secret", required=True)
+    parser.add_argument("--serve-work", action="store_true")
+    args = parser.parse_args(argv)
+    return asyncio.run(_run_node(args))
+
+
+async def _run_node(args: Any) -> int:
+    import logging
+
+    from websocketmq import Broker, BrokerOptions, Message, serve
+    from websocketmq.backends.nats import NatsBackend
+    from websocketmq.fixture import install_fixture
+
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    name: str = args.name
+    backend = NatsBackend(args.nats, probe_interval=0.25)
+    broker = Broker(BrokerOptions(resume_secret=args.resume_secret.encode(), backend=backend))
+    install_fixture(broker)
+    stats: dict[str, Any] = {"work": 0, "fan": [], "registered": [], "deregistered": []}
+
+    def whoami(msg: Message, _src: str | None) -> Any:
+        nc = backend.nc
+        url = nc.connected_url if nc is not None and nc.is_connected else None
+        nats_url = f"{url.hostname}:{url.port}" if url is not None else None
+        return {"node": name, "nodeID": backend.node_id, "natsURL": nats_url}
+
+    def node_stats(msg: Message, _src: str | None) -> Any:
+        return {"node": name, **stats, "clients": broker.client_ids()}
+
+    async def call(msg: Message, _src: str | None) -> Any:
+        b = msg.body
+        reply = await broker.request_to_client(
+            b["client"], b["topic"], b.get("body"), b.get("timeoutMs", 5000) / 1000
+        )
+        return {"node": name, "reply": reply}
+
+    async def work(msg: Message, _src: str | None) -> Any:
+        if msg.type != "request":
+            return None
+        stats["work"] += 1
+        body = msg.body if isinstance(msg.body, dict) else {}
+        if body.get("sleepMs"):
+            await asyncio.sleep(body["sleepMs"] / 1000)
+        return {"node": name}
+
+    def fan(msg: Message, _src: str | None) -> Any:
+        if msg.type == "event":
+            stats["fan"].append([msg.topic, msg.body])
+        return None
+
+    def registered(msg: Message, _src: str | None) -> None:
+        stats["registered"].append(msg.body["brokerClientID"])
+
+    def deregistered(msg: Message, _src: str | None) -> None:
+        stats["deregistered"].append(msg.body["brokerClientID"])
+
+    broker.subscribe("node.whoami", whoami)
+    broker.subscribe("node.stats", node_stats)
+    broker.subscribe("node.call", call)
+    broker.subscribe("fan.>", fan)
+    broker.subscribe("_internal.client.registered", registered)
+    broker.subscribe("_internal.client.deregistered", deregistered)
+    if args.serve_work:
+        broker.subscribe("work.>", work)
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    server = serve(broker, "127.0.0.1", 0, "/ws")
+    await server.start()
+    sys.stdout.write(f"wsmq: listening on {server.url}\n")
+    sys.stdout.flush()
+    await stop.wait()
+    await server.close()
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "node":
+        sys.exit(node_main(sys.argv[2:]))
+    sys.exit("usage: nats_cluster.py node --name N --nats URL --resume-secret S [--serve-work]")

@@ -2,7 +2,7 @@
 
 Why this layer: it pins the routing contract of backends/base.py over NATS (who gets called,
 how often, with which errors) without a broker in the way, so a failure points at the backend.
-The full-stack scenarios (broker node processes, real clients) are in test_nats_cluster_e2e.py.
+The full-stack scenarios (broker node processes, real clients) are in test_nats_e2e.py.
 The hosts are real implementations of ``BackendHost`` that record calls; transport is real NATS.
 """
 

@@ -495,6 +495,12 @@ class NatsBackend(Backend):
         """
         if message is None:
             message = decode(frame)
+        if not self._nc().is_connected:  # nats-py would buffer it and we would wait in vain
+            return new_error(
+                message.correlation_id,
+                "DISCONNECTED",
+                f"this broker node is not connected to NATS, cannot reach the {target}",
+            )
         token = secrets.token_hex(12)
         reply = self._answer_prefix + token
         loop = asyncio.get_running_loop()
