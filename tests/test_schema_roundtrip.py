@@ -18,7 +18,7 @@ import msgspec
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from spec_support import envelope_validator, judge_frame
+from spec_support import body_validator, envelope_validator, judge_frame
 from websocketmq import models
 from websocketmq.errors import ProtocolError
 from websocketmq.protocol.envelope import decode
@@ -144,3 +144,23 @@ def test_near_misses_are_rejected_by_schema_and_broker(value: dict[str, Any], da
     with pytest.raises(ProtocolError) as info:
         decode(frame)
     assert info.value.code == "BAD_MESSAGE"
+
+
+CONTROL_BODIES = sorted(
+    name for name in DEFS if name.endswith(("Body", "Result")) and name != "PingBody"
+)
+
+
+@pytest.mark.parametrize("name", CONTROL_BODIES)
+@given(data=st.data())
+def test_control_bodies_roundtrip_through_generated_models(name: str, data: Any) -> None:
+    """Every control/error body the schema allows converts into its generated model and back."""
+    body = data.draw(from_schema(DEFS[name]), label=name)
+    assert body_validator(name).is_valid(body)
+    model = getattr(models, name)
+    typed = msgspec.convert(body, type=model)
+    known = {k: v for k, v in body.items() if k in DEFS[name].get("properties", {})}
+    assert msgspec.to_builtins(typed) == msgspec.to_builtins(msgspec.convert(known, type=model))
+    for key, value in known.items():
+        if not isinstance(value, dict):
+            assert getattr(typed, key) == value
