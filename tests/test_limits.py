@@ -13,11 +13,17 @@ from hypothesis import strategies as st
 from websocketmq.limits import (
     DEFAULT_LIMITS,
     ConnectionCounter,
+    ConnectionGuard,
     ErrorBudget,
     Limits,
+    RedactingFilter,
     TokenBucket,
     json_depth,
     json_depth_exceeds,
+    normalize_origin,
+    origin_allowed,
+    redact,
+    sniff_correlation,
 )
 
 # --- token bucket ---------------------------------------------------------------------------
@@ -206,3 +212,146 @@ def test_limits_defaults_are_documented_values() -> None:
     assert limits.max_json_depth == 64
     # the depth limit must sit well below the ~1000 levels where msgspec recurses out
     assert limits.max_json_depth < 500
+
+
+# --- connection guard -----------------------------------------------------------------------
+
+
+def test_guard_combines_rate_depth_and_budget() -> None:
+    guard = ConnectionGuard(
+        Limits(message_rate=1, message_burst=2, error_budget=2, error_window=100, max_json_depth=3),
+        now=0.0,
+    )
+    assert [guard.over_rate(0.0) for _ in range(3)] == [False, False, True]
+    assert not guard.too_deep("[[[]]]")
+    assert guard.too_deep("[[[[]]]]")
+    assert guard.fault(0.0) and guard.fault(0.0)
+    assert not guard.fault(0.0)
+    assert guard.errors == 3
+
+
+def test_guard_rate_zero_means_unlimited() -> None:
+    guard = ConnectionGuard(Limits(message_rate=0, message_burst=0), now=0.0)
+    assert not any(guard.over_rate(0.0) for _ in range(10_000))
+
+
+@pytest.mark.parametrize(
+    ("frame", "corr"),
+    [
+        ('{"header": {"messageID": "m1", "correlationID": "c1", "type": "request"}}', "c1"),
+        ('{"header": {"type": "request", "correlationID": "c1", "messageID": "m1"}}', "c1"),
+        ('{"header": {"messageID": "m1", "correlationID": "c1", "type": "event"}}', "m1"),
+        ('{"header": {"messageID": "m1", "type": "request"}}', "m1"),
+        ('{"header": {"messageID": "' + "x" * 200 + '"}}', None),
+        ("[[[[", None),
+        (b'{"header":{"messageID":"m2","type":"event"}}', "m2"),
+    ],
+)
+def test_sniff_correlation(frame: str | bytes, corr: str | None) -> None:
+    assert sniff_correlation(frame) == corr
+
+
+# --- origin policy --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("origin", "norm"),
+    [
+        ("https://App.Example.COM", "https://app.example.com"),
+        ("https://app.example.com:443", "https://app.example.com"),
+        ("http://app.example.com:80", "http://app.example.com"),
+        ("http://app.example.com:8080", "http://app.example.com:8080"),
+        ("http://[::1]:8080", "http://[::1]:8080"),
+        ("null", None),
+        ("", None),
+        ("https://app.example.com/", None),
+        ("https://app.example.com/path", None),
+        ("https://user@app.example.com", None),
+        ("https://app.example.com?x=1", None),
+        ("ftp://app.example.com", None),
+        ("https://app.example.com:99999", None),
+        ("file://", None),
+    ],
+)
+def test_normalize_origin(origin: str, norm: str | None) -> None:
+    assert normalize_origin(origin) == norm
+
+
+SAME_ORIGIN_CASES = [
+    (None, "127.0.0.1:8080", True),
+    ("http://127.0.0.1:8080", "127.0.0.1:8080", True),
+    ("https://127.0.0.1:8080", "127.0.0.1:8080", True),
+    ("https://example.com", "example.com", True),
+    ("http://example.com", "example.com", True),
+    ("https://example.com", "EXAMPLE.com:443", True),
+    ("https://example.com:8443", "example.com", False),
+    ("http://127.0.0.1:8081", "127.0.0.1:8080", False),
+    ("http://127.0.0.1", "127.0.0.1:8080", False),
+    ("null", "127.0.0.1:8080", False),
+    ("http://127.0.0.1.evil.com:8080", "127.0.0.1:8080", False),
+    ("http://evil.com", "evil.com.example.com", False),
+    ("http://example.com", None, False),
+    ("http://example.com", "", False),
+    ("http://example.com", "example.com:notaport", False),
+]
+
+
+@pytest.mark.parametrize(("origin", "host", "ok"), SAME_ORIGIN_CASES)
+def test_origin_default_same_origin(origin: str | None, host: str | None, ok: bool) -> None:
+    assert origin_allowed(origin, host, None) is ok
+
+
+@pytest.mark.parametrize(
+    ("origin", "allowed", "ok"),
+    [
+        ("https://app.example.com", ["https://app.example.com"], True),
+        ("https://APP.example.com:443", ["https://app.example.com"], True),
+        ("https://app.example.com", ["HTTPS://app.example.com:443"], True),
+        (None, ["https://app.example.com"], False),
+        (None, [None, "https://app.example.com"], True),
+        ("null", ["https://app.example.com", None], False),
+        ("null", ["null"], False),  # "null" is never an origin you can allow by name
+        ("https://app.example.com.evil.com", ["https://app.example.com"], False),
+        ("https://app.example.com:8443", ["https://app.example.com"], False),
+        ("http://app.example.com", ["https://app.example.com"], False),
+        ("https://anything", ["*"], True),
+        (None, ["*"], True),
+        ("https://app.example.com", [], False),
+    ],
+)
+def test_origin_allow_list(origin: str | None, allowed: list[str | None], ok: bool) -> None:
+    assert origin_allowed(origin, "broker.example.com", allowed) is ok
+
+
+# --- log redaction --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "secret"),
+    [
+        ("< GET /ws?token=abc123secret HTTP/1.1", "abc123secret"),
+        ("rejected ws://h:1/ws?access_token=abc123secret&x=1", "abc123secret"),
+        ("< Authorization: Bearer abc123secret", "abc123secret"),
+        ("> cookie: session=abc123secret", "abc123secret"),
+        ("< Sec-WebSocket-Protocol: wsmq.v1, abc123secret", "abc123secret"),
+    ],
+)
+def test_redact(line: str, secret: str) -> None:
+    cleaned = redact(line)
+    assert secret not in cleaned
+    assert "<redacted>" in cleaned
+
+
+def test_redact_leaves_ordinary_lines_alone() -> None:
+    for line in ("client registered: c-123", "< Host: 127.0.0.1:8080", "> HTTP/1.1 101"):
+        assert redact(line) == line
+
+
+def test_redacting_filter_rewrites_records() -> None:
+    import logging
+
+    record = logging.LogRecord(
+        "x", logging.DEBUG, __file__, 1, "< GET %s HTTP/1.1", ("/ws?t=s3",), None
+    )
+    assert RedactingFilter().filter(record)
+    assert "s3" not in record.getMessage()

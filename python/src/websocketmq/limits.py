@@ -26,17 +26,26 @@ limit pay for a precise scan, which is bounded by the message size limit.
 from __future__ import annotations
 
 import itertools
+import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 __all__ = [
     "DEFAULT_LIMITS",
     "ConnectionCounter",
+    "ConnectionGuard",
     "ErrorBudget",
     "Limits",
+    "RedactingFilter",
     "TokenBucket",
     "json_depth",
     "json_depth_exceeds",
+    "normalize_origin",
+    "origin_allowed",
+    "redact",
+    "sniff_correlation",
 ]
 
 
@@ -225,3 +234,174 @@ def json_depth_exceeds(text: str | bytes | bytearray, max_depth: int) -> bool:
     elif text.count(b"[") + text.count(b"{") <= max_depth:
         return False
     return json_depth(text) > max_depth
+
+
+# --- per-connection guard (what the session calls) -----------------------------------------
+
+
+class ConnectionGuard:
+    """The per-connection limit state the protocol session consults for every frame.
+
+    One object per connection so the session needs three calls: :meth:`too_deep` on the raw
+    frame before decoding, :meth:`over_rate` for each decoded event/request (answers are not
+    rate-limited: they are bounded by the requests the broker sent, and an error must never
+    answer an answer), and :meth:`fault` for every error the client caused; when
+    :meth:`fault` returns False the session sends ``RATE_LIMITED`` and closes with 4029.
+    """
+
+    __slots__ = ("_bucket", "_budget", "limits")
+
+    def __init__(self, limits: Limits, now: float) -> None:
+        self.limits = limits
+        self._bucket = TokenBucket(limits.message_rate, limits.message_burst, now=now)
+        self._budget = ErrorBudget(limits.error_budget, limits.error_window, now=now)
+
+    def too_deep(self, frame: str | bytes) -> bool:
+        """True if the frame nests deeper than ``max_json_depth`` (check before decoding)."""
+        return json_depth_exceeds(frame, self.limits.max_json_depth)
+
+    def over_rate(self, now: float) -> bool:
+        """True if this message exceeds the connection's message rate (refuse it)."""
+        return not self._bucket.take(now)
+
+    def fault(self, now: float) -> bool:
+        """Record one client-caused error; False means the budget is spent (close 4029)."""
+        return self._budget.record(now)
+
+    @property
+    def errors(self) -> int:
+        """Client-caused errors on this connection so far."""
+        return self._budget.errors
+
+
+_SNIFF = {
+    key: re.compile(rf'"{key}"\s*:\s*"([^"\\\x00-\x1f]{{1,128}})"')
+    for key in ("messageID", "correlationID", "type")
+}
+
+
+def sniff_correlation(frame: str | bytes) -> str | None:
+    """Best-effort correlation ID of a frame we refuse to parse (too deep), by regex.
+
+    Design §2: an error about a request carries its correlationID, about anything else its
+    messageID, else ``"_invalid"`` (returned here as None). A regex cannot be fooled into
+    anything worse than addressing the error to an ID the sender itself wrote.
+    """
+    text = frame if isinstance(frame, str) else bytes(frame).decode("utf-8", "replace")
+    head = text[:4096]  # the header comes first in every encoder we know; bound the work
+    kind = _SNIFF["type"].search(head)
+    if kind is not None and kind.group(1) == "request":
+        corr = _SNIFF["correlationID"].search(head)
+        if corr is not None:
+            return corr.group(1)
+    mid = _SNIFF["messageID"].search(head)
+    return mid.group(1) if mid is not None else None
+
+
+# --- Origin policy (Cross-Site WebSocket Hijacking) ------------------------------------------
+
+_DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+
+
+def normalize_origin(origin: str) -> str | None:
+    """``scheme://host[:port]`` lowercased with the default port dropped, or None if ``origin``
+    is not a serialized origin (``null``, a path, credentials, a query…) — those never match."""
+    try:
+        parts = urlsplit(origin.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if (
+        scheme not in _DEFAULT_PORTS
+        or not host
+        or parts.username is not None
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+        or origin.strip().endswith("/")
+    ):
+        return None
+    if ":" in host:
+        host = f"[{host}]"
+    if port is None or port == _DEFAULT_PORTS[scheme]:
+        return f"{scheme}://{host}"
+    return f"{scheme}://{host}:{port}"
+
+
+def _split(origin: str) -> tuple[str, str, int]:
+    """(scheme, host, port with the default made explicit) of a normalized origin."""
+    parts = urlsplit(origin)
+    scheme = parts.scheme
+    return scheme, parts.hostname or "", parts.port or _DEFAULT_PORTS[scheme]
+
+
+def origin_allowed(
+    origin: str | None, host: str | None, allowed: Sequence[str | None] | None
+) -> bool:
+    """The Origin policy of docs/security.md §3, decided at the WebSocket upgrade.
+
+    - ``allowed is None`` (default, *same-origin*): no ``Origin`` header (a non-browser
+      client, which carries no victim's cookies) passes; a browser's ``Origin`` must name the
+      host and port the request was sent to, i.e. its ``Host`` header (scheme not compared: a
+      TLS proxy may sit in front; a ``Host`` without a port matches the default ports).
+    - a list: ``Origin`` must equal one of its entries after normalization (case of scheme and
+      host, default port); ``None`` in the list admits clients that send no ``Origin``;
+      ``"*"`` admits everything.
+    """
+    if allowed is None:
+        if origin is None:
+            return True
+        norm = normalize_origin(origin)
+        if norm is None or not host:
+            return False
+        _, o_host, o_port = _split(norm)
+        try:
+            target = urlsplit(f"//{host.strip()}")
+            t_host, t_port = (target.hostname or "").lower(), target.port
+        except ValueError:
+            return False
+        if not t_host or o_host != t_host:
+            return False
+        return o_port == t_port if t_port is not None else o_port in (80, 443)
+    if "*" in allowed:
+        return True
+    if origin is None:
+        return None in allowed
+    norm = normalize_origin(origin)
+    if norm is None:
+        return False
+    return any(a is not None and a != "*" and normalize_origin(a) == norm for a in allowed)
+
+
+# --- log redaction -----------------------------------------------------------------------------
+
+_QUERY = re.compile(r"(\?)[^\s\"']+")
+_SECRET_HEADER = re.compile(
+    r"^([<>] )?(authorization|proxy-authorization|cookie|set-cookie|sec-websocket-protocol"
+    r"|x-api-key|x-auth-token)(:\s*).*$",
+    re.IGNORECASE,
+)
+
+
+def redact(text: str) -> str:
+    """Remove what must never reach a log: query strings (tokens travel there) and the values
+    of credential headers in websockets' ``> Header: value`` debug lines."""
+    text = _SECRET_HEADER.sub(r"\1\2\3<redacted>", text)
+    if "?" in text:
+        text = _QUERY.sub(r"\1<redacted>", text)
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter applying :func:`redact` to every record (attach it to the logger the
+    server hands to ``websockets``, whose debug output includes request lines and headers)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg = cleaned
+            record.args = None
+        return True
