@@ -5,13 +5,13 @@
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal, TypeAlias
-from msgspec import Meta, Struct, UNSET, UnsetType
 
+from msgspec import UNSET, Meta, Struct, UnsetType
 
 MessageID: TypeAlias = Annotated[
     str,
     Meta(
-        description="Sender-unique message identifier (section 3.2).",
+        description='Sender-unique message identifier (section 3.2).',
         max_length=128,
         min_length=1,
     ),
@@ -24,7 +24,7 @@ Sender-unique message identifier (section 3.2).
 CorrelationID: TypeAlias = Annotated[
     str,
     Meta(
-        description="Identifies a request; copied into its response or error (sections 3.2, 8.1).",
+        description='Identifies a request; copied into its response or error (sections 3.2, 8.1).',
         max_length=128,
         min_length=1,
     ),
@@ -37,7 +37,7 @@ Identifies a request; copied into its response or error (sections 3.2, 8.1).
 Topic: TypeAlias = Annotated[
     str,
     Meta(
-        description="The header topic as the envelope schema sees it: a non-empty string of at most 255 characters. Its grammar (section 5.1) is checked after decoding (BAD_TOPIC), because a response or error carries a correlationID here.",
+        description='The header topic as the envelope schema sees it: a non-empty string of at most 255 characters. Its grammar (section 5.1) is checked after decoding (BAD_TOPIC), because a response or error carries a correlationID here.',
         max_length=255,
         min_length=1,
     ),
@@ -53,7 +53,7 @@ TopicName: TypeAlias = Annotated[
         description="A literal topic (section 5.1): tokens separated by '.', each 1+ characters, none whitespace, control characters, '.', '*' or '>'. The pattern ends in '$(?!\\n)' because Python's re lets '$' match before a trailing newline; ECMA-262 does not.",
         max_length=255,
         min_length=1,
-        pattern="^[^\\s\\u0000-\\u001f\\u007f.*>]+(\\.[^\\s\\u0000-\\u001f\\u007f.*>]+)*$(?!\n)",
+        pattern='^[^\\s\\u0000-\\u001f\\u007f.*>]+(\\.[^\\s\\u0000-\\u001f\\u007f.*>]+)*$(?!\n)',
     ),
 ]
 """
@@ -67,7 +67,7 @@ TopicPattern: TypeAlias = Annotated[
         description="A subscription pattern (section 5.2): like a topic, but a token may be '*' (exactly one token) and the last token may be '>' (one or more tokens). The pattern ends in '$(?!\\n)' because Python's re lets '$' match before a trailing newline; ECMA-262 does not.",
         max_length=255,
         min_length=1,
-        pattern="^(?:(?:[^\\s\\u0000-\\u001f\\u007f.*>]+|\\*)\\.)*(?:[^\\s\\u0000-\\u001f\\u007f.*>]+|\\*|>)$(?!\n)",
+        pattern='^(?:(?:[^\\s\\u0000-\\u001f\\u007f.*>]+|\\*)\\.)*(?:[^\\s\\u0000-\\u001f\\u007f.*>]+|\\*|>)$(?!\n)',
     ),
 ]
 """
@@ -78,7 +78,7 @@ A subscription pattern (section 5.2): like a topic, but a token may be '*' (exac
 Timestamp: TypeAlias = Annotated[
     int,
     Meta(
-        description="Integer milliseconds since the Unix epoch; informational only (section 3.2).",
+        description='Integer milliseconds since the Unix epoch; informational only (section 3.2).',
         ge=0,
         le=9007199254740991,
     ),
@@ -104,7 +104,7 @@ A request's timeout in milliseconds (sections 3.2, 8.2).
 ClientID: TypeAlias = Annotated[
     str,
     Meta(
-        description="A broker-assigned client identity (section 6.1).",
+        description='A broker-assigned client identity (section 6.1).',
         max_length=128,
         min_length=1,
     ),
@@ -115,8 +115,8 @@ A broker-assigned client identity (section 6.1).
 
 
 MessageType: TypeAlias = Annotated[
-    Literal["event", "request", "response", "error"],
-    Meta(description="The four message types (section 4)."),
+    Literal['event', 'request', 'response', 'error'],
+    Meta(description='The four message types (section 4).'),
 ]
 """
 The four message types (section 4).
@@ -127,7 +127,7 @@ ErrorCode: TypeAlias = Annotated[
     str,
     Meta(
         description="A wire error code: one of the standard codes (section 11.2, error-codes.json) or an application code (section 11.3). The pattern ends in '$(?!\\n)' because Python's re lets '$' match before a trailing newline; ECMA-262 does not.",
-        pattern="^[A-Z][A-Z0-9_]{0,63}$(?!\n)",
+        pattern='^[A-Z][A-Z0-9_]{0,63}$(?!\n)',
     ),
 ]
 """
@@ -141,18 +141,18 @@ class EventHeader(Struct):
     """
 
     messageID: MessageID
-    type: Literal["event"]
+    type: Literal['event']
     topic: Topic
     timestamp: Timestamp
     correlationID: (
-        Annotated[Any, Meta(description="Ignored on events (any JSON value).")]
+        Annotated[Any, Meta(description='Ignored on events (any JSON value).')]
         | UnsetType
     ) = UNSET
     """
     Ignored on events (any JSON value).
     """
     ttl: (
-        Annotated[Any, Meta(description="Ignored on events (any JSON value).")]
+        Annotated[Any, Meta(description='Ignored on events (any JSON value).')]
         | UnsetType
     ) = UNSET
     """
@@ -178,7 +178,7 @@ class RequestHeader(Struct):
     """
 
     messageID: MessageID
-    type: Literal["request"]
+    type: Literal['request']
     topic: Topic
     timestamp: Timestamp
     correlationID: CorrelationID
@@ -203,12 +203,12 @@ class ResponseHeader(Struct):
     """
 
     messageID: MessageID
-    type: Literal["response"]
+    type: Literal['response']
     topic: Topic
     timestamp: Timestamp
     correlationID: CorrelationID
     ttl: (
-        Annotated[Any, Meta(description="Ignored on responses (any JSON value).")]
+        Annotated[Any, Meta(description='Ignored on responses (any JSON value).')]
         | UnsetType
     ) = UNSET
     """
@@ -234,12 +234,12 @@ class ErrorHeader(Struct):
     """
 
     messageID: MessageID
-    type: Literal["error"]
+    type: Literal['error']
     topic: Topic
     timestamp: Timestamp
     correlationID: CorrelationID
     ttl: (
-        Annotated[Any, Meta(description="Ignored on errors (any JSON value).")]
+        Annotated[Any, Meta(description='Ignored on errors (any JSON value).')]
         | UnsetType
     ) = UNSET
     """
@@ -265,13 +265,13 @@ class ErrorDetail(Struct):
     """
 
     code: ErrorCode
-    message: Annotated[str, Meta(description="Human-readable text; not for programs.")]
+    message: Annotated[str, Meta(description='Human-readable text; not for programs.')]
     """
     Human-readable text; not for programs.
     """
     details: (
         Annotated[
-            Any, Meta(description="Optional machine-readable context (any JSON value).")
+            Any, Meta(description='Optional machine-readable context (any JSON value).')
         ]
         | UnsetType
     ) = UNSET
@@ -295,7 +295,7 @@ class EventMessage(Struct):
 
     header: EventHeader
     body: (
-        Annotated[Any, Meta(description="Any JSON value; absent means null.")]
+        Annotated[Any, Meta(description='Any JSON value; absent means null.')]
         | UnsetType
     ) = UNSET
     """
@@ -310,7 +310,7 @@ class RequestMessage(Struct):
 
     header: RequestHeader
     body: (
-        Annotated[Any, Meta(description="Any JSON value; absent means null.")]
+        Annotated[Any, Meta(description='Any JSON value; absent means null.')]
         | UnsetType
     ) = UNSET
     """
@@ -325,7 +325,7 @@ class ResponseMessage(Struct):
 
     header: ResponseHeader
     body: (
-        Annotated[Any, Meta(description="Any JSON value; absent means null.")]
+        Annotated[Any, Meta(description='Any JSON value; absent means null.')]
         | UnsetType
     ) = UNSET
     """
@@ -351,7 +351,7 @@ class RegisterBody(Struct):
         Annotated[
             str,
             Meta(
-                description="Opaque client-chosen session label, echoed in the ack.",
+                description='Opaque client-chosen session label, echoed in the ack.',
                 max_length=256,
             ),
         ]
@@ -364,7 +364,7 @@ class RegisterBody(Struct):
         Annotated[
             str,
             Meta(
-                description="A client ID from an earlier ack, to resume (section 6.4).",
+                description='A client ID from an earlier ack, to resume (section 6.4).',
                 max_length=128,
             ),
         ]
@@ -377,7 +377,7 @@ class RegisterBody(Struct):
         Annotated[
             str,
             Meta(
-                description="The resumeToken from that earlier ack (section 6.4).",
+                description='The resumeToken from that earlier ack (section 6.4).',
                 max_length=1024,
             ),
         ]
@@ -394,11 +394,11 @@ class RegisteredBody(Struct):
     """
 
     brokerClientID: ClientID
-    status: Literal["registered"]
+    status: Literal['registered']
     resumeToken: Annotated[
         str,
         Meta(
-            description="Secret that lets this client resume its ID after a reconnect (section 6.4).",
+            description='Secret that lets this client resume its ID after a reconnect (section 6.4).',
             max_length=1024,
             min_length=1,
         ),
@@ -407,16 +407,16 @@ class RegisteredBody(Struct):
     Secret that lets this client resume its ID after a reconnect (section 6.4).
     """
     resumed: Annotated[
-        bool, Meta(description="True when the requested ID was resumed (section 6.4).")
+        bool, Meta(description='True when the requested ID was resumed (section 6.4).')
     ]
     """
     True when the requested ID was resumed (section 6.4).
     """
-    protocol: Literal["wsmq/1"]
+    protocol: Literal['wsmq/1']
     pingInterval: Annotated[
         int,
         Meta(
-            description="Milliseconds; the client SHOULD send _client.ping after this long without traffic (section 9).",
+            description='Milliseconds; the client SHOULD send _client.ping after this long without traffic (section 9).',
             ge=1,
         ),
     ]
@@ -426,7 +426,7 @@ class RegisteredBody(Struct):
     maxMessageSize: Annotated[
         int,
         Meta(
-            description="Largest frame in bytes the broker accepts (section 12.1).",
+            description='Largest frame in bytes the broker accepts (section 12.1).',
             ge=1,
         ),
     ]
@@ -466,7 +466,7 @@ class ClientDeregisteredBody(Struct):
     reason: Annotated[
         str,
         Meta(
-            description="Why the client left: closed, superseded, shutdown, or another string (section 6.5)."
+            description='Why the client left: closed, superseded, shutdown, or another string (section 6.5).'
         ),
     ]
     """
@@ -524,7 +524,7 @@ class UnsubscribeResult(Struct):
 PingBody: TypeAlias = Annotated[
     Any,
     Meta(
-        description="Body of the request _client.ping: any JSON value, ignored (section 9)."
+        description='Body of the request _client.ping: any JSON value, ignored (section 9).'
     ),
 ]
 """
@@ -549,9 +549,9 @@ class CancelBody(Struct):
 
 
 CancelReason: TypeAlias = Annotated[
-    Literal["TIMEOUT", "CANCELLED", "SHUTTING_DOWN"],
+    Literal['TIMEOUT', 'CANCELLED', 'SHUTTING_DOWN'],
     Meta(
-        description="Why the server gave up on a server-to-client request (section 8.8)."
+        description='Why the server gave up on a server-to-client request (section 8.8).'
     ),
 ]
 """
@@ -569,26 +569,9 @@ class InternalCancelBody(Struct):
 
 
 StandardErrorCode: TypeAlias = Annotated[
-    Literal[
-        "BAD_MESSAGE",
-        "BAD_TOPIC",
-        "FORBIDDEN",
-        "UNAUTHENTICATED",
-        "ALREADY_REGISTERED",
-        "NO_HANDLER",
-        "HANDLER_ERROR",
-        "TIMEOUT",
-        "CANCELLED",
-        "DISCONNECTED",
-        "UNKNOWN_CLIENT",
-        "UNKNOWN_CORRELATION",
-        "TOO_LARGE",
-        "RATE_LIMITED",
-        "SHUTTING_DOWN",
-        "INTERNAL",
-    ],
+    Literal['BAD_MESSAGE', 'BAD_TOPIC', 'FORBIDDEN', 'UNAUTHENTICATED', 'ALREADY_REGISTERED', 'NO_HANDLER', 'HANDLER_ERROR', 'TIMEOUT', 'CANCELLED', 'DISCONNECTED', 'UNKNOWN_CLIENT', 'UNKNOWN_CORRELATION', 'TOO_LARGE', 'RATE_LIMITED', 'SHUTTING_DOWN', 'INTERNAL'],
     Meta(
-        description="The standard wsmq/1 error codes (spec/protocol.md section 11.2). Applications may use other codes matching envelope.schema.json#/$defs/ErrorCode."
+        description='The standard wsmq/1 error codes (spec/protocol.md section 11.2). Applications may use other codes matching envelope.schema.json#/$defs/ErrorCode.'
     ),
 ]
 """
@@ -599,8 +582,8 @@ The standard wsmq/1 error codes (spec/protocol.md section 11.2). Applications ma
 Envelope: TypeAlias = Annotated[
     EventMessage | RequestMessage | ResponseMessage | ErrorMessage,
     Meta(
-        description="One wsmq/1 envelope: the JSON value of one WebSocket text frame (spec/protocol.md section 3). Unknown members are allowed everywhere (section 3.4).",
-        title="Envelope",
+        description='One wsmq/1 envelope: the JSON value of one WebSocket text frame (spec/protocol.md section 3). Unknown members are allowed everywhere (section 3.4).',
+        title='Envelope',
     ),
 ]
 """
