@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 from bench import report
+from bench.conn import CLIENTS
 from bench.harness import Config, run_all
 from bench.systems import SYSTEMS, available_systems
 
@@ -78,11 +79,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--fanout", type=_ints, help="subscriber counts, e.g. 100,1000")
     p.add_argument("--memory", type=_ints, help="idle connection counts, e.g. 1000,10000")
     p.add_argument(
+        "--client",
+        choices=CLIENTS,
+        help="one load-generator client stack for all (default: picows; websockets for the "
+        "deflate rows)",
+    )
+    p.add_argument(
         "--out",
         type=Path,
         default=ROOT / "bench" / "results",
         help="directory for the JSON results (and the quick report)",
     )
+    p.add_argument("--no-rpc", action="store_true", help="skip the RPC shapes")
     p.add_argument("--docs", action="store_true", help="write docs/ even with --quick")
     p.add_argument("--no-docs", action="store_true", help="never write docs/")
     return p.parse_args(argv)
@@ -118,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
         cfg.fanout = args.fanout
     if args.memory is not None:
         cfg.memory = args.memory
+    cfg.client = args.client
+    cfg.rpc = not args.no_rpc
     command = "python -m bench " + shlex.join(argv if argv is not None else sys.argv[1:])
     started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
     print(f"bench: {command.strip()} — systems {', '.join(systems)}", flush=True)

@@ -23,9 +23,9 @@ import time
 from typing import Any
 
 import msgspec
-from websockets.asyncio.client import ClientConnection, connect
 
 from bench import wire
+from bench.conn import Conn, open_conn
 
 __all__ = ["main", "run"]
 
@@ -35,13 +35,20 @@ _RAW_LIST = msgspec.json.Decoder(list[msgspec.Raw])
 class Dialect:
     """How one family of servers is spoken to over a WebSocket (subclasses fill in frames)."""
 
-    async def open(self, url: str) -> ClientConnection:
-        """Connect and do whatever makes the connection usable (register, namespace connect)."""
-        return await connect(url, max_size=2**20, open_timeout=60, close_timeout=1)
+    client = "picows"
+    """The client stack (``bench.conn.CLIENTS``); set once per process from the spec."""
 
-    async def misc(self, ws: ClientConnection, data: bytes) -> bool:
+    async def open(self, url: str) -> Conn:
+        """Connect and do whatever makes the connection usable (register, namespace connect)."""
+        return await open_conn(url, Dialect.client)
+
+    async def misc(self, ws: Conn, data: bytes) -> bool:
         """Handle a frame that is none of the workload's (keepalives); True if consumed."""
         return False
+
+    def keepalive_reply(self, data: bytes | memoryview) -> bytes | None:
+        """The answer to an application-level keepalive frame, None for any other frame."""
+        return None
 
     def rpc_frame(self, n: int) -> tuple[str, bytes]:
         """Request ``n`` and the key its answer is matched by."""
@@ -71,25 +78,25 @@ class Dialect:
         """True when ``data`` acknowledges :meth:`sub_frame`."""
         raise NotImplementedError
 
-    async def pub_setup(self, ws: ClientConnection) -> None:
+    async def pub_setup(self, ws: Conn) -> None:
         """Make this connection a publisher (raw peers need to be told)."""
 
     def pub_frame(self, n: int) -> bytes:
         """Publish number ``n`` (body carries ``"seq": n``)."""
         return wire.event(wire.FANOUT_TOPIC, f"p{n}", wire.body(n))
 
-    async def idle_ready(self, ws: ClientConnection) -> None:
+    async def idle_ready(self, ws: Conn) -> None:
         """Make sure the server has fully set up this connection (for the memory shape)."""
 
 
 class WsmqDialect(Dialect):
     """Our broker, spoken in the raw wsmq/1 wire format (no client library in the way)."""
 
-    async def open(self, url: str) -> ClientConnection:
+    async def open(self, url: str) -> Conn:
         ws = await super().open(url)
-        await ws.send(wire.register("r0"), text=True)
+        await ws.send(wire.register("r0"))
         while True:
-            env = wire.decode_envelope(await ws.recv(decode=False))
+            env = wire.decode_envelope(await ws.recv())
             if env.header.topic == "_internal.client.registered":
                 return ws
             if env.header.type == "error":
@@ -136,15 +143,15 @@ class RawDialect(Dialect):
     def is_sub_ack(self, data: bytes) -> bool:
         return data == b"!ok"
 
-    async def pub_setup(self, ws: ClientConnection) -> None:
-        await ws.send(b"!pub", text=True)
-        while await ws.recv(decode=False) != b"!ok":
+    async def pub_setup(self, ws: Conn) -> None:
+        await ws.send(b"!pub")
+        while await ws.recv() != b"!ok":
             pass
 
-    async def idle_ready(self, ws: ClientConnection) -> None:
+    async def idle_ready(self, ws: Conn) -> None:
         key, frame = self.rpc_frame(0)
-        await ws.send(frame, text=True)
-        while self.match(await ws.recv(decode=False)) != key:
+        await ws.send(frame)
+        while self.match(await ws.recv()) != key:
             pass
 
 
@@ -152,25 +159,28 @@ class SioDialect(Dialect):
     """python-socketio, spoken as Engine.IO v4 / Socket.IO v5 packets over a plain WebSocket
     (the same client stack as the others, rather than python-socketio's heavier client)."""
 
-    async def open(self, url: str) -> ClientConnection:
+    async def open(self, url: str) -> Conn:
         ws = await super().open(url + "?EIO=4&transport=websocket")
-        first = await ws.recv(decode=False)
+        first = await ws.recv()
         if not first.startswith(b"0"):
             raise RuntimeError(f"no engine.io open packet: {first!r}")
-        await ws.send(b"40", text=True)
+        await ws.send(b"40")
         while True:
-            data = await ws.recv(decode=False)
+            data = await ws.recv()
             if data.startswith(b"40"):
                 return ws
             if data.startswith(b"44"):
                 raise RuntimeError(f"namespace connect refused: {data!r}")
             await self.misc(ws, data)
 
-    async def misc(self, ws: ClientConnection, data: bytes) -> bool:
+    async def misc(self, ws: Conn, data: bytes) -> bool:
         if data == b"2":  # engine.io ping → pong
-            await ws.send(b"3", text=True)
+            await ws.send(b"3")
             return True
         return False
+
+    def keepalive_reply(self, data: bytes | memoryview) -> bytes | None:
+        return b"3" if data == b"2" else None
 
     def rpc_frame(self, n: int) -> tuple[str, bytes]:
         return str(n), b'42%d["echo",%s]' % (n, wire.encode(wire.body(n)))
@@ -221,14 +231,15 @@ async def _stdin_eof() -> None:
     await loop.run_in_executor(None, sys.stdin.buffer.read)
 
 
-async def _open_many(d: Dialect, url: str, n: int, parallel: int = 64) -> list[ClientConnection]:
+async def _open_many(d: Dialect, urls: list[str], n: int, parallel: int = 64) -> list[Conn]:
+    """``n`` connections, spread round-robin over ``urls`` (the nodes of a cluster)."""
     sem = asyncio.Semaphore(parallel)
 
-    async def one() -> ClientConnection:
+    async def one(url: str) -> Conn:
         async with sem:
             return await d.open(url)
 
-    return list(await asyncio.gather(*(one() for _ in range(n))))
+    return list(await asyncio.gather(*(one(urls[i % len(urls)]) for i in range(n))))
 
 
 # ---------------------------------------------------------------- WebSocket roles
@@ -250,13 +261,12 @@ async def ws_rpc(d: Dialect, spec: dict[str, Any]) -> dict[str, Any]:
         n += 1
         key, frame = d.rpc_frame(n)
         sent[key] = time.perf_counter()
-        await ws.send(frame, text=True)
+        await ws.send(frame)
 
     for _ in range(window):
         await send_one()
     while sent:
-        data = await ws.recv(decode=False)
-        assert isinstance(data, bytes)
+        data = await ws.recv()
         if await d.misc(ws, data):
             continue
         key = d.match(data)
@@ -285,15 +295,14 @@ async def ws_s2c(d: Dialect, spec: dict[str, Any]) -> dict[str, Any]:
     """Ask the server to run server→client RPC against us; answer it; return its report."""
     ws = await d.open(spec["url"])
     params = {k: spec[k] for k in ("window", "duration", "warmup")}
-    await ws.send(d.s2c_start(params), text=True)
+    await ws.send(d.s2c_start(params))
     while True:
-        data = await ws.recv(decode=False)
-        assert isinstance(data, bytes)
+        data = await ws.recv()
         if await d.misc(ws, data):
             continue
         reply, result = d.s2c_frame(data)
         if reply is not None:
-            await ws.send(reply, text=True)
+            await ws.send(reply)
         if result is not None:
             await ws.close()
             return result
@@ -327,8 +336,14 @@ class Tally:
         self.t_last = now
 
 
-def _summary(tallies: list[Tally], count: int) -> dict[str, Any]:
+def _cpu_s() -> float:
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
+def _summary(tallies: list[Tally], count: int, cpu0: float) -> dict[str, Any]:
     return {
+        "cpu_s": _cpu_s() - cpu0,
         "conns": len(tallies),
         "received": sum(t.got for t in tallies),
         "missing": sum(count - t.got for t in tallies),
@@ -342,38 +357,52 @@ def _summary(tallies: list[Tally], count: int) -> dict[str, Any]:
 async def ws_sub(d: Dialect, spec: dict[str, Any]) -> dict[str, Any]:
     """Open ``conns`` subscriptions, say ready, count ``count`` deliveries on each."""
     count, idle = int(spec["count"]), float(spec["idle_timeout"])
-    conns = await _open_many(d, spec["url"], int(spec["conns"]))
+    conns = await _open_many(d, spec.get("urls") or [spec["url"]], int(spec["conns"]))
 
-    async def subscribe(ws: ClientConnection) -> None:
+    async def subscribe(ws: Conn) -> None:
         frame, _ = d.sub_frame()
-        await ws.send(frame, text=True)
+        await ws.send(frame)
         while True:
-            data = await ws.recv(decode=False)
-            assert isinstance(data, bytes)
+            data = await ws.recv()
             if not await d.misc(ws, data) and d.is_sub_ack(data):
                 return
 
     await asyncio.gather(*(subscribe(ws) for ws in conns))
     tallies = [Tally(count) for _ in conns]
 
-    async def consume(ws: ClientConnection, tally: Tally) -> None:
-        while tally.got < count:
-            try:
-                data = await asyncio.wait_for(ws.recv(decode=False), idle)
-            except TimeoutError:
-                return
-            assert isinstance(data, bytes)
-            if await d.misc(ws, data):
-                continue
-            try:
-                tally.on(wire.seq_of(data))
-            except ValueError:
-                tally.foreign += 1
+    all_done = asyncio.get_running_loop().create_future()
+    pending = [len(conns)]
 
-    tasks = [asyncio.create_task(consume(ws, t)) for ws, t in zip(conns, tallies, strict=True)]
+    def counter(tally: Tally) -> Any:
+        def on_frame(data: bytes | memoryview) -> bytes | None:
+            m = wire.SEQ_RE.search(data)
+            if m is None:
+                reply = d.keepalive_reply(data)
+                if reply is None:
+                    tally.foreign += 1
+                return reply
+            tally.on(int(m.group(1)))
+            if tally.got == count:
+                pending[0] -= 1
+                if not pending[0] and not all_done.done():
+                    all_done.set_result(None)
+            return None
+
+        return on_frame
+
+    for ws, tally in zip(conns, tallies, strict=True):
+        ws.set_handler(counter(tally))
+    cpu0 = _cpu_s()
     emit({"event": "ready", "conns": len(conns)})
-    await asyncio.gather(*tasks)
-    return _summary(tallies, count)
+    seen = -1
+    while not all_done.done():  # until every delivery arrived, or no progress for ``idle`` s
+        got = sum(t.got for t in tallies)
+        if got == seen:
+            break
+        seen = got
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(all_done), idle)
+    return _summary(tallies, count, cpu0)
 
 
 async def ws_pub(d: Dialect, spec: dict[str, Any]) -> dict[str, Any]:
@@ -383,14 +412,14 @@ async def ws_pub(d: Dialect, spec: dict[str, Any]) -> dict[str, Any]:
     count = int(spec["count"])
     t0 = time.monotonic()
     for i in range(count):
-        await ws.send(d.pub_frame(i), text=True)
+        await ws.send(d.pub_frame(i))
     t_sent = time.monotonic()
     emit({"event": "result", "t0": t0, "t_sent": t_sent, "count": count})
 
     async def drain() -> None:
-        async for data in ws:  # keep answering keepalives until the harness says stop
-            if isinstance(data, str):
-                await d.misc(ws, data.encode())
+        with contextlib.suppress(ConnectionError):
+            while True:  # keep answering keepalives until the harness says stop
+                await d.misc(ws, await ws.recv())
 
     task = asyncio.create_task(drain())
     await _stdin_eof()
@@ -400,16 +429,13 @@ async def ws_pub(d: Dialect, spec: dict[str, Any]) -> dict[str, Any]:
 
 async def ws_idle(d: Dialect, spec: dict[str, Any]) -> dict[str, Any]:
     """Open ``conns`` connections, fully set up on the server, and hold them until stdin EOF."""
-    conns = await _open_many(d, spec["url"], int(spec["conns"]))
+    conns = await _open_many(d, spec.get("urls") or [spec["url"]], int(spec["conns"]))
     await asyncio.gather(*(d.idle_ready(ws) for ws in conns))
 
-    async def hold(ws: ClientConnection) -> None:
-        try:
-            async for data in ws:
-                if isinstance(data, str):
-                    await d.misc(ws, data.encode())
-        except Exception:
-            return
+    async def hold(ws: Conn) -> None:
+        with contextlib.suppress(ConnectionError):
+            while True:
+                await d.misc(ws, await ws.recv())
 
     tasks = [asyncio.create_task(hold(ws)) for ws in conns]
     emit({"event": "ready", "conns": len(conns)})
@@ -500,6 +526,7 @@ async def nats_sub(spec: dict[str, Any]) -> dict[str, Any]:
 
         await nc.subscribe(wire.FANOUT_TOPIC, cb=cb)
     await asyncio.gather(*(nc.flush() for nc in ncs))
+    cpu0 = _cpu_s()
     emit({"event": "ready", "conns": len(ncs)})
 
     async def wait(tally: Tally, ev: asyncio.Event) -> None:
@@ -510,7 +537,7 @@ async def nats_sub(spec: dict[str, Any]) -> dict[str, Any]:
                 await asyncio.wait_for(ev.wait(), idle)
 
     await asyncio.gather(*(wait(t, e) for t, e in zip(tallies, events, strict=True)))
-    return _summary(tallies, count)
+    return _summary(tallies, count, cpu0)
 
 
 async def nats_pub(spec: dict[str, Any]) -> dict[str, Any]:
@@ -561,6 +588,7 @@ _NATS_ROLES = {
 async def run(spec: dict[str, Any]) -> dict[str, Any]:
     """Run the role ``spec`` names and return its report."""
     role, dialect = spec["role"], spec["dialect"]
+    Dialect.client = spec.get("client", "picows")
     if dialect == "nats":
         return await _NATS_ROLES[role](spec)
     return await _WS_ROLES[role](DIALECTS[dialect], spec)

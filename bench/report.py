@@ -56,6 +56,8 @@ class Target:
     peer: str | None
     ratio: float = 0.0
     limit: float = 0.0
+    systems: tuple[str, ...] = ("wsmq", "wsmq-deflate")
+    """Which of our rows the target applies to."""
 
     def describe(self) -> str:
         """Human text for the targets table."""
@@ -75,8 +77,9 @@ TARGETS = [
     Target("fanout_1000", "ws", 0.8),
     Target("idle_1000", None, limit=20.0),
     Target("idle_10000", None, limit=20.0),
-    # TODO(nats-backend): Target("c2s_64", "wsmq", 0.5) for system "wsmq-2node" (cross-node >=
-    # 0.5x single-node), likewise s2c_64 and fan-out, once the NATS backend lands.
+    # Cross-node (issue 7e): RPC through NATS between two nodes vs the single node.
+    Target("c2s_64", "wsmq", 0.5, systems=("wsmq-2node",)),
+    Target("s2c_64", "wsmq", 0.5, systems=("wsmq-2node",)),
 ]
 
 
@@ -149,7 +152,7 @@ def summarize(samples: list[dict[str, Any]], systems: list[str], ours: dict[str,
     verdicts: list[tuple[str, str, float | None, str]] = []
     for o in ours:
         for t in TARGETS:
-            if t.shape not in shapes:
+            if t.shape not in shapes or o not in t.systems:
                 continue
             if t.peer is None:
                 v = cells[(o, t.shape)].value

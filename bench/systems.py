@@ -60,6 +60,10 @@ class System:
     ours: bool = False
     ws_peer: str = "ws"
     """The raw ``websockets`` row configured like this one (the "same transport" target)."""
+    memory: bool = True
+    """Measured in the idle-memory shape (not the multi-node rows)."""
+    client: str = "picows"
+    """Load generators' client stack (``bench.conn``): ``websockets`` where deflate is on."""
 
 
 async def _start_script(name: str, module: str, *args: str) -> Running:
@@ -104,6 +108,27 @@ async def start_wsmq(*args: str) -> Running:
     return await _start_script("wsmq", "bench.servers.wsmq_server", *args)
 
 
+async def start_wsmq_cluster() -> Running:
+    """Cross-node rows (issue 7e): our own nats-server and two broker nodes with the NATS
+    backend; node A has the handlers and the publisher, node B the RPC callers and half of
+    the subscribers, so every RPC and half of the deliveries cross NATS."""
+    nats_proc, nats_url = await _start_nats_server("nats-server(2node)")
+    procs = [nats_proc]
+    urls: list[str] = []
+    try:
+        for node, extra in (("a", ()), ("b", ("--no-handlers",))):
+            r = await _start_script(
+                f"wsmq-node-{node}", "bench.servers.wsmq_server", "--nats", nats_url, *extra
+            )
+            procs += r.procs
+            urls += r.urls
+    except BaseException:
+        for p in reversed(procs):
+            await p.stop()
+        raise
+    return Running(urls, procs[1].pid, procs)
+
+
 def _have(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
@@ -120,11 +145,14 @@ SYSTEMS: dict[str, System] = {
             ours=True,
             ws_peer="ws-deflate",
         ),
-        # TODO(nats-backend): System("wsmq-2node", "WebSocketMQ, 2 nodes over NATS", "wsmq",
-        #   start_wsmq_cluster, ours=True) once websocketmq.backends.nats lands: start a
-        #   nats-server (_start_nats_server) and two `bench.servers.wsmq_server --nats URL`
-        #   nodes; Running.urls = [node_a, node_b]; the harness already puts RPC callers on
-        #   urls[-1] and spreads subscribers over all urls, the handlers/publisher on urls[0].
+        System(
+            "wsmq-2node",
+            "WebSocketMQ (ours, 2 nodes over NATS)",
+            "wsmq",
+            start_wsmq_cluster,
+            ours=True,
+            memory=False,
+        ),
         System(
             "ws",
             "websockets raw (no deflate)",
@@ -160,7 +188,9 @@ def available_systems() -> list[str]:
     for name in SYSTEMS:
         if name.startswith("wsmq") and not (_have("websocketmq.broker") and _ours_ready()):
             continue
-        if name == "nats" and shutil.which("nats-server") is None:
+        if name in ("nats", "wsmq-2node") and shutil.which("nats-server") is None:
+            continue
+        if name == "wsmq-2node" and not _have("websocketmq.backends.nats"):
             continue
         names.append(name)
     return names

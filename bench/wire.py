@@ -20,6 +20,7 @@ __all__ = [
     "ECHO_TOPIC",
     "FANOUT_TOPIC",
     "S2C_TOPIC",
+    "SEQ_RE",
     "Envelope",
     "Header",
     "body",
@@ -48,7 +49,7 @@ BODY_TEXT = "lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiu
 """Filler that makes :func:`body` about 100 bytes of JSON."""
 
 _ENC = msgspec.json.Encoder()
-_SEQ_RE = re.compile(rb'"seq":(\d+)')
+SEQ_RE = re.compile(rb'"seq":(\d+)')
 
 
 class Header(msgspec.Struct):
@@ -144,7 +145,7 @@ def seq_of(data: bytes) -> int:
     Raises ``ValueError`` when the frame carries none, which the subscriber counts as a
     foreign frame rather than a delivery.
     """
-    m = _SEQ_RE.search(data)
+    m = SEQ_RE.search(data)
     if m is None:
         raise ValueError("no seq in frame")
     return int(m.group(1))

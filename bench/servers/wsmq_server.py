@@ -10,7 +10,9 @@ Handlers (server side, public API only):
 Fan-out needs no handler: the publisher client publishes on ``bench.fanout`` and every
 subscriber client subscribed to it. ``--deflate`` serves with permessage-deflate; the default
 here is without it, so each variant is compared with the raw ``websockets`` peer configured the
-same way. Prints ``wsmq: listening on ws://…`` when ready (design §8) and exits on stdin EOF.
+same way. ``--nats URL`` makes it a cluster node (the NATS backend), ``--no-handlers`` a node
+whose requests are all served elsewhere. Prints ``wsmq: listening on ws://…`` when ready
+(design §8) and exits on stdin EOF.
 """
 
 from __future__ import annotations
@@ -29,9 +31,13 @@ from bench.servers.common import announce, raise_fd_limit, stop_on_stdin_eof
 __all__ = ["build_broker", "main"]
 
 
-def build_broker(options: BrokerOptions | None = None) -> Broker:
-    """A broker with ``bench.echo`` and ``bench.s2c`` registered."""
+def build_broker(options: BrokerOptions | None = None, *, handlers: bool = True) -> Broker:
+    """A broker with ``bench.echo`` and ``bench.s2c`` registered (unless ``handlers`` is
+    False: the second node of the cross-node rows, whose clients reach the handlers on the
+    first node through NATS)."""
     broker = Broker(options or BrokerOptions.default())
+    if not handlers:
+        return broker
 
     def echo(msg: Any, _client_id: str | None) -> Any:
         return msg.body
@@ -84,7 +90,12 @@ async def amain(args: argparse.Namespace) -> None:
     """Serve until stdin closes."""
     stop = asyncio.Event()
     stop_on_stdin_eof(asyncio.get_running_loop(), stop)
-    broker = build_broker()
+    options = BrokerOptions.default()
+    if args.nats:
+        from websocketmq.backends.nats import NatsBackend
+
+        options.backend = NatsBackend(args.nats)
+    broker = build_broker(options, handlers=not args.no_handlers)
     server = serve(
         broker, args.host, args.port, "/ws", compression="deflate" if args.deflate else None
     )
@@ -103,6 +114,8 @@ def main() -> None:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--deflate", action="store_true")
+    p.add_argument("--nats", help="NATS URL: run as a cluster node with the NATS backend")
+    p.add_argument("--no-handlers", action="store_true", help="register no bench handlers")
     asyncio.run(amain(p.parse_args()))
 
 
