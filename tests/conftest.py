@@ -18,3 +18,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="run tests/test_soak.py at full size (thousands of clients, a few minutes)",
     )
+
+
+# --- live broker fixtures (broker/server/client tests) -------------------------------------
+
+from collections.abc import AsyncIterator  # noqa: E402
+
+from websocketmq.testing import RunningBroker, run_broker  # noqa: E402
+
+
+@pytest.fixture
+async def live() -> AsyncIterator[RunningBroker]:
+    """An in-process broker on a free 127.0.0.1 port, closed after the test."""
+    async with run_broker(port=0) as running:
+        yield running

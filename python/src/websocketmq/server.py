@@ -86,10 +86,29 @@ class _Transport:
     def close(self, code: int, reason: str, *, discard_queue: bool = False) -> None:
         if self._closing is not None:
             return
-        if discard_queue:
-            self._queue.clear()
         self._closing = (code, reason)
+        if discard_queue:
+            # slow consumer: the writer may be stuck in a drain that never ends; replace it by
+            # a close handshake bounded by websockets' close_timeout (then the TCP is aborted)
+            self._queue.clear()
+            self.writer.cancel()
+            self.writer = asyncio.get_running_loop().create_task(self._close_hard(code, reason))
+            return
         self._wake.set()
+
+    async def _close_hard(self, code: int, reason: str) -> None:
+        """Close handshake with a short deadline, then abort the TCP connection: a consumer
+        that cannot keep up will not read our close frame either."""
+        try:
+            async with asyncio.timeout(1.0):
+                await self._ws.close(code, reason)
+        except TimeoutError:
+            self._ws.transport.abort()
+
+    @property
+    def closing(self) -> tuple[int, str] | None:
+        """The (code, reason) we decided to close with, if any."""
+        return self._closing
 
     async def _write(self) -> None:
         ws = self._ws
@@ -240,8 +259,12 @@ class Server:
                 frame = await ws.recv()
                 await conn.receive(frame)
         except ConnectionClosed as exc:
+            ours = transport.closing
             rcvd = exc.rcvd
-            reason = f"closed {rcvd.code}" if rcvd is not None else "connection lost"
+            if ours is not None:
+                reason = f"closed by broker: {ours[0]} {ours[1]}".rstrip()
+            else:
+                reason = f"closed by client: {rcvd.code}" if rcvd is not None else "connection lost"
         except Exception:
             log.exception("connection %s failed", conn.client_id)
             transport.close(1011, "internal error")

@@ -133,6 +133,8 @@ class Client:
         self.status = Status.CONNECTING
         self.client_id: str | None = None
         self.resumed = False
+        self.last_close_code: int | None = None
+        """Close code of the last lost connection (1001: broker shut down, 4009: superseded)."""
         self.registration: dict[str, Any] = {}
         self._resume_token: str | None = None
         self._ws: ClientConnection | None = None
@@ -223,6 +225,7 @@ class Client:
                 log.exception("client reader failed")
                 error = exc
             self._ws = None
+            self.last_close_code = ws.close_code
             self._connected.clear()
             self._fail_pending(Disconnected("connection lost"))
             for task in list(self._served.values()):
