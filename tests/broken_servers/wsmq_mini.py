@@ -22,11 +22,13 @@ import json
 import signal
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
+from websockets.typing import Subprotocol
 
 __all__ = ["FAULTS", "MiniServer", "main"]
 
@@ -42,6 +44,8 @@ FAULTS = {
 }
 
 MAX_SIZE = 1024 * 1024
+MAX_DEPTH = 64
+BUDGETED = {"BAD_MESSAGE", "BAD_TOPIC", "TOO_LARGE", "UNKNOWN_CORRELATION"}
 CONTROL_EVENTS = {"_client.register", "_client.cancel"}
 CONTROL_REQUESTS = {"_client.subscribe", "_client.unsubscribe", "_client.ping"}
 BAD_CHARS = set(".*>")
@@ -95,6 +99,36 @@ def _register_body(data: str | bytes) -> Any:
     return {}
 
 
+def _register_body_ok(body: Any) -> bool:
+    return isinstance(body, dict) and all(
+        isinstance(body[k], str)
+        for k in ("pageSessionID", "brokerClientID", "resumeToken")
+        if k in body
+    )
+
+
+def _too_deep(text: str) -> bool:
+    """Nesting depth scan before decoding (spec §12.1), ignoring brackets inside strings."""
+    depth, in_str, esc = 0, False, False
+    for ch in text:
+        if in_str:
+            if esc:
+                esc = False
+            elif ch == "\\":
+                esc = True
+            elif ch == '"':
+                in_str = False
+        elif ch == '"':
+            in_str = True
+        elif ch in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return True
+        elif ch in "]}":
+            depth -= 1
+    return False
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
@@ -137,6 +171,8 @@ class Client:
     outgoing: dict[str, asyncio.Future[dict[str, Any]]] = field(default_factory=dict)
     settled: set[str] = field(default_factory=set)
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    errors: list[float] = field(default_factory=list)
+    closing: bool = False
 
 
 class MiniServer:
@@ -147,6 +183,7 @@ class MiniServer:
         self.secret = b"mini-secret"
         self.counts: Counter[str] = Counter()
         self._ids = itertools.count(1)
+        self._closers: set[asyncio.Task[None]] = set()
 
     # -- framing ---------------------------------------------------------------------------
 
@@ -169,6 +206,25 @@ class MiniServer:
 
     async def error(self, c: Client, corr: str, code: str, message: str) -> None:
         await self.send(c, "error", corr, {"error": {"code": code, "message": message}}, corr)
+        if code in BUDGETED:
+            await self.count_error(c)
+
+    async def count_error(self, c: Client) -> None:
+        """Spec §12.1 protocol-error budget: RATE_LIMITED, then close 4029."""
+        now = time.monotonic()
+        c.errors = [t for t in c.errors if now - t < 10] + [now]
+        if len(c.errors) > 20 and not c.closing:
+            c.closing = True
+            await self.send(
+                c,
+                "error",
+                "_invalid",
+                {"error": {"code": "RATE_LIMITED", "message": "error budget"}},
+                "_invalid",
+            )
+            # Closing from a separate task: awaiting close() inside the handler's own receive loop
+            # stalled here (websockets 17, compression off); the loop ignores frames meanwhile.
+            self._closers.add(asyncio.create_task(c.ws.close(4029, "too many protocol errors")))
 
     async def answer(self, c: Client, corr: str, ok: bool, body: Any) -> None:
         """Send a handler's result (the place the answer-related faults live)."""
@@ -205,7 +261,7 @@ class MiniServer:
         want = hmac.new(self.secret, f"{cid}.{exp}".encode(), hashlib.sha256).hexdigest()[:32]
         return hmac.compare_digest(mac, want) and exp.isdigit() and int(exp) > now_ms()
 
-    async def register(self, c: Client, body: Any) -> None:
+    async def register(self, c: Client, body: Any, corr: str | None = None) -> None:
         body = body if isinstance(body, dict) else {}
         resumed = False
         want = body.get("brokerClientID")
@@ -228,7 +284,7 @@ class MiniServer:
         }
         if isinstance(body.get("pageSessionID"), str):
             ack["pageSessionID"] = body["pageSessionID"]
-        await self.send(c, "event", "_internal.client.registered", ack)
+        await self.send(c, "event", "_internal.client.registered", ack, corr)
 
     async def connection(self, ws: ServerConnection) -> None:
         c = Client(id=f"c{next(self._ids)}", ws=ws)
@@ -248,9 +304,8 @@ class MiniServer:
     # -- inbound ---------------------------------------------------------------------------
 
     async def frame(self, c: Client, data: str | bytes) -> None:
-        implicit = not c.registered
-        if implicit:
-            await self.register(c, _register_body(data))
+        if c.closing:
+            return
         if len(data) > MAX_SIZE:
             await self.error(c, "_invalid", "TOO_LARGE", "message too large")
             await c.ws.close(1009, "message too big")
@@ -258,6 +313,7 @@ class MiniServer:
         try:
             h, body = self.decode(data)
         except Drop:
+            await self.count_error(c)
             return
         except BadMessage as exc:
             if (
@@ -273,11 +329,18 @@ class MiniServer:
                 return
             await self.error(c, exc.corr, exc.code, str(exc))
             return
+        is_register = h["type"] == "event" and h["topic"] == "_client.register"
+        if is_register and not c.registered:
+            if body is not None and not _register_body_ok(body):
+                await self.error(c, h["messageID"], "BAD_MESSAGE", "bad register body")
+                return
+            await self.register(c, body or {}, corr=h["messageID"])
+            return
+        if not c.registered:
+            await self.register(c, {})  # spec §6.3: implicit, ack first
         t, topic, mid = h["type"], h["topic"], h["messageID"]
         if t == "event":
             if topic == "_client.register":
-                if implicit:
-                    return  # first message: the ack was sent above, with its body honoured
                 await self.error(c, mid, "ALREADY_REGISTERED", "already registered")
                 return
             if topic == "_client.cancel":
@@ -301,11 +364,13 @@ class MiniServer:
                 fut.set_result({"type": t, "body": body})
                 c.settled.add(corr)
             elif corr not in c.settled:
-                await self.error(c, corr, "UNKNOWN_CORRELATION", "no such request")
+                await self.error(c, mid, "UNKNOWN_CORRELATION", "no such request")
 
     def decode(self, data: str | bytes) -> tuple[dict[str, Any], Any]:
         if isinstance(data, bytes):
             raise BadMessage("BAD_MESSAGE", "_invalid", "binary frames are not allowed")
+        if _too_deep(data):
+            raise BadMessage("BAD_MESSAGE", "_invalid", "nested too deep")
         try:
             obj = json.loads(data, parse_constant=_reject_constant)
         except ValueError:
@@ -336,7 +401,7 @@ class MiniServer:
                 not isinstance(corr, str)
                 or not corr
                 or len(corr) > 128
-                or topic != corr
+                or not isinstance(topic, str)
                 or not _int_ok(h.get("timestamp"), 0)
                 or (t == "error" and not _error_body_ok(obj.get("body")))
                 or ("source" in h and not isinstance(h["source"], str))
@@ -468,8 +533,17 @@ async def amain(port: int, faults: set[str]) -> None:
     stop = asyncio.get_running_loop().create_future()
     for sig in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set_result, None)
+
+    def select(_conn: ServerConnection, offered: Sequence[Subprotocol]) -> Subprotocol | None:
+        return Subprotocol("wsmq.v1") if "wsmq.v1" in offered else None  # spec §2.1
+
     async with serve(
-        srv.connection, "127.0.0.1", port, max_size=4 * MAX_SIZE, compression=None
+        srv.connection,
+        "127.0.0.1",
+        port,
+        max_size=4 * MAX_SIZE,
+        compression=None,
+        select_subprotocol=select,
     ) as server:
         real = server.sockets[0].getsockname()[1]
         print(f"wsmq: listening on ws://127.0.0.1:{real}/ws", flush=True)

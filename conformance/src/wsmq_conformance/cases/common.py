@@ -51,10 +51,9 @@ def readable_type(frame: str | bytes) -> Any:
 
 
 def candidates_for(frame: str | bytes) -> set[str]:
-    """Which correlationIDs an error about ``frame`` may carry (spec §3.5 item 2): a request's
-    valid correlationID, else a readable messageID, else "_invalid".  For an answer (response or
-    error) with a valid correlationID, an error about it (UNKNOWN_CORRELATION, §8.7) may refer
-    to either that correlationID or the messageID."""
+    """Which correlationID an error about ``frame`` must carry (spec §3.5 item 2): a request's
+    valid correlationID, else a readable messageID, else "_invalid".  An error about an answer
+    (UNKNOWN_CORRELATION) is about the answer's messageID (§8.7 rule 2)."""
     if isinstance(frame, bytes):
         return {"_invalid"}
     try:
@@ -67,10 +66,7 @@ def candidates_for(frame: str | bytes) -> set[str]:
     corr, mid, t = h.get("correlationID"), h.get("messageID"), h.get("type")
     if t == "request" and _id_ok(corr):
         return {str(corr)}
-    out = {str(mid)} if _id_ok(mid) else {"_invalid"}
-    if t in ("response", "error") and _id_ok(corr):
-        out.add(str(corr))
-    return out
+    return {str(mid)} if _id_ok(mid) else {"_invalid"}
 
 
 async def expect_error(peer: Peer, candidates: set[str], what: str, timeout: float = 5.0) -> Msg:

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidHandshake
+from websockets.typing import Subprotocol
+
 from .. import sections as S
 from ..context import Context
-from ..model import case
+from ..model import CaseFailed, Level, case
 from ..strategies import json_values
 from .common import check
 
@@ -30,7 +34,12 @@ async def response_header(ctx: Context) -> None:
 @case("2.1.2", "unknown header fields are ignored", section=S.ENVELOPE, fixture=True)
 async def unknown_fields(ctx: Context) -> None:
     a = await ctx.peer("A")
-    m = await a.request("conformance.echo", {"y": 2}, xFuture={"nested": [1]}, priority=9)
+    env = a.envelope("request", "conformance.echo", {"y": 2}, corr="c-2.1.2", xFuture={"n": [1]})
+    env["header"]["priority"] = 9
+    env["trailer"] = {"unknown": "top-level member"}  # §3.1: other top-level members ignored
+    fut = a.waiter("c-2.1.2")
+    await a.send(env)
+    m = await a.wait(fut, "a request with unknown header fields and top-level members")
     check(
         m.type == "response" and m.body == {"y": 2},
         f"extra header fields broke the request: {m.short()}",
@@ -95,6 +104,31 @@ async def unique_ids(ctx: Context) -> None:
     seen = [m.msg_id for m in a.take(lambda m: m.topic == t)]
     check(len(seen) == 20, f"expected 20 events, got {len(seen)}")
     check(len(set(seen)) == len(seen), f"duplicate messageIDs among {seen}")
+
+
+@case("2.3.1", "the broker selects the subprotocol wsmq.v1 when offered", section="§2.1")
+async def subprotocol(ctx: Context) -> None:
+    ws = await connect(ctx.url, subprotocols=[Subprotocol("wsmq.v1")], open_timeout=10)
+    try:
+        check(ws.subprotocol == "wsmq.v1", f"selected subprotocol {ws.subprotocol!r}")
+    finally:
+        await ws.close()
+
+
+@case(
+    "2.3.2",
+    "a client offering only unknown subprotocols is accepted",
+    section="§2.1",
+    level=Level.SHOULD,
+)
+async def unknown_subprotocol(ctx: Context) -> None:
+    try:
+        ws = await connect(ctx.url, subprotocols=[Subprotocol("x-unknown.v9")], open_timeout=10)
+    except InvalidHandshake as exc:
+        raise CaseFailed(f"handshake refused: {exc}") from exc
+    except Exception as exc:
+        raise CaseFailed(f"handshake failed: {exc!r}") from exc
+    await ws.close()
 
 
 @case(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from .. import sections as S
@@ -39,16 +40,15 @@ async def too_large_close(ctx: Context) -> None:
 
 @case(
     "9.1.2",
-    "a TOO_LARGE error envelope is sent before the 1009 close",
+    "a TOO_LARGE error envelope (correlationID _invalid) is sent before the 1009 close",
     section=S.LIMITS,
-    level=Level.SHOULD,
 )
 async def too_large_error(ctx: Context) -> None:
     a, _ = await _oversize(ctx)
     await a.wait_closed(10)
     errs = a.take(lambda m: m.type == "error")
     check(
-        any(m.error_code == "TOO_LARGE" for m in errs),
+        any(m.error_code == "TOO_LARGE" and m.corr == "_invalid" for m in errs),
         f"no TOO_LARGE error before the close (errors: {[m.error_code for m in errs]})",
     )
 
@@ -95,3 +95,64 @@ async def long_message_id(ctx: Context) -> None:
     m = await expect_error(a, {"_invalid", "m" * 129}, "a 129-character messageID")
     check(m.error_code == "BAD_MESSAGE", f"answered {m.short()}")
     await a.ping()
+
+
+@case(
+    "9.2.3",
+    "a frame nested far deeper than any sane limit gets BAD_MESSAGE; the connection survives",
+    section=S.LIMITS,
+)
+async def deep_nesting(ctx: Context) -> None:
+    a = await ctx.peer("A")
+    depth = 5000
+    body = "[" * depth + "]" * depth
+    mid = "m-deep"
+    frame = (
+        '{"header": {"messageID": "m-deep", "type": "event", "topic": "cf.deep", '
+        f'"timestamp": 1764110000000}}, "body": {body}}}'
+    )
+    await a.send_raw(frame)
+    m = await expect_error(a, {mid, "_invalid"}, f"a body nested {depth} deep")
+    check(m.error_code == "BAD_MESSAGE", f"answered {m.short()}")
+    await a.ping()
+
+
+@case(
+    "9.3.1",
+    "_client.ping is answered while many requests are in flight",
+    section=f"{S.KEEPALIVE}; {S.LIMITS}",
+    fixture=True,
+)
+async def ping_when_busy(ctx: Context) -> None:
+    a = await ctx.peer("A")
+    n = 300  # above the reference in-flight limit (256), below its burst rate (400)
+    futs = []
+    for i in range(n):
+        corr = f"busy-{i}"
+        futs.append(a.waiter(corr))
+        await a.send(a.envelope("request", "conformance.sleep", {"ms": 4000}, corr=corr, ttl=10000))
+    await a.ping(timeout=3.5)
+    done = await asyncio.gather(*(a.wait(f, "a busy request", 10) for f in futs))
+    codes = {m.error_code for m in done if m.type == "error"}
+    check(codes <= {"RATE_LIMITED"}, f"busy requests failed with {sorted(codes)}")
+
+
+@case(
+    "9.4.1",
+    "a burst of protocol errors ends with RATE_LIMITED and close 4029 (error budget)",
+    section=f"{S.LIMITS}; {S.CLOSE_CODES}",
+    level=Level.SHOULD,
+)
+async def error_budget(ctx: Context) -> None:
+    a = await ctx.peer("A")
+    for _ in range(200):
+        if a.is_closed:
+            break
+        try:
+            await a.send_raw("not json")
+        except CaseFailed:
+            break
+    code = await a.wait_closed(5)
+    check(code == 4029, f"closed with {code}, expected 4029")
+    limited = [m for m in a.inbox if m.error_code == "RATE_LIMITED"]
+    check(bool(limited), "no RATE_LIMITED error before the 4029 close")

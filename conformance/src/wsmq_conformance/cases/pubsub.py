@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 from .. import sections as S
 from ..context import Context
-from ..model import Level, case
+from ..model import case
 from ..peer import Peer
 from ..strategies import json_values, matches, pattern_and_topic
 from .common import check, expect_error
@@ -15,8 +17,13 @@ __all__: list[str] = []
 
 
 async def _barrier(sub: Peer, pub: Peer, ctx: Context) -> None:
-    """Make sure everything ``pub`` published so far has reached ``sub``: publish a sentinel on
-    a topic only ``sub`` listens to and wait for it (per-connection ordering)."""
+    """Give anything ``pub`` published so far the chance to reach ``sub``: publish a sentinel on
+    a topic only ``sub`` listens to and wait for it.
+
+    Used only before *negative* checks ("nothing arrived"). The spec promises order per
+    publisher and topic only (§7.4 rule 4), so a server that reorders across topics could let
+    a wrong delivery slip past this barrier (a missed bug, never a false failure); positive
+    checks always wait for the delivery itself."""
     t = ctx.unique("cfs")
     await sub.subscribe(t)
     await pub.publish(t, {"sentinel": True})
@@ -55,6 +62,12 @@ async def publish_delivered(ctx: Context) -> None:
             m.header.get("source") == a.client_id,
             f"delivered source {m.header.get('source')!r}, expected {a.client_id!r}",
         )
+    await a.ping()
+    acks = [m for m in a.inbox if m.topic != "_internal.client.registered"]
+    check(
+        not acks,
+        f"the publisher got an answer to its publish (§4.1): {acks[0].short() if acks else ''}",
+    )
 
 
 @case("3.1.3", "a publish is not echoed to its sender by default", section=S.EVENT)
@@ -133,12 +146,14 @@ async def wildcards(ctx: Context) -> None:
         await sub.subscribe(pattern)
         try:
             await pub.publish(topic, {"t": topic})
-            await _barrier(sub, pub, ctx)
-            got = sub.take(lambda m: m.topic == topic)
             want = matches(pattern, topic)
+            if want:
+                await sub.expect(lambda m: m.topic == topic, f"{topic!r} via pattern {pattern!r}")
+            await _barrier(sub, pub, ctx)
+            n = int(want) + len(sub.take(lambda m: m.topic == topic))
             check(
-                len(got) == (1 if want else 0),
-                f"pattern {pattern!r}, topic {topic!r}: {len(got)} deliveries, want {int(want)}",
+                n == int(want),
+                f"pattern {pattern!r}, topic {topic!r}: {n} deliveries, want {int(want)}",
             )
         finally:
             await sub.unsubscribe(pattern)
@@ -148,9 +163,8 @@ async def wildcards(ctx: Context) -> None:
 
 @case(
     "3.2.2",
-    "overlapping subscriptions of one client deliver a publish at least once",
-    section=S.WILDCARDS,
-    level=Level.SHOULD,
+    "a publish matching several subscriptions of one connection is delivered once",
+    section=f"{S.WILDCARDS}; {S.EVENT}",
 )
 async def overlapping(ctx: Context) -> None:
     a, b = await ctx.peer("A"), await ctx.peer("B")
@@ -158,13 +172,40 @@ async def overlapping(ctx: Context) -> None:
     for p in (f"{pre}.x", f"{pre}.*", f"{pre}.>"):
         await b.subscribe(p)
     await a.publish(f"{pre}.x", {"n": 1})
+    await b.expect(lambda m: m.topic == f"{pre}.x", "the event")
     await _barrier(b, a, ctx)
-    n = len(b.take(lambda m: m.topic == f"{pre}.x"))
-    check(n >= 1, "no delivery with three overlapping subscriptions")
-    if n > 1:
-        ctx.informational(f"{n} deliveries for 3 overlapping subscriptions (one per subscription)")
-    else:
-        ctx.informational("one delivery for 3 overlapping subscriptions")
+    n = 1 + len(b.take(lambda m: m.topic == f"{pre}.x"))
+    check(n == 1, f"{n} deliveries of one publish to a connection with 3 matching subscriptions")
+
+
+@case("3.2.3", "subscribing twice to one pattern is idempotent (one delivery)", section=S.SUBSCRIBE)
+async def idempotent_subscribe(ctx: Context) -> None:
+    a, b = await ctx.peer("A"), await ctx.peer("B")
+    t = ctx.unique() + ".twice"
+    await b.subscribe(t)
+    await b.subscribe(t)
+    await a.publish(t, {"n": 1})
+    await b.expect(lambda m: m.topic == t, "the event")
+    await _barrier(b, a, ctx)
+    extra = b.take(lambda m: m.topic == t)
+    check(not extra, f"{1 + len(extra)} deliveries after subscribing twice")
+
+
+@case(
+    "3.2.4",
+    "unsubscribe removes exactly that pattern (unsubscribing x.* keeps x.>)",
+    section=S.SUBSCRIBE,
+)
+async def unsubscribe_exact(ctx: Context) -> None:
+    a, b = await ctx.peer("A"), await ctx.peer("B")
+    pre = ctx.unique()
+    await b.subscribe(f"{pre}.>")
+    res = await b.unsubscribe(f"{pre}.*")
+    check(
+        isinstance(res, dict) and res.get("unsubscribed") is False, f"unsubscribe answered {res!r}"
+    )
+    await a.publish(f"{pre}.y", {"n": 1})
+    await b.expect(lambda m: m.topic == f"{pre}.y", f"the event via {pre}.>")
 
 
 @case("3.3.1", "invalid subscription patterns are rejected with BAD_TOPIC", section=S.WILDCARDS)
@@ -229,13 +270,17 @@ async def server_handler_events(ctx: Context) -> None:
     )
     for i in range(3):
         await a.publish(t, {"i": i})
-    # The count request travels after the events on the same connection and the server handles
-    # one connection's messages in order, so all three events are counted by then.
-    after = await a.call("conformance.events.count", {"topic": t})
-    check(
-        isinstance(after, dict) and after.get("count") == before["count"] + 3,
-        f"count went from {before.get('count')} to {after!r} after 3 events",
-    )
+    # Events and the count request take different paths through a server (a cluster may route
+    # them differently), so poll for a bounded time instead of assuming an order.
+    want = before["count"] + 3
+    deadline = time.monotonic() + 5
+    while True:
+        after = await a.call("conformance.events.count", {"topic": t})
+        n = after.get("count") if isinstance(after, dict) else None
+        if n == want or time.monotonic() > deadline or (isinstance(n, int) and n > want):
+            break
+        await asyncio.sleep(0.05)
+    check(n == want, f"count went from {before['count']} to {after!r} after 3 events")
 
 
 @case("3.5.1", "generated bodies are delivered to subscribers unchanged", section=S.EVENT)

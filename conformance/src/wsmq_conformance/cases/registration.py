@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 from hypothesis import strategies as st
 
 from .. import sections as S
 from ..context import Context
-from ..model import case
+from ..model import Level, case
 from .common import check, expect_error
 
 __all__: list[str] = []
@@ -18,9 +20,10 @@ __all__: list[str] = []
 async def register_ack(ctx: Context) -> None:
     a = await ctx.connect("A")
     ack = await a.register({"pageSessionID": "page-1"})
+    cid = ack.get("brokerClientID")
     check(
-        isinstance(ack.get("brokerClientID"), str) and ack["brokerClientID"] != "",
-        f"ack lacks a non-empty brokerClientID: {ack!r}",
+        isinstance(cid, str) and re.fullmatch(r"[A-Za-z0-9_-]{1,128}", cid) is not None,
+        f"brokerClientID {cid!r} is not 1-128 characters of A-Z a-z 0-9 - _ (§6.1)",
     )
     check(ack.get("status") == "registered", f"ack status is {ack.get('status')!r}")
     check(ack.get("protocol") == "wsmq/1", f"ack protocol is {ack.get('protocol')!r}")
@@ -81,6 +84,38 @@ async def already_registered(ctx: Context) -> None:
     await a.ping()
 
 
+@case(
+    "1.1.6",
+    "the registration ack's correlationID is the register event's messageID",
+    section=S.REGISTER,
+    level=Level.SHOULD,
+)
+async def ack_correlation(ctx: Context) -> None:
+    a = await ctx.connect("A")
+    env = a.envelope("event", "_client.register", {})
+    await a.send(env)
+    m = await a.expect(lambda m: m.topic == "_internal.client.registered", "the ack")
+    check(m.corr == env["header"]["messageID"], f"ack correlationID is {m.corr!r}")
+
+
+@case(
+    "1.1.7",
+    "a register body that breaks RegisterBody gets BAD_MESSAGE and leaves the connection "
+    "unregistered",
+    section=S.REGISTER,
+)
+async def bad_register_body(ctx: Context) -> None:
+    a = await ctx.connect("A")
+    env = a.envelope("event", "_client.register", {"pageSessionID": 5})
+    await a.send(env)
+    m = await expect_error(a, {env["header"]["messageID"]}, "a register with pageSessionID 5")
+    check(m.error_code == "BAD_MESSAGE", f"answered {m.short()}")
+    acks = a.take(lambda m: m.topic == "_internal.client.registered")
+    check(not acks, "an invalid _client.register registered the connection")
+    ack = await a.register({"pageSessionID": "ok"})
+    check(ack.get("pageSessionID") == "ok", f"the valid register after it got {ack!r}")
+
+
 @case("1.2.1", "resume with a valid token after disconnect keeps the client ID", section=S.RESUME)
 async def resume_valid(ctx: Context) -> None:
     a = await ctx.peer("A")
@@ -93,6 +128,7 @@ async def resume_valid(ctx: Context) -> None:
         f"resumed with ID {ack.get('brokerClientID')!r}, not {cid!r}",
     )
     check(ack.get("resumed") is True, f"ack says resumed={ack.get('resumed')!r}")
+    check(isinstance(ack.get("resumeToken"), str) and ack["resumeToken"], "no fresh resumeToken")
     await b.ping()
 
 
