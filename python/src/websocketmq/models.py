@@ -104,13 +104,14 @@ A request's timeout in milliseconds (sections 3.2, 8.2).
 ClientID: TypeAlias = Annotated[
     str,
     Meta(
-        description='A broker-assigned client identity (section 6.1).',
+        description="A broker-assigned client identity (section 6.1): one topic token of A-Z a-z 0-9 '-' '_', so it can name a NATS subject.",
         max_length=128,
         min_length=1,
+        pattern='^[A-Za-z0-9_-]+$(?!\n)',
     ),
 ]
 """
-A broker-assigned client identity (section 6.1).
+A broker-assigned client identity (section 6.1): one topic token of A-Z a-z 0-9 '-' '_', so it can name a NATS subject.
 """
 
 

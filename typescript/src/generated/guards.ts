@@ -65,7 +65,8 @@ const DEFS: { readonly [name: string]: Schema } = {
   "ClientID": {
     "type": "string",
     "minLength": 1,
-    "maxLength": 128
+    "maxLength": 128,
+    "pattern": "^[A-Za-z0-9_-]+$(?!\n)"
   },
   "MessageType": {
     "type": "string",

@@ -50,7 +50,7 @@ export interface ClientDeregisteredBody {
   [extra: string]: unknown;
 }
 
-/** A broker-assigned client identity (section 6.1). */
+/** A broker-assigned client identity (section 6.1): one topic token of A-Z a-z 0-9 '-' '_', so it can name a NATS subject. */
 export type ClientID = string;
 
 /** Body of the broker-internal event _internal.client.registered seen by server handlers (section 6.5). */
