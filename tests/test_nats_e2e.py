@@ -300,6 +300,23 @@ async def test_broker_node_killed_in_flight_requests_fail_and_clients_resume_els
         ]
         # and one from the roamer itself (its own connection is on b: served locally)
         own = asyncio.create_task(roamer.request("work.slow", {"sleepMs": 60_000}, 45))
+        # and a server→client request from node a to a client on b that is handling it
+        handling = asyncio.Event()
+
+        async def slow_answer(msg: Message) -> Any:
+            handling.set()
+            await asyncio.sleep(60)
+
+        victim = await connect(b.ws_url, auto_reconnect=False)
+        await victim.subscribe("ask.slow", slow_answer)
+        s2c = asyncio.create_task(
+            caller.request(
+                "node.call",
+                {"client": victim.client_id, "topic": "ask.slow", "timeoutMs": 45_000},
+                50,
+            )
+        )
+        await asyncio.wait_for(handling.wait(), WAIT)
 
         async def all_in_handlers() -> bool:  # ask node b (the roamer is connected to it)
             return (await roamer.request("node.stats", None, 5))["work"] == 6
@@ -313,6 +330,9 @@ async def test_broker_node_killed_in_flight_requests_fail_and_clients_resume_els
             assert info.value.code == "DISCONNECTED"
         with pytest.raises(Disconnected):
             await asyncio.wait_for(own, WAIT)
+        with pytest.raises(WsmqError) as info:
+            await asyncio.wait_for(s2c, WAIT)
+        assert info.value.code == "DISCONNECTED"
         assert time.monotonic() - t0 < 10  # detected, far from the 45 s ttl: nobody hangs
         # the roamer reconnects through the load balancer to node a and keeps its identity
         await roamer.wait_connected(WAIT)
@@ -321,6 +341,7 @@ async def test_broker_node_killed_in_flight_requests_fail_and_clients_resume_els
         # new requests now find no handler (b was the only one), at once
         with pytest.raises(NoHandler):
             await caller.request("work.slow", {}, 20)
+        await victim.close()
 
 
 async def test_nats_server_restart_routing_resumes() -> None:
