@@ -153,11 +153,12 @@ class Client:
 
     async def _start(self) -> Client:
         """First connection: errors propagate (no silent retry loop before the first success)."""
-        ws = await self._open()
-        self._supervisor = asyncio.get_running_loop().create_task(self._supervise(ws))
+        ws, reader = await self._open()
+        self._supervisor = asyncio.get_running_loop().create_task(self._supervise(ws, reader))
         return self
 
-    async def _open(self) -> ClientConnection:
+    async def _open(self) -> tuple[ClientConnection, asyncio.Task[None]]:
+        """Connect, register, start reading, re-subscribe; returns the socket and its reader."""
         ws = await _ws_connect(
             self.url,
             subprotocols=self.subprotocols or None,  # type: ignore[arg-type]
@@ -165,19 +166,23 @@ class Client:
             max_size=None,
             **self.ws_options,
         )
+        reader: asyncio.Task[None] | None = None
         try:
             async with asyncio.timeout(self.connect_timeout):
                 await self._register(ws)
                 self._ws = ws
-                await self._resubscribe()
+                reader = asyncio.get_running_loop().create_task(self._read(ws))
+                await self._resubscribe()  # the reader settles these requests
         except BaseException:
             self._ws = None
+            if reader is not None:
+                reader.cancel()
             await ws.close()
             raise
         self.status = Status.CONNECTED
         self._connected.set()
         await self._call_hook(self.on_connect, self)
-        return ws
+        return ws, reader
 
     async def _register(self, ws: ClientConnection) -> None:
         body: dict[str, Any] = {}
@@ -213,12 +218,12 @@ class Client:
             body["echo"] = True
         return body
 
-    async def _supervise(self, ws: ClientConnection) -> None:
+    async def _supervise(self, ws: ClientConnection, reader: asyncio.Task[None]) -> None:
         attempt = 0
         while True:
             error: BaseException | None = None
             try:
-                await self._read(ws)
+                await reader
             except _WsClosed as exc:
                 error = exc
             except Exception as exc:
@@ -242,7 +247,7 @@ class Client:
                 attempt += 1
                 await asyncio.sleep(random.uniform(cap / 2, cap))
                 try:
-                    ws = await self._open()
+                    ws, reader = await self._open()
                 except (OSError, WebSocketException, TimeoutError, WsmqError) as exc:
                     log.debug("reconnect to %s failed: %s", self.url, exc)
                     continue
@@ -280,6 +285,13 @@ class Client:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+    async def wait_closed(self) -> None:
+        """Wait until the client has stopped for good (closed, or a close code that forbids
+        reconnecting such as 4009, or a loss with ``auto_reconnect=False``)."""
+        if self._supervisor is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.shield(self._supervisor)
 
     async def wait_connected(self, timeout: float | None = None) -> None:
         """Wait until the client is connected and registered (after a reconnect)."""
@@ -565,4 +577,3 @@ def connect(
             ws_options=ws_options,
         )
     )
-

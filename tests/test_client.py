@@ -1,0 +1,118 @@
+"""The Python client over real sockets: reconnect with resume and re-subscribe, hooks, 4009."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+from websocketmq import BadTopic, ConnectionClosed, Message, Status, connect
+from websocketmq.testing import run_broker
+from websockets.asyncio.client import connect as ws_connect
+
+SECRET = b"s" * 32
+
+
+async def test_reconnect_resumes_identity_and_resubscribes() -> None:
+    events: list[str] = []
+    lost = asyncio.Event()
+    async with run_broker(port=0, resume_secret=SECRET) as first:
+        port = first.port
+        client = await connect(
+            first.url,
+            reconnect_min=0.05,
+            reconnect_max=0.3,
+            on_connect=lambda c: events.append("connect"),
+            on_disconnect=lambda c, e: (events.append("disconnect"), lost.set()),
+        )
+        got: asyncio.Queue[Message] = asyncio.Queue()
+        await client.subscribe("news.*", got.put_nowait)
+        await client.subscribe("server.ask", lambda m: {"answer": m.body})
+        old_id = client.client_id
+        assert old_id is not None and not client.resumed
+    # the broker is gone: the client notices and retries
+    await asyncio.wait_for(lost.wait(), 5)
+    assert events == ["connect", "disconnect"]
+    async with run_broker(port=port, resume_secret=SECRET) as second:
+        await client.wait_connected(10)
+        assert client.client_id == old_id and client.resumed
+        assert events == ["connect", "disconnect", "connect"]
+        await second.broker.publish("news.today", 1)  # reaches it: re-subscribed
+        assert (await asyncio.wait_for(got.get(), 5)).body == 1
+        assert await second.broker.request_to_client(old_id, "server.ask", 2, 5) == {"answer": 2}
+        await client.close()
+    assert client.status is Status.CLOSED
+
+
+async def test_fresh_identity_when_the_secret_changed() -> None:
+    async with run_broker(port=0) as first:
+        port = first.port
+        client = await connect(first.url, reconnect_min=0.05, reconnect_max=0.2)
+        old_id = client.client_id
+    async with run_broker(port=port) as second:  # new random secret: token no longer valid
+        await client.wait_connected(10)
+        assert client.client_id != old_id and not client.resumed
+        assert second.broker.client_ids() == [client.client_id]
+        await client.close()
+
+
+async def test_resume_elsewhere_supersedes_the_old_connection_4009() -> None:
+    async with run_broker(port=0) as live:
+        client = await connect(live.url, reconnect_min=0.05)
+        token = client.registration["resumeToken"]
+        async with ws_connect(live.url) as thief:
+            body = {"brokerClientID": client.client_id, "resumeToken": token}
+            await thief.send(
+                json.dumps(
+                    {
+                        "header": {
+                            "messageID": "r",
+                            "type": "event",
+                            "topic": "_client.register",
+                            "timestamp": 1,
+                        },
+                        "body": body,
+                    }
+                )
+            )
+            ack = json.loads(await asyncio.wait_for(thief.recv(), 5))
+            assert ack["body"]["resumed"] is True
+            await asyncio.wait_for(client.wait_closed(), 5)  # 4009: it does not fight back
+            assert client.status is Status.CLOSED
+            assert client.last_close_code == 4009
+            assert live.broker.client_ids() == [client.client_id]
+        await client.close()
+
+
+async def test_closed_client_refuses_work_and_validates_topics() -> None:
+    async with run_broker(port=0) as live:
+        client = await connect(live.url)
+        with pytest.raises(BadTopic):
+            await client.publish("a.*", 1)
+        with pytest.raises(BadTopic):
+            await client.subscribe("a.>.b", lambda m: None)
+        await client.close()
+        with pytest.raises(ConnectionClosed):
+            await client.request("x.y")
+
+
+async def test_first_connect_failure_raises() -> None:
+    async with run_broker(port=0) as live:
+        port = live.port
+    with pytest.raises(OSError):
+        await connect(f"ws://127.0.0.1:{port}/ws", connect_timeout=2)
+
+
+async def test_client_answers_no_handler_and_handler_errors_reach_server() -> None:
+    async with run_broker(port=0) as live, connect(live.url) as client:
+        assert client.client_id is not None
+
+        def bad(msg: Message) -> Any:
+            raise ValueError("nope")
+
+        await client.subscribe("client.bad", bad)
+        with pytest.raises(Exception) as info:
+            await live.broker.request_to_client(client.client_id, "client.bad", None, 5)
+        assert getattr(info.value, "code", None) == "HANDLER_ERROR"
+        assert "ValueError" in str(info.value)
