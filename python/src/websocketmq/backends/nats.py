@@ -427,6 +427,7 @@ class NatsBackend(Backend):
             del self._clients[client_id]
             with contextlib.suppress(nats_errors.Error):
                 await hold.sub.unsubscribe()
+            await self._flush()
 
     def _client_subject(self, client_id: str, kind: str) -> str:
         if not client_id or "." in client_id or not _token_ok(client_id):
@@ -669,8 +670,11 @@ class NatsBackend(Backend):
 
     async def _flush(self) -> None:
         """Make sure the server has our SUB before we acknowledge (subscribe, serve, attach)."""
+        nc = self._nc()
+        if not nc.is_connected:
+            return  # reconnecting: nats-py re-sends every SUB when it is back
         with contextlib.suppress(nats_errors.Error, asyncio.TimeoutError):
-            await self._nc().flush(timeout=2)
+            await nc.flush(timeout=2)
 
 
 def _token_ok(token: str) -> bool:
