@@ -37,7 +37,10 @@ To run a 2-node cluster for benchmarks or experiments::
     wsmq serve --port 8082 --nats nats://127.0.0.1:4222 --resume-secret s &
 
 (``tests/nats_cluster.py`` does the same from Python on free ports: ``NatsServer.start()`` and
-``BrokerNode.start([url])``.)
+``BrokerNode.start([url])``.) For *cross-node* benchmark rows mind local-first routing: register
+the RPC handlers only on node A and connect the callers to node B, or every request is served
+where it arrives and never crosses NATS; for server→client RPC issue ``request_to_client`` on
+node A for clients connected to B; for fan-out publish on A to subscribers on B.
 """
 
 from __future__ import annotations
@@ -606,7 +609,6 @@ class NatsBackend(Backend):
 
     async def _probe_loop(self) -> None:
         """Ping every node that holds one of our requests; two misses → its requests fail."""
-        nc = self._nc()
         while True:
             if not self._nodes:
                 self._probe_wakeup.clear()
@@ -614,29 +616,37 @@ class NatsBackend(Backend):
             await asyncio.sleep(self.probe_interval)
             if not self.connected.is_set():
                 continue  # our side is down; _on_disconnected already failed our requests
-            nodes = list(self._nodes)
-            results = await asyncio.gather(
-                *(nc.request(f"{self._n}{n}.ping", b"", timeout=2) for n in nodes),
-                return_exceptions=True,
-            )
-            for node, result in zip(nodes, results, strict=True):
-                health = self._nodes.get(node)
-                if health is None:
-                    continue
-                if isinstance(result, nats_errors.NoRespondersError):
-                    health.misses += 1
-                else:
-                    health.misses = 0
-                if health.misses >= 2:
-                    log.warning("broker node %s is gone; failing its requests", node)
-                    for token in list(health.pendings):
-                        pending = self._pending.get(token)
-                        self._settle_error(
-                            token,
-                            "DISCONNECTED",
-                            "the broker node serving the "
-                            f"{pending.target if pending else 'request'} went away",
-                        )
+            try:
+                await self._probe_once()
+            except Exception:  # never let detection die silently
+                log.exception("liveness probe failed")
+
+    async def _probe_once(self) -> None:
+        """One round of pings; a node whose inbox has no subscriber any more has died."""
+        nc = self._nc()
+        nodes = list(self._nodes)
+        results = await asyncio.gather(
+            *(nc.request(f"{self._n}{n}.ping", b"", timeout=2) for n in nodes),
+            return_exceptions=True,
+        )
+        for node, result in zip(nodes, results, strict=True):
+            health = self._nodes.get(node)
+            if health is None:
+                continue
+            if isinstance(result, nats_errors.NoRespondersError):
+                health.misses += 1
+            else:
+                health.misses = 0
+            if health.misses >= 2:
+                log.warning("broker node %s is gone; failing its requests", node)
+                for token in list(health.pendings):
+                    pending = self._pending.get(token)
+                    self._settle_error(
+                        token,
+                        "DISCONNECTED",
+                        "the broker node serving the "
+                        f"{pending.target if pending else 'request'} went away",
+                    )
 
     # -- serve-side helpers --------------------------------------------------------------------
 
