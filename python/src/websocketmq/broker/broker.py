@@ -204,6 +204,7 @@ class Broker:
             ping_interval_ms=int((opts.ping_interval or 0) * 1000),
             resume_token_ttl=opts.resume_token_ttl,
             registration_topic=opts.registration_topic,
+            limits=opts.limits(),
         )
         self._handlers: SubscriptionIndex[_Entry] = SubscriptionIndex()
         self._handler_patterns: dict[str, int] = {}

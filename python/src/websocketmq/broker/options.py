@@ -7,6 +7,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from ..limits import DEFAULT_LIMITS, Limits
+
 if TYPE_CHECKING:
     from ..backends.base import Backend
 
@@ -62,8 +64,11 @@ class BrokerOptions:
     send_queue_size: int = 1024
     """Frames queued per connection. When a slow client fills it, that client is closed with
     4008 "slow consumer": it never slows the publisher or the other subscribers."""
-    allowed_origins: Sequence[str] | None = None
-    """None: any Origin (or none). A list: only these Origin values; others get HTTP 403."""
+    allowed_origins: Sequence[str | None] | None = None
+    """Origin policy at the upgrade (docs/security.md §3); refused → HTTP 403.
+    None (default): *same-origin* — a browser's Origin must match the request's Host; clients
+    that send no Origin (non-browser) are accepted. A list: exactly these origins (normalized:
+    case, default port); add ``None`` to accept clients without an Origin; ``["*"]``: any."""
     registration_topic: str = "_client.register"
     """Topic of the registration event (design.md §4)."""
     max_pending_requests_per_connection: int = 256
@@ -80,8 +85,38 @@ class BrokerOptions:
     """Per-action hook (see :data:`Authorize`). None: everything allowed."""
     backend: Backend = field(default_factory=_default_backend)
     """Routing between nodes; MemoryBackend (one process) by default."""
-    # Room for the limits of websocketmq.limits (json depth, message rate, error budget,
-    # connections per IP, handshake deadline): add fields here, read them in Broker/server.
+    # Limits of websocketmq.limits; every default and code is in docs/security.md §4.
+    max_json_depth: int = DEFAULT_LIMITS.max_json_depth
+    """Deepest JSON nesting of a frame, checked before parsing → ``BAD_MESSAGE`` (0: off)."""
+    message_rate: float = DEFAULT_LIMITS.message_rate
+    """Events/requests per second per connection → ``RATE_LIMITED``, dropped (0: off)."""
+    message_burst: float = DEFAULT_LIMITS.message_burst
+    """Messages a connection may send at once before ``message_rate`` applies."""
+    error_budget: int = DEFAULT_LIMITS.error_budget
+    """Client-caused errors tolerated per ``error_window`` → ``RATE_LIMITED`` then close 4029."""
+    error_window: float = DEFAULT_LIMITS.error_window
+    """Seconds over which the error budget refills."""
+    max_connections_per_ip: int = DEFAULT_LIMITS.max_connections_per_ip
+    """Concurrent connections per remote address → HTTP 429 (0: off). Behind a proxy every
+    client shares the proxy's address: raise it or enforce the limit at the proxy."""
+    handshake_timeout: float = DEFAULT_LIMITS.handshake_timeout
+    """Seconds from TCP accept to a completed upgrade (slowloris) → connection dropped."""
+    close_timeout: float = 2.0
+    """Seconds a closing handshake may take before the TCP connection is aborted. A dead peer
+    (no FIN) is freed within ``ping_interval + ping_timeout + close_timeout``."""
+
+    def limits(self) -> Limits:
+        """The per-connection limits the protocol session enforces."""
+        return Limits(
+            max_message_size=self.max_message_size,
+            max_json_depth=self.max_json_depth,
+            message_rate=self.message_rate,
+            message_burst=self.message_burst,
+            error_budget=self.error_budget,
+            error_window=self.error_window,
+            max_connections_per_ip=self.max_connections_per_ip,
+            handshake_timeout=self.handshake_timeout,
+        )
 
     @classmethod
     def default(cls) -> BrokerOptions:

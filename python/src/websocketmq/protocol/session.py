@@ -10,7 +10,12 @@ Rules, in the order :meth:`receive` applies them:
 1. Nothing is processed once the session is CLOSING or CLOSED.
 2. A frame over ``max_message_size`` → ``TOO_LARGE`` error, then close 1009 (spec §12).
 3. A binary frame → ``BAD_MESSAGE``; the connection stays open (spec §2.2).
-4. An undecodable frame → ``BAD_MESSAGE`` about it, unless it reads as response/error (§3.5).
+4. A frame nesting JSON deeper than ``limits.max_json_depth`` → ``BAD_MESSAGE``, checked on
+   the raw text before decoding (docs/security.md §4: the parser recurses per level).
+5. An undecodable frame → ``BAD_MESSAGE`` about it, unless it reads as response/error (§3.5).
+5a. An event or request over the connection's message rate → ``RATE_LIMITED``, dropped.
+   Every error the client caused (2-5a and the FORBIDDEN/BAD_TOPIC/… of 6-8) is charged to
+   the protocol-error budget; once it is spent: ``RATE_LIMITED`` error, then close 4029.
 5. ``_client.register`` while OPEN registers (resume if the token verifies); while REGISTERED it
    is ``ALREADY_REGISTERED``. Any other message while OPEN registers implicitly: the ack is sent
    first, then the message is processed (design.md §4).
@@ -44,10 +49,12 @@ from ..errors import (
     BadTopic,
     Forbidden,
     ProtocolError,
+    RateLimited,
     TooLarge,
     UnknownCorrelation,
     WsmqError,
 )
+from ..limits import DEFAULT_LIMITS, ConnectionGuard, Limits, sniff_correlation
 from .envelope import INVALID_CORRELATION, Message, decode, encode, new_error, new_event, now_ms
 from .envelope import new_response as _new_response
 from .rpc import Lookup, PendingTable
@@ -193,6 +200,8 @@ class SessionConfig:
     ping_interval_ms: int = 20_000
     resume_token_ttl: float = 3600.0
     registration_topic: str = "_client.register"
+    limits: Limits = DEFAULT_LIMITS
+    """JSON depth, message rate and protocol-error budget (websocketmq.limits)."""
 
 
 def _error_frame(exc: WsmqError) -> bytes:
@@ -211,6 +220,8 @@ class ServerSession(Generic[W]):
         self.page_session_id: str | None = None
         self.pending: PendingTable[W] = PendingTable()
         self._clock = clock
+        self.guard = ConnectionGuard(config.limits, clock())
+        self._faults = 0
 
     # -- state -----------------------------------------------------------------------------
 
@@ -233,6 +244,30 @@ class ServerSession(Generic[W]):
         """Process one received frame and return the actions it causes (see module rules)."""
         if self.state is State.CLOSING or self.state is State.CLOSED:
             return []
+        actions = self._receive(frame)
+        return self._charge(actions) if self._faults else actions
+
+    def _fault(self, exc: WsmqError) -> bytes:
+        """The error frame for something the client did wrong, charged to its error budget."""
+        self._faults += 1
+        return _error_frame(exc)
+
+    def _charge(self, actions: list[Any]) -> list[Any]:
+        """Charge this frame's faults to the error budget; spent → RATE_LIMITED, close 4029."""
+        faults, self._faults = self._faults, 0
+        now = self._clock()
+        for _ in range(faults):
+            if not self.guard.fault(now) and self.state is not State.CLOSING:
+                self._move(Trigger.CLOSE)
+                err = RateLimited(
+                    f"too many protocol errors ({self.guard.errors}); closing",
+                    None,
+                    INVALID_CORRELATION,
+                )
+                return [*actions, Send(_error_frame(err)), Close(4029, "too many errors")]
+        return actions
+
+    def _receive(self, frame: str | bytes) -> list[Any]:
         limit = self.config.max_message_size
         size = len(frame)
         if size > limit // 4 and isinstance(frame, str):
@@ -243,16 +278,30 @@ class ServerSession(Generic[W]):
             return [Send(_error_frame(err)), Close(1009, "message too big")]
         if isinstance(frame, bytes):
             bad = BadMessage("binary frames are not allowed; send JSON text", None, None)
-            return [Send(_error_frame(bad))]
+            return [Send(self._fault(bad))]
+        if self.guard.too_deep(frame):
+            depth = self.config.limits.max_json_depth
+            corr = sniff_correlation(frame) or INVALID_CORRELATION
+            bad = BadMessage(f"JSON nesting depth exceeds {depth}", None, corr)
+            return [Send(self._fault(bad))]
         try:
             msg = decode(frame)
         except ProtocolError as exc:
-            return [Send(_error_frame(exc))] if exc.answer else []
-        return self.receive_message(msg)
+            frame_out = self._fault(exc)
+            return [Send(frame_out)] if exc.answer else []
+        return self._receive_message(msg)
 
     def receive_message(self, msg: Message) -> list[Any]:
         """Process an already decoded message (the frame-level checks are done)."""
+        actions = self._receive_message(msg)
+        return self._charge(actions) if self._faults else actions
+
+    def _receive_message(self, msg: Message) -> list[Any]:
         header = msg.header
+        if header.type in ("event", "request") and self.guard.over_rate(self._clock()):
+            corr = header.correlation_id if header.type == "request" else header.message_id
+            limited = RateLimited("message rate limit exceeded; message dropped", None, corr)
+            return [Send(self._fault(limited))]
         actions: list[Any] = []
         if self.state is State.OPEN:
             if header.type == "event" and header.topic == self.config.registration_topic:
@@ -262,7 +311,7 @@ class ServerSession(Generic[W]):
             err = AlreadyRegistered(
                 "this connection is already registered", None, header.message_id
             )
-            return [Send(_error_frame(err))]
+            return [Send(self._fault(err))]
         kind = header.type
         try:
             if kind == "event":
@@ -274,7 +323,7 @@ class ServerSession(Generic[W]):
                 if answer is not None:
                     actions.append(answer)
         except WsmqError as exc:
-            actions.append(Send(_error_frame(exc)))
+            actions.append(Send(self._fault(exc)))
         return actions
 
     def _register(self, msg: Message | None) -> list[Any]:
@@ -284,7 +333,7 @@ class ServerSession(Generic[W]):
             body = msg.body if msg.body is not None else {}
             if not isinstance(body, dict):
                 err = BadMessage("register body must be an object", None, msg.header.message_id)
-                return [Send(_error_frame(err))]
+                return [Send(self._fault(err))]
             page = body.get("pageSessionID")
             self.page_session_id = page if isinstance(page, str) and page else None
             old_id = body.get("brokerClientID")
@@ -392,7 +441,7 @@ class ServerSession(Generic[W]):
                 None,
                 msg.header.message_id,
             )
-            return Send(_error_frame(err))
+            return Send(self._fault(err))
         return Answer(waiter, msg)
 
     # -- output ----------------------------------------------------------------------------
