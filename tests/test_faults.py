@@ -121,11 +121,6 @@ async def test_handler_past_ttl_is_cancelled_and_times_out_once() -> None:
         await peer.aclose()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="broker.handle_request answers with the late result "
-    "when a handler swallows its cancellation (fix pending)",
-)
 async def test_late_result_of_a_stubborn_handler_is_discarded() -> None:
     async with running() as (_, server, probe):
         peer = await RawPeer.connect(server.url)

@@ -654,10 +654,12 @@ class Broker:
             return new_error(msg.header.correlation_id, NoHandler(f"no handler for {topic!r}"))
         ttl = (msg.header.ttl or self._session_config.default_ttl_ms) / 1000
         try:
-            async with asyncio.timeout(ttl):
+            async with asyncio.timeout(ttl) as deadline:
                 result = entry.fn(msg, msg.header.source)
                 if inspect.isawaitable(result):
-                    result = await result
+                    result = await _bounded(result, ttl)
+            if deadline.expired():
+                raise TimeoutError  # the handler swallowed its cancellation: still TIMEOUT
         except TimeoutError:
             err: WsmqError = RequestTimeout(f"handler for {topic!r} took longer than {ttl:g} s")
             return new_error(msg.header.correlation_id, err)
@@ -719,6 +721,28 @@ class Broker:
         conn = self._clients.pop(client_id, None)
         if conn is not None:
             conn.abort(4009, "superseded")
+
+
+async def _bounded(awaitable: Awaitable[Any], ttl: float) -> Any:
+    """Await a handler, but never past ``ttl``: a handler that ignores its cancellation keeps
+    running detached (its late result is discarded) instead of delaying the TIMEOUT answer."""
+    task = asyncio.ensure_future(awaitable)
+    try:
+        done, _ = await asyncio.wait({task}, timeout=ttl)
+    except asyncio.CancelledError:
+        task.cancel()
+        task.add_done_callback(_discard_result)
+        raise
+    if not done:
+        task.cancel()
+        task.add_done_callback(_discard_result)
+        raise TimeoutError
+    return task.result()
+
+
+def _discard_result(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.debug("late handler failure discarded: %r", task.exception())
 
 
 def _seq_of(entry: _Entry) -> int:
