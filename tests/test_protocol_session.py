@@ -181,3 +181,12 @@ def test_closed_returns_pending_waiters() -> None:
     s = registered()
     s.send_request(new_request("x.y", None, 1000), "w1")
     assert s.closed() == ["w1"] and s.state is State.CLOSED
+
+
+def test_register_body_with_wrong_types_is_bad_message_and_stays_open() -> None:
+    s = session()
+    out = sent(s.receive(env("event", "_client.register", {"pageSessionID": 5})))
+    assert out[0]["body"]["error"]["code"] == "BAD_MESSAGE"
+    assert s.state is State.OPEN
+    out = sent(s.receive(env("event", "_client.register", {"brokerClientID": "x" * 129})))
+    assert out[0]["body"]["error"]["code"] == "BAD_MESSAGE" and s.state is State.OPEN

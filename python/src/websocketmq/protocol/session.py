@@ -204,6 +204,10 @@ class SessionConfig:
     """JSON depth, message rate and protocol-error budget (websocketmq.limits)."""
 
 
+_REGISTER_FIELDS = (("pageSessionID", 256), ("brokerClientID", 128), ("resumeToken", 1024))
+"""RegisterBody (spec/schema/control.schema.json): optional strings with these maximum lengths."""
+
+
 def _error_frame(exc: WsmqError) -> bytes:
     return encode(new_error(exc.correlation_id or INVALID_CORRELATION, exc))
 
@@ -334,8 +338,17 @@ class ServerSession(Generic[W]):
             if not isinstance(body, dict):
                 err = BadMessage("register body must be an object", None, msg.header.message_id)
                 return [Send(self._fault(err))]
+            for field, limit in _REGISTER_FIELDS:
+                value = body.get(field)
+                if value is not None and (not isinstance(value, str) or len(value) > limit):
+                    err = BadMessage(
+                        f"register: {field} must be a string of at most {limit} characters",
+                        None,
+                        msg.header.message_id,
+                    )
+                    return [Send(_error_frame(err))]  # stays OPEN (spec §6.2)
             page = body.get("pageSessionID")
-            self.page_session_id = page if isinstance(page, str) and page else None
+            self.page_session_id = page if isinstance(page, str) else None
             old_id = body.get("brokerClientID")
             token = body.get("resumeToken")
             if (
