@@ -56,6 +56,7 @@ def test_explicit_registration_and_second_register_is_refused() -> None:
     actions = s.receive(env("event", "_client.register", {"pageSessionID": "p1"}))
     ack = sent(actions)[0]
     assert ack["header"]["topic"] == "_internal.client.registered"
+    assert ack["header"]["correlationID"] == "m-_client.register"
     assert ack["body"]["brokerClientID"] == "c-1" and ack["body"]["pageSessionID"] == "p1"
     assert ack["body"]["resumed"] is False and ack["body"]["protocol"] == "wsmq/1"
     assert any(isinstance(a, Registered) for a in actions)

@@ -376,7 +376,10 @@ class ServerSession(Generic[W]):
             pingInterval=self.config.ping_interval_ms,
             maxMessageSize=self.config.max_message_size,
         )
-        frame = encode(new_event(TOPIC_REGISTERED, ack))
+        ack_msg = new_event(TOPIC_REGISTERED, ack)
+        if msg is not None:  # spec §6.2: the ack's correlationID is the register's messageID
+            ack_msg.header.correlation_id = msg.header.message_id
+        frame = encode(ack_msg)
         return [
             Send(frame),
             Registered(self.client_id, self.page_session_id, resumed, previous),
