@@ -32,7 +32,10 @@ import {
   SUBPROTOCOL,
   type ClientToBroker,
   type Envelope,
+  type ErrorMessage,
   type MessageHeader,
+  type RequestMessage,
+  type ResponseMessage,
   type MessageType,
   type RegisterBody,
   type RegisteredBody,
@@ -165,6 +168,16 @@ export interface WebSocketMQOptions {
   random?: () => number;
 }
 
+/** The header fields this client sets on what it sends (§1). */
+interface OutgoingHeader {
+  messageID: string;
+  type: MessageType;
+  topic: string;
+  timestamp: number;
+  correlationID?: string;
+  ttl?: number;
+}
+
 interface Pending {
   readonly correlationID: string;
   readonly topic: string;
@@ -269,6 +282,7 @@ export class WebSocketMQ {
     this.pingOverride = options.pingIntervalMs;
     this.pageSessionID = options.pageSessionID;
     this.idPrefix = randomId(Math.random);
+    this.resolveImpl(); // fail here, not on every reconnect, when there is no WebSocket at all
   }
 
   /** The broker-assigned client ID of the current (or last) registration; null before the first. */
@@ -447,6 +461,7 @@ export class WebSocketMQ {
     return new WsmqError(code, `${message}: ${errorMessageOf(cause)}`, { cause });
   }
 
+  /** The WebSocket constructor to use; throws when there is none (Node without `ws`). */
   private resolveImpl(): WebSocketConstructor {
     if (this.WebSocketImpl !== undefined) return this.WebSocketImpl;
     const global = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
@@ -626,8 +641,8 @@ export class WebSocketMQ {
     return `${this.idPrefix}-${this.idCounter}`;
   }
 
-  private encode(type: MessageType, topic: string, body: unknown, extra: Partial<MessageHeader> = {}): string {
-    const header: MessageHeader = { messageID: extra.messageID ?? this.nextId(), type, topic, timestamp: Date.now() };
+  private encode(type: MessageType, topic: string, body: unknown, extra: Partial<OutgoingHeader> = {}): string {
+    const header: OutgoingHeader = { messageID: extra.messageID ?? this.nextId(), type, topic, timestamp: Date.now() };
     if (extra.correlationID !== undefined) header.correlationID = extra.correlationID;
     if (extra.ttl !== undefined) header.ttl = extra.ttl;
     return JSON.stringify({ header, body: body === undefined ? null : body });
@@ -779,7 +794,7 @@ export class WebSocketMQ {
     switch (header.type) {
       case 'response':
       case 'error':
-        this.receiveAnswer(envelope);
+        this.receiveAnswer(envelope as Envelope & (ResponseMessage | ErrorMessage));
         return;
       case 'event':
         if (header.topic === '_internal.client.registered') {
@@ -797,13 +812,13 @@ export class WebSocketMQ {
         this.dispatchEvent(envelope);
         return;
       case 'request':
-        void this.answerRequest(socket, envelope);
+        void this.answerRequest(socket, envelope as Envelope & RequestMessage);
         return;
     }
   }
 
-  private receiveAnswer(envelope: Envelope): void {
-    const correlationID = envelope.header.correlationID ?? '';
+  private receiveAnswer(envelope: Envelope & (ResponseMessage | ErrorMessage)): void {
+    const correlationID = envelope.header.correlationID;
     const pending = this.pending.get(correlationID);
     if (envelope.header.type === 'response') {
       if (pending !== undefined) this.settle(pending, { body: envelope.body });
@@ -844,9 +859,8 @@ export class WebSocketMQ {
   }
 
   /** Server→client RPC (§2): the first handler whose pattern matches answers. */
-  private async answerRequest(socket: WebSocketLike, envelope: Envelope): Promise<void> {
-    const { topic, ttl } = envelope.header;
-    const correlationID = envelope.header.correlationID ?? envelope.header.messageID;
+  private async answerRequest(socket: WebSocketLike, envelope: Envelope & RequestMessage): Promise<void> {
+    const { topic, ttl, correlationID } = envelope.header;
     const answer = (type: 'response' | 'error', body: unknown): void => {
       if (socket !== this.socket) return; // the broker already failed it with DISCONNECTED
       let frame: string;

@@ -1,161 +1,89 @@
 /**
  * The wsmq/1 wire format as TypeScript types (docs/design.md §1–§5, spec/protocol.md).
  *
- * Why a hand-written module: the spec engineer generates `src/generated/types.ts` and
- * `guards.ts` from spec/schema; until those land, this file is the client's single place that
- * knows the wire shapes, so switching to the generated types is a change of this file only.
+ * The shapes and the runtime validation come from `src/generated/` (types.ts, guards.ts), which
+ * `python -m codegen` generates from spec/schema: the schema is the only source of truth. This
+ * module is the client's single doorway to them, so the rest of the client never imports
+ * generated code directly and a schema change touches one file here.
  *
  * Two event maps, one per direction, name every control topic and its body:
  * {@link ClientToBroker} (what this client sends) and {@link BrokerToClient} (what it receives).
  */
 
-/** The four message types of §2. */
-export type MessageType = 'event' | 'request' | 'response' | 'error';
+import { decodeEnvelope as decodeGenerated, validateBody } from './generated/guards.js';
+import type {
+  Envelope as GeneratedEnvelope,
+  ErrorHeader,
+  EventHeader,
+  InternalCancelBody,
+  PongResult,
+  RegisterBody,
+  RegisteredBody,
+  RequestHeader,
+  ResponseHeader,
+  SubscribeBody,
+  SubscribeResult,
+  UnsubscribeBody,
+  UnsubscribeResult,
+  CancelBody,
+} from './generated/types.js';
 
-/** Envelope header (§1). Unknown fields are kept and ignored, as forward compatibility asks. */
-export interface MessageHeader {
-  messageID: string;
-  /** Required on request / response / error; for answers it also equals `topic`. */
-  correlationID?: string;
-  type: MessageType;
-  topic: string;
-  /** Milliseconds since the epoch; informational only. */
-  timestamp: number;
-  /** Requests only: how long the sender waits, in ms. */
-  ttl?: number;
-  /** Set by the broker on everything it forwards from a client: that client's ID. */
-  source?: string;
-  [extra: string]: unknown;
-}
+export { PROTOCOL, SUBPROTOCOL, STANDARD_ERROR_CODES } from './generated/types.js';
+export type {
+  ErrorMessage,
+  EventMessage,
+  RequestMessage,
+  ResponseMessage,
+  ErrorBody,
+  ErrorDetail,
+  MessageType,
+  RegisterBody,
+  RegisteredBody,
+  StandardErrorCode as WireErrorCode,
+} from './generated/types.js';
 
-/** One WebSocket text frame = one envelope. */
-export interface Envelope<B = unknown> {
-  header: MessageHeader;
-  body: B;
-}
+/** `_internal.cancel`: the broker gave up on a server→client request (§4). */
+export type CancelNotice = InternalCancelBody;
 
-/** Wire error codes of §5. Applications may add their own codes matching {@link ERROR_CODE_RE}. */
-export type WireErrorCode =
-  | 'BAD_MESSAGE'
-  | 'BAD_TOPIC'
-  | 'FORBIDDEN'
-  | 'UNAUTHENTICATED'
-  | 'ALREADY_REGISTERED'
-  | 'NO_HANDLER'
-  | 'HANDLER_ERROR'
-  | 'TIMEOUT'
-  | 'CANCELLED'
-  | 'DISCONNECTED'
-  | 'UNKNOWN_CLIENT'
-  | 'UNKNOWN_CORRELATION'
-  | 'TOO_LARGE'
-  | 'RATE_LIMITED'
-  | 'SHUTTING_DOWN'
-  | 'INTERNAL';
+/** Any envelope header, discriminated by `type`. */
+export type MessageHeader = EventHeader | RequestHeader | ResponseHeader | ErrorHeader;
+
+/** A decoded envelope; `body` is always present here (absent on the wire = `null`). */
+export type Envelope = GeneratedEnvelope & { body: unknown };
 
 /** Application error codes must look like wire codes (§5). */
 export const ERROR_CODE_RE = /^[A-Z][A-Z0-9_]{0,63}$/;
 
-/** Body of an `error` envelope. */
-export interface ErrorBody {
-  error: { code: string; message: string; details?: unknown };
-}
-
-/** `_client.register` body: resume fields are sent back on reconnect (§4). */
-export interface RegisterBody {
-  pageSessionID?: string;
-  brokerClientID?: string;
-  resumeToken?: string;
-}
-
-/** `_internal.client.registered`: the broker's acknowledgement of registration (§4). */
-export interface RegisteredBody {
-  brokerClientID: string;
-  pageSessionID?: string;
-  status: 'registered';
-  resumeToken: string;
-  resumed: boolean;
-  protocol: string;
-  /** Application keepalive interval in ms; 0 or absent disables it. */
-  pingInterval?: number;
-  maxMessageSize?: number;
-}
-
-/** `_internal.cancel`: the broker gave up on a server→client request (§4). */
-export interface CancelNotice {
-  correlationID: string;
-  reason: 'TIMEOUT' | 'CANCELLED' | 'SHUTTING_DOWN' | (string & {});
-}
-
 /** Client → broker control topics: `kind` says the message type; requests name their answer. */
 export interface ClientToBroker {
   '_client.register': { kind: 'event'; body: RegisterBody };
-  '_client.subscribe': {
-    kind: 'request';
-    body: { topic: string; echo?: boolean };
-    response: { topic: string; subscribed: true };
-  };
-  '_client.unsubscribe': {
-    kind: 'request';
-    body: { topic: string };
-    response: { topic: string; unsubscribed: boolean };
-  };
-  '_client.ping': { kind: 'request'; body: unknown; response: { timestamp: number } };
-  '_client.cancel': { kind: 'event'; body: { correlationID: string } };
+  '_client.subscribe': { kind: 'request'; body: SubscribeBody; response: SubscribeResult };
+  '_client.unsubscribe': { kind: 'request'; body: UnsubscribeBody; response: UnsubscribeResult };
+  '_client.ping': { kind: 'request'; body: unknown; response: PongResult };
+  '_client.cancel': { kind: 'event'; body: CancelBody };
 }
 
 /** Broker → client control topics. */
 export interface BrokerToClient {
   '_internal.client.registered': { kind: 'event'; body: RegisteredBody };
-  '_internal.cancel': { kind: 'event'; body: CancelNotice };
+  '_internal.cancel': { kind: 'event'; body: InternalCancelBody };
 }
-
-/** The subprotocol this client offers in the WebSocket handshake. */
-export const SUBPROTOCOL = 'wsmq.v1';
-
-/** Protocol name carried in the registration acknowledgement. */
-export const PROTOCOL = 'wsmq/1';
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-const MESSAGE_TYPES: ReadonlySet<string> = new Set(['event', 'request', 'response', 'error']);
-
 /**
- * Decode one text frame into an envelope, or return a reason string when it is not one.
+ * Decode one text frame into an envelope, or return the schema rule it breaks.
  *
  * Total: any input gives an envelope or a reason, never an exception, so a broken frame from a
- * peer cannot break the client's receive loop.
+ * peer cannot break the client's receive loop. Validation is the generated schema guard.
  */
 export function decodeEnvelope(data: string): Envelope | string {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(data);
-  } catch {
-    return 'not JSON';
-  }
-  if (!isRecord(parsed)) return 'not an object';
-  const header = parsed['header'];
-  if (!isRecord(header)) return 'no header';
-  const { messageID, correlationID, type, topic, timestamp, ttl, source } = header;
-  if (typeof messageID !== 'string' || messageID === '') return 'bad messageID';
-  if (typeof type !== 'string' || !MESSAGE_TYPES.has(type)) return 'bad type';
-  if (typeof topic !== 'string' || topic === '') return 'bad topic';
-  if (correlationID !== undefined && typeof correlationID !== 'string') return 'bad correlationID';
-  if (type !== 'event' && (typeof correlationID !== 'string' || correlationID === '')) {
-    return 'missing correlationID';
-  }
-  if (ttl !== undefined && (typeof ttl !== 'number' || !(ttl > 0))) return 'bad ttl';
-  if (source !== undefined && typeof source !== 'string') return 'bad source';
-  const normalized: MessageHeader = {
-    ...header,
-    messageID,
-    type: type as MessageType,
-    topic,
-    timestamp: typeof timestamp === 'number' ? timestamp : 0,
-  };
-  return { header: normalized, body: 'body' in parsed ? parsed['body'] : null };
+  const result = decodeGenerated(data);
+  if (!result.ok) return result.rule;
+  const envelope = result.envelope;
+  return { ...envelope, body: envelope.body === undefined ? null : envelope.body } as Envelope;
 }
 
 /** Read the `{error: {code, message, details}}` body of an error envelope, tolerating junk. */
@@ -169,7 +97,11 @@ export function readErrorBody(body: unknown): { code: string; message: string; d
   return { code: 'INTERNAL', message: 'error envelope without an error body' };
 }
 
-/** Is `body` a well-formed registration acknowledgement? */
+/**
+ * Is `body` usable as a registration acknowledgement? Deliberately looser than the schema: only
+ * the identity fields are needed to go on, and refusing an ack over an optional number would
+ * leave the client stuck in `registering` against a slightly different broker.
+ */
 export function isRegisteredBody(body: unknown): body is RegisteredBody {
   return (
     isRecord(body) &&
@@ -179,7 +111,7 @@ export function isRegisteredBody(body: unknown): body is RegisteredBody {
   );
 }
 
-/** Is `body` a well-formed `_internal.cancel` notice? */
+/** Is `body` a well-formed `_internal.cancel` notice (per the schema)? */
 export function isCancelNotice(body: unknown): body is CancelNotice {
-  return isRecord(body) && typeof body['correlationID'] === 'string';
+  return validateBody<CancelNotice>('InternalCancelBody', body).ok;
 }

@@ -37,42 +37,636 @@
     return value instanceof WsmqError || value instanceof Error && value.name === "WsmqError" && typeof value.code === "string";
   }
 
+  // src/generated/guards.ts
+  var DEFS = {
+    "MessageID": {
+      "type": "string",
+      "minLength": 1,
+      "maxLength": 128
+    },
+    "CorrelationID": {
+      "type": "string",
+      "minLength": 1,
+      "maxLength": 128
+    },
+    "Topic": {
+      "type": "string",
+      "minLength": 1,
+      "maxLength": 255
+    },
+    "TopicName": {
+      "type": "string",
+      "minLength": 1,
+      "maxLength": 255,
+      "pattern": "^[^\\s\\u0000-\\u001f\\u007f.*>]+(\\.[^\\s\\u0000-\\u001f\\u007f.*>]+)*$(?!\n)"
+    },
+    "TopicPattern": {
+      "type": "string",
+      "minLength": 1,
+      "maxLength": 255,
+      "pattern": "^(?:(?:[^\\s\\u0000-\\u001f\\u007f.*>]+|\\*)\\.)*(?:[^\\s\\u0000-\\u001f\\u007f.*>]+|\\*|>)$(?!\n)"
+    },
+    "Timestamp": {
+      "type": "integer",
+      "minimum": 0,
+      "maximum": 9007199254740991
+    },
+    "Ttl": {
+      "type": "integer",
+      "minimum": 1,
+      "maximum": 9007199254740991
+    },
+    "ClientID": {
+      "type": "string",
+      "minLength": 1,
+      "maxLength": 128,
+      "pattern": "^[A-Za-z0-9_-]+$(?!\n)"
+    },
+    "MessageType": {
+      "type": "string",
+      "enum": [
+        "event",
+        "request",
+        "response",
+        "error"
+      ]
+    },
+    "ErrorCode": {
+      "type": "string",
+      "pattern": "^[A-Z][A-Z0-9_]{0,63}$(?!\n)"
+    },
+    "EventHeader": {
+      "type": "object",
+      "required": [
+        "messageID",
+        "type",
+        "topic",
+        "timestamp"
+      ],
+      "properties": {
+        "messageID": {
+          "$ref": "#/$defs/MessageID"
+        },
+        "type": {
+          "const": "event"
+        },
+        "topic": {
+          "$ref": "#/$defs/Topic"
+        },
+        "timestamp": {
+          "$ref": "#/$defs/Timestamp"
+        },
+        "correlationID": {},
+        "ttl": {},
+        "source": {
+          "type": "string"
+        }
+      }
+    },
+    "RequestHeader": {
+      "type": "object",
+      "required": [
+        "messageID",
+        "type",
+        "topic",
+        "timestamp",
+        "correlationID"
+      ],
+      "properties": {
+        "messageID": {
+          "$ref": "#/$defs/MessageID"
+        },
+        "type": {
+          "const": "request"
+        },
+        "topic": {
+          "$ref": "#/$defs/Topic"
+        },
+        "timestamp": {
+          "$ref": "#/$defs/Timestamp"
+        },
+        "correlationID": {
+          "$ref": "#/$defs/CorrelationID"
+        },
+        "ttl": {
+          "$ref": "#/$defs/Ttl"
+        },
+        "source": {
+          "type": "string"
+        }
+      }
+    },
+    "ResponseHeader": {
+      "type": "object",
+      "required": [
+        "messageID",
+        "type",
+        "topic",
+        "timestamp",
+        "correlationID"
+      ],
+      "properties": {
+        "messageID": {
+          "$ref": "#/$defs/MessageID"
+        },
+        "type": {
+          "const": "response"
+        },
+        "topic": {
+          "$ref": "#/$defs/Topic"
+        },
+        "timestamp": {
+          "$ref": "#/$defs/Timestamp"
+        },
+        "correlationID": {
+          "$ref": "#/$defs/CorrelationID"
+        },
+        "ttl": {},
+        "source": {
+          "type": "string"
+        }
+      }
+    },
+    "ErrorHeader": {
+      "type": "object",
+      "required": [
+        "messageID",
+        "type",
+        "topic",
+        "timestamp",
+        "correlationID"
+      ],
+      "properties": {
+        "messageID": {
+          "$ref": "#/$defs/MessageID"
+        },
+        "type": {
+          "const": "error"
+        },
+        "topic": {
+          "$ref": "#/$defs/Topic"
+        },
+        "timestamp": {
+          "$ref": "#/$defs/Timestamp"
+        },
+        "correlationID": {
+          "$ref": "#/$defs/CorrelationID"
+        },
+        "ttl": {},
+        "source": {
+          "type": "string"
+        }
+      }
+    },
+    "ErrorDetail": {
+      "type": "object",
+      "required": [
+        "code",
+        "message"
+      ],
+      "properties": {
+        "code": {
+          "$ref": "#/$defs/ErrorCode"
+        },
+        "message": {
+          "type": "string"
+        },
+        "details": {}
+      }
+    },
+    "ErrorBody": {
+      "type": "object",
+      "required": [
+        "error"
+      ],
+      "properties": {
+        "error": {
+          "$ref": "#/$defs/ErrorDetail"
+        }
+      }
+    },
+    "EventMessage": {
+      "type": "object",
+      "required": [
+        "header"
+      ],
+      "properties": {
+        "header": {
+          "$ref": "#/$defs/EventHeader"
+        },
+        "body": {}
+      }
+    },
+    "RequestMessage": {
+      "type": "object",
+      "required": [
+        "header"
+      ],
+      "properties": {
+        "header": {
+          "$ref": "#/$defs/RequestHeader"
+        },
+        "body": {}
+      }
+    },
+    "ResponseMessage": {
+      "type": "object",
+      "required": [
+        "header"
+      ],
+      "properties": {
+        "header": {
+          "$ref": "#/$defs/ResponseHeader"
+        },
+        "body": {}
+      }
+    },
+    "ErrorMessage": {
+      "type": "object",
+      "required": [
+        "header",
+        "body"
+      ],
+      "properties": {
+        "header": {
+          "$ref": "#/$defs/ErrorHeader"
+        },
+        "body": {
+          "$ref": "#/$defs/ErrorBody"
+        }
+      }
+    },
+    "RegisterBody": {
+      "type": "object",
+      "properties": {
+        "pageSessionID": {
+          "type": "string",
+          "maxLength": 256
+        },
+        "brokerClientID": {
+          "type": "string",
+          "maxLength": 128
+        },
+        "resumeToken": {
+          "type": "string",
+          "maxLength": 1024
+        }
+      }
+    },
+    "RegisteredBody": {
+      "type": "object",
+      "required": [
+        "brokerClientID",
+        "status",
+        "resumeToken",
+        "resumed",
+        "protocol",
+        "pingInterval",
+        "maxMessageSize"
+      ],
+      "properties": {
+        "brokerClientID": {
+          "$ref": "#/$defs/ClientID"
+        },
+        "pageSessionID": {
+          "type": "string"
+        },
+        "status": {
+          "const": "registered"
+        },
+        "resumeToken": {
+          "type": "string",
+          "minLength": 1,
+          "maxLength": 1024
+        },
+        "resumed": {
+          "type": "boolean"
+        },
+        "protocol": {
+          "const": "wsmq/1"
+        },
+        "pingInterval": {
+          "type": "integer",
+          "minimum": 1
+        },
+        "maxMessageSize": {
+          "type": "integer",
+          "minimum": 1
+        }
+      }
+    },
+    "ClientPresenceBody": {
+      "type": "object",
+      "required": [
+        "brokerClientID"
+      ],
+      "properties": {
+        "brokerClientID": {
+          "$ref": "#/$defs/ClientID"
+        },
+        "pageSessionID": {
+          "type": "string"
+        },
+        "resumed": {
+          "type": "boolean"
+        }
+      }
+    },
+    "ClientDeregisteredBody": {
+      "type": "object",
+      "required": [
+        "brokerClientID",
+        "reason"
+      ],
+      "properties": {
+        "brokerClientID": {
+          "$ref": "#/$defs/ClientID"
+        },
+        "pageSessionID": {
+          "type": "string"
+        },
+        "reason": {
+          "type": "string"
+        }
+      }
+    },
+    "SubscribeBody": {
+      "type": "object",
+      "required": [
+        "topic"
+      ],
+      "properties": {
+        "topic": {
+          "$ref": "#/$defs/TopicPattern"
+        },
+        "echo": {
+          "type": "boolean"
+        }
+      }
+    },
+    "SubscribeResult": {
+      "type": "object",
+      "required": [
+        "topic",
+        "subscribed"
+      ],
+      "properties": {
+        "topic": {
+          "$ref": "#/$defs/TopicPattern"
+        },
+        "subscribed": {
+          "const": true
+        }
+      }
+    },
+    "UnsubscribeBody": {
+      "type": "object",
+      "required": [
+        "topic"
+      ],
+      "properties": {
+        "topic": {
+          "$ref": "#/$defs/TopicPattern"
+        }
+      }
+    },
+    "UnsubscribeResult": {
+      "type": "object",
+      "required": [
+        "topic",
+        "unsubscribed"
+      ],
+      "properties": {
+        "topic": {
+          "$ref": "#/$defs/TopicPattern"
+        },
+        "unsubscribed": {
+          "type": "boolean"
+        }
+      }
+    },
+    "PingBody": {},
+    "PongResult": {
+      "type": "object",
+      "required": [
+        "timestamp"
+      ],
+      "properties": {
+        "timestamp": {
+          "$ref": "#/$defs/Timestamp"
+        }
+      }
+    },
+    "CancelBody": {
+      "type": "object",
+      "required": [
+        "correlationID"
+      ],
+      "properties": {
+        "correlationID": {
+          "$ref": "#/$defs/CorrelationID"
+        }
+      }
+    },
+    "CancelReason": {
+      "type": "string",
+      "enum": [
+        "TIMEOUT",
+        "CANCELLED",
+        "SHUTTING_DOWN"
+      ]
+    },
+    "InternalCancelBody": {
+      "type": "object",
+      "required": [
+        "correlationID",
+        "reason"
+      ],
+      "properties": {
+        "correlationID": {
+          "$ref": "#/$defs/CorrelationID"
+        },
+        "reason": {
+          "$ref": "#/$defs/CancelReason"
+        }
+      }
+    },
+    "StandardErrorCode": {
+      "type": "string",
+      "enum": [
+        "BAD_MESSAGE",
+        "BAD_TOPIC",
+        "FORBIDDEN",
+        "UNAUTHENTICATED",
+        "ALREADY_REGISTERED",
+        "NO_HANDLER",
+        "HANDLER_ERROR",
+        "TIMEOUT",
+        "CANCELLED",
+        "DISCONNECTED",
+        "UNKNOWN_CLIENT",
+        "UNKNOWN_CORRELATION",
+        "TOO_LARGE",
+        "RATE_LIMITED",
+        "SHUTTING_DOWN",
+        "INTERNAL"
+      ]
+    }
+  };
+  var ENVELOPE = {
+    "oneOf": [
+      {
+        "$ref": "#/$defs/EventMessage"
+      },
+      {
+        "$ref": "#/$defs/RequestMessage"
+      },
+      {
+        "$ref": "#/$defs/ResponseMessage"
+      },
+      {
+        "$ref": "#/$defs/ErrorMessage"
+      }
+    ]
+  };
+  var patternCache = /* @__PURE__ */ new Map();
+  function codePointLength(s) {
+    let n = 0;
+    for (const _ of s) n += 1;
+    return n;
+  }
+  function jsonType(value) {
+    if (value === null) return "null";
+    if (Array.isArray(value)) return "array";
+    return typeof value;
+  }
+  function hasType(value, type) {
+    switch (type) {
+      case "string":
+        return typeof value === "string";
+      case "integer":
+        return typeof value === "number" && Number.isInteger(value);
+      case "number":
+        return typeof value === "number" && Number.isFinite(value);
+      case "boolean":
+        return typeof value === "boolean";
+      case "object":
+        return jsonType(value) === "object";
+      case "array":
+        return Array.isArray(value);
+      case "null":
+        return value === null;
+    }
+  }
+  function deepEqual(a, b) {
+    if (a === b) return true;
+    if (jsonType(a) !== jsonType(b)) return false;
+    if (Array.isArray(a) && Array.isArray(b)) {
+      return a.length === b.length && a.every((item, i) => deepEqual(item, b[i]));
+    }
+    if (jsonType(a) === "object") {
+      const ao = a;
+      const bo = b;
+      const keys = Object.keys(ao);
+      return keys.length === Object.keys(bo).length && keys.every((k) => Object.prototype.hasOwnProperty.call(bo, k) && deepEqual(ao[k], bo[k]));
+    }
+    return false;
+  }
+  function check(schema, value, path) {
+    if (schema.$ref !== void 0) {
+      const target = DEFS[schema.$ref.slice("#/$defs/".length)];
+      if (target === void 0) return `${path}: unresolved $ref ${schema.$ref}`;
+      const r = check(target, value, path);
+      if (r !== null) return r;
+    }
+    if (schema.type !== void 0 && !hasType(value, schema.type)) return `${path}: type`;
+    if ("const" in schema && !deepEqual(value, schema.const)) return `${path}: const`;
+    if (schema.enum !== void 0 && !schema.enum.some((v) => deepEqual(value, v))) {
+      return `${path}: enum`;
+    }
+    if (typeof value === "string") {
+      if (schema.minLength !== void 0 || schema.maxLength !== void 0) {
+        const n = codePointLength(value);
+        if (schema.minLength !== void 0 && n < schema.minLength) return `${path}: minLength`;
+        if (schema.maxLength !== void 0 && n > schema.maxLength) return `${path}: maxLength`;
+      }
+      if (schema.pattern !== void 0) {
+        let re = patternCache.get(schema.pattern);
+        if (re === void 0) {
+          re = new RegExp(schema.pattern, "u");
+          patternCache.set(schema.pattern, re);
+        }
+        if (!re.test(value)) return `${path}: pattern`;
+      }
+    }
+    if (typeof value === "number") {
+      if (schema.minimum !== void 0 && value < schema.minimum) return `${path}: minimum`;
+      if (schema.maximum !== void 0 && value > schema.maximum) return `${path}: maximum`;
+    }
+    if (jsonType(value) === "object") {
+      const obj = value;
+      if (schema.properties !== void 0) {
+        for (const [name, sub] of Object.entries(schema.properties)) {
+          if (Object.prototype.hasOwnProperty.call(obj, name)) {
+            const r = check(sub, obj[name], `${path}.${name}`);
+            if (r !== null) return r;
+          }
+        }
+      }
+      for (const name of schema.required ?? []) {
+        if (!Object.prototype.hasOwnProperty.call(obj, name)) return `${path}.${name}: required`;
+      }
+    }
+    if (schema.oneOf !== void 0) {
+      const failures = [];
+      let matches = 0;
+      for (const branch of schema.oneOf) {
+        const r = check(branch, value, path);
+        if (r === null) matches += 1;
+        else failures.push(r);
+      }
+      if (matches > 1) return `${path}: oneOf (${matches} branches match)`;
+      if (matches === 0) {
+        const score = (f) => (f.endsWith(": const") ? 0 : 1e3) + f.indexOf(":");
+        let best = failures[0] ?? `${path}: oneOf`;
+        for (const f of failures) if (score(f) > score(best)) best = f;
+        return best;
+      }
+    }
+    return null;
+  }
+  function validateEnvelope(value) {
+    const rule = check(ENVELOPE, value, "envelope");
+    return rule === null ? { ok: true, envelope: value } : { ok: false, rule };
+  }
+  function decodeEnvelope(frame) {
+    let value;
+    try {
+      value = JSON.parse(frame);
+    } catch {
+      return { ok: false, rule: "frame: not JSON" };
+    }
+    return validateEnvelope(value);
+  }
+  function validateBody(name, value) {
+    const rule = check({ $ref: `#/$defs/${name}` }, value, "body");
+    return rule === null ? { ok: true, value } : { ok: false, rule };
+  }
+
+  // src/generated/types.ts
+  var PROTOCOL = "wsmq/1";
+  var SUBPROTOCOL = "wsmq.v1";
+
   // src/protocol.ts
   var ERROR_CODE_RE = /^[A-Z][A-Z0-9_]{0,63}$/;
-  var SUBPROTOCOL = "wsmq.v1";
-  var PROTOCOL = "wsmq/1";
   function isRecord(value) {
     return typeof value === "object" && value !== null && !Array.isArray(value);
   }
-  var MESSAGE_TYPES = /* @__PURE__ */ new Set(["event", "request", "response", "error"]);
-  function decodeEnvelope(data) {
-    let parsed;
-    try {
-      parsed = JSON.parse(data);
-    } catch {
-      return "not JSON";
-    }
-    if (!isRecord(parsed)) return "not an object";
-    const header = parsed["header"];
-    if (!isRecord(header)) return "no header";
-    const { messageID, correlationID, type, topic, timestamp, ttl, source } = header;
-    if (typeof messageID !== "string" || messageID === "") return "bad messageID";
-    if (typeof type !== "string" || !MESSAGE_TYPES.has(type)) return "bad type";
-    if (typeof topic !== "string" || topic === "") return "bad topic";
-    if (correlationID !== void 0 && typeof correlationID !== "string") return "bad correlationID";
-    if (type !== "event" && (typeof correlationID !== "string" || correlationID === "")) {
-      return "missing correlationID";
-    }
-    if (ttl !== void 0 && (typeof ttl !== "number" || !(ttl > 0))) return "bad ttl";
-    if (source !== void 0 && typeof source !== "string") return "bad source";
-    const normalized = {
-      ...header,
-      messageID,
-      type,
-      topic,
-      timestamp: typeof timestamp === "number" ? timestamp : 0
-    };
-    return { header: normalized, body: "body" in parsed ? parsed["body"] : null };
+  function decodeEnvelope2(data) {
+    const result = decodeEnvelope(data);
+    if (!result.ok) return result.rule;
+    const envelope = result.envelope;
+    return { ...envelope, body: envelope.body === void 0 ? null : envelope.body };
   }
   function readErrorBody(body) {
     if (isRecord(body) && isRecord(body["error"])) {
@@ -87,7 +681,7 @@
     return isRecord(body) && typeof body["brokerClientID"] === "string" && body["brokerClientID"] !== "" && typeof body["resumeToken"] === "string";
   }
   function isCancelNotice(body) {
-    return isRecord(body) && typeof body["correlationID"] === "string";
+    return validateBody("InternalCancelBody", body).ok;
   }
 
   // src/topics.ts
@@ -194,6 +788,7 @@
       this.pingOverride = options.pingIntervalMs;
       this.pageSessionID = options.pageSessionID;
       this.idPrefix = randomId(Math.random);
+      this.resolveImpl();
     }
     /** The broker-assigned client ID of the current (or last) registration; null before the first. */
     get clientId() {
@@ -344,6 +939,7 @@
     wrap(code, message, cause) {
       return new WsmqError(code, `${message}: ${errorMessageOf(cause)}`, { cause });
     }
+    /** The WebSocket constructor to use; throws when there is none (Node without `ws`). */
     resolveImpl() {
       if (this.WebSocketImpl !== void 0) return this.WebSocketImpl;
       const global = globalThis.WebSocket;
@@ -630,7 +1226,7 @@
     }
     // ---------------------------------------------------------------- receiving
     receive(socket, data) {
-      const envelope = decodeEnvelope(data);
+      const envelope = decodeEnvelope2(data);
       if (typeof envelope === "string") {
         this.emit("error", new WsmqError("BAD_MESSAGE", `bad frame from broker (${envelope})`));
         return;
@@ -662,7 +1258,7 @@
       }
     }
     receiveAnswer(envelope) {
-      const correlationID = envelope.header.correlationID ?? "";
+      const correlationID = envelope.header.correlationID;
       const pending = this.pending.get(correlationID);
       if (envelope.header.type === "response") {
         if (pending !== void 0) this.settle(pending, { body: envelope.body });
@@ -701,8 +1297,7 @@
     }
     /** Server→client RPC (§2): the first handler whose pattern matches answers. */
     async answerRequest(socket, envelope) {
-      const { topic, ttl } = envelope.header;
-      const correlationID = envelope.header.correlationID ?? envelope.header.messageID;
+      const { topic, ttl, correlationID } = envelope.header;
       const answer = (type, body) => {
         if (socket !== this.socket) return;
         let frame;
