@@ -38,7 +38,7 @@ FAULTS = {
     "die-on-bad-json": "the connection is closed (1011) on a frame that is not JSON",
     "wrong-client": "a handler's answer is sent to another connected client",
     "no-no-handler": "requests without a handler are never answered (no NO_HANDLER)",
-    "ignore-unsubscribe": "unsubscribe answers true but keeps delivering",
+    "ignore-unsubscribe": "unsubscribe always answers true and keeps delivering",
     "gt-matches-zero": "'>' also matches zero tokens ('a.>' matches 'a')",
     "accept-any-resume": "resume accepts any token for a known client ID",
 }

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import threading
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -49,6 +50,7 @@ class Context:
     peers: list[Peer] = field(default_factory=list)
     informational_message: str | None = None
     nonstrict: list[str] = field(default_factory=list)
+    abort: threading.Event = field(default_factory=threading.Event)
 
     @property
     def url(self) -> str:
@@ -113,6 +115,8 @@ class Context:
         )
         @given(strategy)
         def prop(x: T) -> None:
+            if self.abort.is_set():  # the case timed out: make hypothesis finish quickly
+                raise CaseFailed("case aborted")
             fut = asyncio.run_coroutine_threadsafe(_as_coro(check(x)), loop)
             try:
                 fut.result(timeout)

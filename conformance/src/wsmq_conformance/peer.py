@@ -196,6 +196,7 @@ class Peer:
                     fut.set_exception(
                         CaseFailed(f"{self.name}: connection closed ({self.close_desc()})")
                     )
+                    fut.exception()  # retrieved: nobody may be waiting any more
             self._changed.set()
 
     @property

@@ -116,6 +116,7 @@ async def run_suite(
             result.message = f"{type(exc).__name__}: {exc}"
             result.details["traceback"] = traceback.format_exc(limit=5)
         finally:
+            ctx.abort.set()
             await ctx.close()
         result.duration = time.monotonic() - start
         report.results.append(result)

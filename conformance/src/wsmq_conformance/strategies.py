@@ -66,12 +66,24 @@ def matches(pattern: str, topic: str) -> bool:
 
 @st.composite
 def pattern_and_topic(draw: st.DrawFn) -> tuple[list[str], list[str]]:
-    """A (pattern tokens, topic tokens) pair from a tiny alphabet so that matches are common."""
+    """A (pattern tokens, topic tokens) pair built *from* the topic, so that matches, near
+    misses and the classic edge cases ('>' with no token left, '*' against a missing token)
+    all come up within a few examples."""
     alphabet = st.sampled_from(["a", "b", "é"])
     topic = draw(st.lists(alphabet, min_size=1, max_size=4))
-    pattern = draw(st.lists(st.one_of(alphabet, st.just("*")), min_size=0, max_size=4))
-    if not pattern or draw(st.booleans()):
-        pattern = [*pattern, ">"] if len(pattern) < 4 else [*pattern[:-1], ">"]
+    base = [draw(st.sampled_from([t, t, "*", "b" if t != "b" else "a"])) for t in topic]
+    mode = draw(st.sampled_from(["same", "gt-tail", "gt-extra", "shorter", "longer"]))
+    if mode == "gt-tail":
+        k = draw(st.integers(0, len(base) - 1))
+        pattern = [*base[:k], ">"]
+    elif mode == "gt-extra":
+        pattern = [*base, ">"]
+    elif mode == "shorter" and len(base) > 1:
+        pattern = base[:-1]
+    elif mode == "longer":
+        pattern = [*base, draw(st.sampled_from(["a", "*"]))]
+    else:
+        pattern = base
     return pattern, topic
 
 

@@ -4,6 +4,7 @@ concurrency without cross-talk."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from typing import Any
 
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 
 from .. import sections as S
 from ..context import Context
-from ..model import Level, case
+from ..model import CaseFailed, Level, case
 from ..peer import Msg, Peer
 from .common import check
 
@@ -131,16 +132,40 @@ async def concurrency(ctx: Context) -> None:
     async def one(p: Peer, i: int, sleep: int) -> None:
         body: dict[str, Any] = {"from": p.name, "i": i}
         if sleep:
-            m = await p.request("conformance.sleep", {"ms": sleep}, ttl=10000, timeout=10)
+            m = await p.request("conformance.sleep", {"ms": sleep}, ttl=10000, timeout=5)
             check(
                 m.type == "response" and m.body == {"slept": sleep}, f"{p.name} #{i}: {m.short()}"
             )
         else:
-            m = await p.request("conformance.echo", body, timeout=10)
+            m = await p.request("conformance.echo", body, timeout=5)
             check(m.type == "response" and m.body == body, f"{p.name} #{i} got {m.short()}")
 
+    async def stray_watch() -> None:
+        """Fail as soon as any peer holds an answer it did not ask for (cross-talk), instead of
+        waiting for the victim's request to time out."""
+        while True:
+            for p in peers:
+                stray = [m for m in p.inbox if m.type in ("response", "error")]
+                if stray:
+                    raise CaseFailed(
+                        f"{p.name} got an answer it did not ask for: {stray[0].short()}"
+                    )
+            await asyncio.sleep(0.02)
+
     async def example(sleeps: list[int]) -> None:
-        await asyncio.gather(*(one(p, i, s) for p in peers for i, s in enumerate(sleeps)))
+        work: asyncio.Future[Any] = asyncio.gather(
+            *(one(p, i, s) for p in peers for i, s in enumerate(sleeps))
+        )
+        watch: asyncio.Future[Any] = asyncio.create_task(stray_watch())
+        try:
+            done, _ = await asyncio.wait({work, watch}, return_when=asyncio.FIRST_COMPLETED)
+            for t in done:
+                t.result()
+        finally:
+            watch.cancel()
+            work.cancel()
+            with contextlib.suppress(BaseException):
+                await work
         for p in peers:
             await p.ping()
             stray = p.take(lambda m: m.type in ("response", "error"))
