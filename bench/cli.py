@@ -24,7 +24,7 @@ from pathlib import Path
 from bench import report
 from bench.conn import CLIENTS
 from bench.harness import Config, run_all
-from bench.systems import SYSTEMS, available_systems
+from bench.systems import PROFILE_DIR, SYSTEMS, available_systems
 
 __all__ = ["main", "versions"]
 
@@ -90,6 +90,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=ROOT / "bench" / "results",
         help="directory for the JSON results (and the quick report)",
     )
+    p.add_argument("--profile", type=Path, help="run our servers under cProfile, .prof files here")
     p.add_argument("--no-rpc", action="store_true", help="skip the RPC shapes")
     p.add_argument("--docs", action="store_true", help="write docs/ even with --quick")
     p.add_argument("--no-docs", action="store_true", help="never write docs/")
@@ -128,6 +129,9 @@ def main(argv: list[str] | None = None) -> int:
         cfg.memory = args.memory
     cfg.client = args.client
     cfg.rpc = not args.no_rpc
+    if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
+        PROFILE_DIR.append(str(args.profile.resolve()))
     command = "python -m bench " + shlex.join(argv if argv is not None else sys.argv[1:])
     started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
     print(f"bench: {command.strip()} — systems {', '.join(systems)}", flush=True)

@@ -49,6 +49,10 @@ class Conn:
         """True once the connection is gone."""
         raise NotImplementedError
 
+    def extensions(self) -> list[str]:
+        """Negotiated WebSocket extensions (reported, so a deflate row provably deflates)."""
+        return []
+
 
 class WebsocketsConn(Conn):
     """``websockets`` client, offering permessage-deflate as browsers do."""
@@ -86,6 +90,9 @@ class WebsocketsConn(Conn):
 
     def closed(self) -> bool:
         return self.ws.close_code is not None
+
+    def extensions(self) -> list[str]:
+        return [e.name for e in self.ws.protocol.extensions]
 
 
 class _Listener(WSListener):

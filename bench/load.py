@@ -287,6 +287,7 @@ async def ws_rpc(d: Dialect, spec: dict[str, Any]) -> dict[str, Any]:
         "rate": len(lat) / elapsed,
         "errors": 0,
         "total": n,
+        "extensions": ws.extensions(),
         **wire.latency_stats(lat),
     }
 

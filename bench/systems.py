@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import os
 import re
 import shutil
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from bench.procs import Proc, python_argv
 
@@ -66,8 +69,16 @@ class System:
     """Load generators' client stack (``bench.conn``): ``websockets`` where deflate is on."""
 
 
+PROFILE_DIR: list[str] = []
+"""Set by ``python -m bench --profile DIR``: our servers then run under cProfile."""
+
+
 async def _start_script(name: str, module: str, *args: str) -> Running:
-    proc = await Proc.start(name, python_argv(module, *args))
+    argv = python_argv(module, *args)
+    if PROFILE_DIR and module == "bench.servers.wsmq_server":
+        out = Path(PROFILE_DIR[0]) / f"{name}-{time.strftime('%H%M%S')}-{os.getpid()}.prof"
+        argv = [argv[0], "-m", "cProfile", "-o", str(out), "-m", module, *args]
+    proc = await Proc.start(name, argv)
     try:
         m = await proc.line(READY_RE, 60)
     except BaseException:
@@ -144,6 +155,7 @@ SYSTEMS: dict[str, System] = {
             lambda: start_wsmq("--deflate"),
             ours=True,
             ws_peer="ws-deflate",
+            client="websockets",
         ),
         System(
             "wsmq-2node",
@@ -152,6 +164,15 @@ SYSTEMS: dict[str, System] = {
             start_wsmq_cluster,
             ours=True,
             memory=False,
+        ),
+        # BENCH_WSMQ_EXPERIMENT=/path/to/patch.py measures a hot-path experiment (a file that
+        # monkeypatches the broker on import) beside the unmodified broker.
+        System(
+            "wsmq-exp",
+            "WebSocketMQ + experiment",
+            "wsmq",
+            lambda: start_wsmq("--preload", os.environ["BENCH_WSMQ_EXPERIMENT"]),
+            ours=True,
         ),
         System(
             "ws",
@@ -164,6 +185,7 @@ SYSTEMS: dict[str, System] = {
             "websockets raw (deflate)",
             "raw",
             lambda: _start_script("ws-deflate", "bench.servers.ws_peer", "--deflate"),
+            client="websockets",
         ),
         System(
             "picows",
@@ -191,6 +213,8 @@ def available_systems() -> list[str]:
         if name in ("nats", "wsmq-2node") and shutil.which("nats-server") is None:
             continue
         if name == "wsmq-2node" and not _have("websocketmq.backends.nats"):
+            continue
+        if name == "wsmq-exp" and not os.environ.get("BENCH_WSMQ_EXPERIMENT"):
             continue
         names.append(name)
     return names

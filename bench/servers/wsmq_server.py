@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import runpy
 import time
 from typing import Any
 
@@ -28,14 +29,29 @@ from websocketmq.server import serve
 from bench import wire
 from bench.servers.common import announce, raise_fd_limit, stop_on_stdin_eof
 
-__all__ = ["build_broker", "main"]
+__all__ = ["BENCH_LIMITS", "bench_options", "build_broker", "main"]
+
+
+BENCH_LIMITS = {"message_rate": 0, "max_connections_per_ip": 0}
+"""Limits turned off for the bench (0 = off): every load generator connects from 127.0.0.1,
+and the per-connection message rate (default 200/s, made for browsers on the open internet)
+would otherwise be what is measured. Every other option keeps its default."""
+
+
+def bench_options() -> BrokerOptions:
+    """Default options with :data:`BENCH_LIMITS` applied (those fields that exist)."""
+    options = BrokerOptions.default()
+    for name, value in BENCH_LIMITS.items():
+        if hasattr(options, name):
+            setattr(options, name, value)
+    return options
 
 
 def build_broker(options: BrokerOptions | None = None, *, handlers: bool = True) -> Broker:
     """A broker with ``bench.echo`` and ``bench.s2c`` registered (unless ``handlers`` is
     False: the second node of the cross-node rows, whose clients reach the handlers on the
     first node through NATS)."""
-    broker = Broker(options or BrokerOptions.default())
+    broker = Broker(options or bench_options())
     if not handlers:
         return broker
 
@@ -88,9 +104,13 @@ def build_broker(options: BrokerOptions | None = None, *, handlers: bool = True)
 
 async def amain(args: argparse.Namespace) -> None:
     """Serve until stdin closes."""
+    if args.preload:
+        # A hot-path experiment (monkeypatches applied on import), measured side by side with
+        # the unmodified broker before anyone edits the broker itself.
+        runpy.run_path(args.preload)
     stop = asyncio.Event()
     stop_on_stdin_eof(asyncio.get_running_loop(), stop)
-    options = BrokerOptions.default()
+    options = bench_options()
     if args.nats:
         from websocketmq.backends.nats import NatsBackend
 
@@ -116,6 +136,7 @@ def main() -> None:
     p.add_argument("--deflate", action="store_true")
     p.add_argument("--nats", help="NATS URL: run as a cluster node with the NATS backend")
     p.add_argument("--no-handlers", action="store_true", help="register no bench handlers")
+    p.add_argument("--preload", help="a Python file run first (a hot-path experiment)")
     asyncio.run(amain(p.parse_args()))
 
 
