@@ -28,14 +28,25 @@ from websockets.asyncio.server import serve as _ws_serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
+from websockets.protocol import State as _WsState
 
 from .broker import Broker, HandshakeRequest
+from .limits import ConnectionCounter, RedactingFilter, origin_allowed, redact
 
 __all__ = ["SUBPROTOCOL", "Server", "serve"]
 
 log = logging.getLogger("websocketmq.server")
+ws_log = logging.getLogger("websocketmq.server.ws")
+"""The logger handed to ``websockets``: its debug output (request lines, headers) goes through
+:class:`~websocketmq.limits.RedactingFilter`, so tokens in query strings and credential headers
+never reach a log (docs/security.md §6)."""
+ws_log.addFilter(RedactingFilter())
 
 SUBPROTOCOL = "wsmq.v1"
+_OPEN = _WsState.OPEN
+_DIRECT_WRITE_LIMIT = 64 * 1024
+"""Bytes buffered in the transport above which frames go through the queue and its writer
+(which waits for the socket to drain); the queue bound then decides who is a slow consumer."""
 _STATIC = {
     "/": ("index.html", "text/html; charset=utf-8"),
     "/index.html": ("index.html", "text/html; charset=utf-8"),
@@ -77,7 +88,24 @@ class _Transport:
     def send(self, frame: bytes) -> bool:
         if self._closing is not None:
             return True  # dropped: the connection is going away anyway
-        if len(self._queue) >= self.limit:
+        queue = self._queue
+        if not queue:
+            # Fast path (what websockets.broadcast does): write the frame straight to the
+            # transport when nothing is queued before it and the socket keeps up. No task
+            # switch, no await; ordering holds because the queue is empty.
+            ws = self._ws
+            if (
+                ws.protocol.state is _OPEN
+                and ws.send_in_progress is None
+                and ws.transport.get_write_buffer_size() < _DIRECT_WRITE_LIMIT
+            ):
+                try:
+                    ws.protocol.send_text(frame)
+                    ws.send_data()
+                    return True
+                except Exception:  # state changed under us: let the writer deal with it
+                    log.debug("direct write failed; queueing", exc_info=True)
+        if len(queue) >= self.limit:
             return False
         self._queue.append(frame)
         self._wake.set()
@@ -147,6 +175,9 @@ class Server:
         self._ws_options = ws_options
         self._server: _WsServer | None = None
         self._identities: dict[int, Any] = {}
+        self._per_ip = ConnectionCounter(broker.options.max_connections_per_ip)
+        self._ip_of: dict[ServerConnection, str] = {}
+        self._watchers: set[asyncio.Task[None]] = set()
         self._closed = asyncio.Event()
 
     @property
@@ -159,16 +190,22 @@ class Server:
         opts = self.broker.options
         await self.broker.start()
         limit = opts.max_message_size
+        ws_kwargs: dict[str, Any] = {
+            "max_size": limit * 4 if limit else None,
+            "ping_interval": opts.ping_interval,
+            "ping_timeout": opts.ping_timeout,
+            "open_timeout": opts.handshake_timeout,  # slowloris: docs/security.md §4
+            "close_timeout": opts.close_timeout,  # a dead peer is freed after this, too
+            "logger": ws_log,
+        }
+        ws_kwargs.update(self._ws_options)
         self._server = await _ws_serve(
             self._handle,
             self.host,
             self.port,
             process_request=self._process_request,
             select_subprotocol=_select_subprotocol,
-            max_size=limit * 4 if limit else None,
-            ping_interval=opts.ping_interval,
-            ping_timeout=opts.ping_timeout,
-            **self._ws_options,
+            **ws_kwargs,
         )
         sock = next(iter(self._server.sockets))
         self.port = sock.getsockname()[1]
@@ -221,13 +258,24 @@ class Server:
                     return _response(200, "OK", body, static[1])
             return _response(404, "Not Found", b"not found\n", "text/plain; charset=utf-8")
         opts = self.broker.options
-        if opts.allowed_origins is not None:
-            origin = request.headers.get("Origin")
-            if origin not in opts.allowed_origins:
-                log.info("rejected origin %r", origin)
-                return _response(403, "Forbidden", b"origin not allowed\n", "text/plain")
+        origins = request.headers.get_all("Origin")
+        origin = origins[0] if len(origins) == 1 else None
+        hosts = request.headers.get_all("Host")
+        if len(origins) > 1 or not origin_allowed(
+            origin, hosts[0] if len(hosts) == 1 else None, opts.allowed_origins
+        ):
+            log.info("rejected origin %r", redact(", ".join(origins)))
+            return _response(403, "Forbidden", b"origin not allowed\n", "text/plain")
         if self.broker.closing:
             return _response(503, "Service Unavailable", b"shutting down\n", "text/plain")
+        ip = _peer_ip(conn)
+        if not self._per_ip.acquire(ip):
+            log.info("refused %s: more than %d connections", ip, self._per_ip.limit)
+            return _response(429, "Too Many Requests", b"too many connections\n", "text/plain")
+        self._ip_of[conn] = ip
+        watcher = asyncio.get_running_loop().create_task(self._release_when_closed(conn))
+        self._watchers.add(watcher)
+        watcher.add_done_callback(self._watchers.discard)
         if opts.authenticate is not None:
             hreq = HandshakeRequest(request.path, request.headers, conn.remote_address)
             try:
@@ -235,12 +283,27 @@ class Server:
                 if inspect.isawaitable(identity):
                     identity = await identity
             except Exception as exc:
-                log.info("authentication failed: %s", exc)
+                # the type only: applications put the offending token in exception messages
+                log.info("authentication failed for %s: %s", ip, type(exc).__name__)
                 identity = None
             if identity is None:
+                self._release(conn)
                 return _response(401, "Unauthorized", b"unauthenticated\n", "text/plain")
             self._identities[id(conn)] = identity
         return None
+
+    def _release(self, conn: ServerConnection) -> None:
+        """Give back ``conn``'s per-IP slot; idempotent (called on every way out)."""
+        ip = self._ip_of.pop(conn, None)
+        if ip is not None:
+            self._per_ip.release(ip)
+
+    async def _release_when_closed(self, conn: ServerConnection) -> None:
+        """Covers handshakes that never reach :meth:`_handle` (timeout, peer gone, 4xx)."""
+        try:
+            await conn.wait_closed()
+        finally:
+            self._release(conn)
 
     # -- WebSocket ------------------------------------------------------------------------
 
@@ -270,6 +333,7 @@ class Server:
             transport.close(1011, "internal error")
             reason = "internal error"
         finally:
+            self._release(ws)
             await conn.closed(reason)
             writer = transport.writer
             if not writer.done():
@@ -281,6 +345,14 @@ class Server:
                     writer.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await writer
+
+
+def _peer_ip(conn: ServerConnection) -> str:
+    """The remote IP the per-IP limit counts (the proxy's, behind a reverse proxy)."""
+    address = conn.remote_address
+    if isinstance(address, tuple) and address:
+        return str(address[0])
+    return str(address)
 
 
 def _select_subprotocol(conn: ServerConnection, offered: Any) -> Any:

@@ -175,8 +175,19 @@ class ClientConnection:
 
     async def receive(self, frame: str | bytes) -> None:
         """Process one received frame (called by the transport, in order)."""
+        broker = self.broker
         for action in self.session.receive(frame):
-            await self.broker._act(self, action)
+            kind = type(action)
+            if kind is Request:
+                broker._client_request(self, action.message)
+            elif kind is Send:
+                self.send(action.frame)
+            elif kind is Answer:
+                waiter = action.waiter
+                if not waiter.done():
+                    waiter.set_result(action.message)
+            else:
+                await broker._act(self, action)
 
     async def closed(self, reason: str = "closed") -> None:
         """The transport is gone: fail what waits on this client, drop its state."""
@@ -475,16 +486,38 @@ class Broker:
         if corr in conn._tasks:
             conn.send(ServerSession.fail(msg, WsmqError("BAD_MESSAGE", "duplicate correlationID")))
             return
+        if self._in_process:
+            # Fast path: this node has every handler. NO_HANDLER and sync handlers are answered
+            # inline, without a task (a sync handler cannot be cancelled or time out anyway).
+            entry = self._first_handler(topic)
+            if entry is None:
+                conn.send(ServerSession.fail(msg, NoHandler(f"no handler for {topic!r}")))
+                return
+            if not entry.is_async:
+                reply = self._call_sync(entry, msg)
+                if isinstance(reply, Message):
+                    conn.send(encode(reply))
+                    return
+                task = asyncio.get_running_loop().create_task(
+                    self._serve_client_request(conn, msg, reply)
+                )
+                conn._tasks[corr] = task
+                return
         task = asyncio.get_running_loop().create_task(self._serve_client_request(conn, msg))
         conn._tasks[corr] = task
 
-    async def _serve_client_request(self, conn: ClientConnection, msg: Message) -> None:
+    async def _serve_client_request(
+        self, conn: ClientConnection, msg: Message, pending: Awaitable[Any] | None = None
+    ) -> None:
         corr = msg.header.correlation_id
         assert corr is not None
         try:
-            ttl = (msg.header.ttl or 1) / 1000
-            frame = b"" if self._in_process else encode(msg)
-            reply = await self.backend.request(msg.header.topic, frame, ttl, msg)
+            if pending is not None:  # a sync handler returned an awaitable: settle it here
+                reply: Reply = await self._settle(msg, pending)
+            else:
+                ttl = (msg.header.ttl or 1) / 1000
+                frame = b"" if self._in_process else encode(msg)
+                reply = await self.backend.request(msg.header.topic, frame, ttl, msg)
             out = reply if isinstance(reply, bytes) else encode(reply)
         except asyncio.CancelledError:
             if self._closing:
@@ -644,6 +677,30 @@ class Broker:
             return None
         return min(entries, key=_seq_of) if len(entries) > 1 else entries[0]
 
+    def _call_sync(self, entry: _Entry, msg: Message) -> Any:
+        """Run a sync handler inline: the reply, or the awaitable it returned (to await)."""
+        corr = msg.header.correlation_id
+        try:
+            result = entry.fn(msg, msg.header.source)
+        except WsmqError as exc:
+            return new_error(corr, exc)
+        except Exception as exc:
+            log.warning("handler for %s raised %s: %s", msg.topic, type(exc).__name__, exc)
+            err = HandlerError(f"handler for {msg.topic!r} raised {type(exc).__name__}: {exc}")
+            return new_error(corr, err)
+        if inspect.isawaitable(result):
+            return result
+        return self._as_response(msg, result)
+
+    @staticmethod
+    def _as_response(msg: Message, result: Any) -> Message:
+        if isinstance(result, Message) and result.header.type in ("response", "error"):
+            corr = msg.header.correlation_id
+            result.header.correlation_id = corr
+            result.header.topic = corr or result.header.topic
+            return result
+        return _new_response(msg, result)
+
     async def handle_request(
         self, topic: str, frame: bytes, message: Message | None = None
     ) -> Reply:
@@ -652,12 +709,25 @@ class Broker:
         entry = self._first_handler(topic)
         if entry is None:
             return new_error(msg.header.correlation_id, NoHandler(f"no handler for {topic!r}"))
+        try:
+            result = entry.fn(msg, msg.header.source)
+        except WsmqError as exc:
+            return new_error(msg.header.correlation_id, exc)
+        except Exception as exc:
+            log.warning("handler for %s raised %s: %s", topic, type(exc).__name__, exc)
+            err = HandlerError(f"handler for {topic!r} raised {type(exc).__name__}: {exc}")
+            return new_error(msg.header.correlation_id, err)
+        if inspect.isawaitable(result):
+            return await self._settle(msg, result)
+        return self._as_response(msg, result)
+
+    async def _settle(self, msg: Message, pending: Awaitable[Any]) -> Message:
+        """Await what a handler returned, within the request's ttl; errors become replies."""
+        topic = msg.header.topic
         ttl = (msg.header.ttl or self._session_config.default_ttl_ms) / 1000
         try:
             async with asyncio.timeout(ttl) as deadline:
-                result = entry.fn(msg, msg.header.source)
-                if inspect.isawaitable(result):
-                    result = await _bounded(result, ttl)
+                result = await _bounded(pending, ttl)
             if deadline.expired():
                 raise TimeoutError  # the handler swallowed its cancellation: still TIMEOUT
         except TimeoutError:
@@ -669,12 +739,7 @@ class Broker:
             log.warning("handler for %s raised %s: %s", topic, type(exc).__name__, exc)
             err = HandlerError(f"handler for {topic!r} raised {type(exc).__name__}: {exc}")
             return new_error(msg.header.correlation_id, err)
-        if isinstance(result, Message) and result.header.type in ("response", "error"):
-            corr = msg.header.correlation_id
-            result.header.correlation_id = corr
-            result.header.topic = corr or result.header.topic
-            return result
-        return _new_response(msg, result)
+        return self._as_response(msg, result)
 
     async def request_client(
         self, client_id: str, frame: bytes, timeout: float, message: Message | None = None
