@@ -206,8 +206,10 @@ interface PatternState {
 }
 
 const OPEN = 1;
-const CLOSE_SUPERSEDED = 4009;
+/** Close codes after which retrying cannot help: policy (origin/auth), auth deadline, superseded. */
+const NO_RECONNECT_CODES: ReadonlySet<number> = new Set([1008, 4001, 4009]);
 const DEFAULT_TIMEOUT_MS = 30_000;
+const TTL_GRACE_MS = 1_000;
 
 function randomId(random: () => number): string {
   let id = '';
@@ -564,7 +566,7 @@ export class WebSocketMQ {
     info: { code: number; reason: string; wasClean: boolean },
     error: WsmqError,
   ): void {
-    const superseded = info.code === CLOSE_SUPERSEDED;
+    const superseded = NO_RECONNECT_CODES.has(info.code);
     const exhausted = this.attempt >= this.options.maxReconnectAttempts + 1 && openInfo === null;
     if (this.closing || !this.options.reconnect || superseded || exhausted) {
       if (openInfo !== null) this.emit('close', { ...openInfo, willReconnect: false });
@@ -880,9 +882,14 @@ export class WebSocketMQ {
     }
     const controller = new AbortController();
     this.inflight.set(correlationID, controller);
+    // Fallback only: the broker's `_internal.cancel` normally arrives first; the grace keeps a
+    // handler from being aborted by clock skew while the broker would still take its answer.
     const ttlTimer =
       ttl !== undefined
-        ? setTimeout(() => controller.abort(new WsmqError('TIMEOUT', `request ${topic} outlived its ttl`)), ttl)
+        ? setTimeout(
+            () => controller.abort(new WsmqError('TIMEOUT', `request ${topic} outlived its ttl`)),
+            ttl + TTL_GRACE_MS,
+          )
         : undefined;
     try {
       const result: unknown = await entry.handler(

@@ -724,8 +724,9 @@
 
   // src/client.ts
   var OPEN = 1;
-  var CLOSE_SUPERSEDED = 4009;
+  var NO_RECONNECT_CODES = /* @__PURE__ */ new Set([1008, 4001, 4009]);
   var DEFAULT_TIMEOUT_MS = 3e4;
+  var TTL_GRACE_MS = 1e3;
   function randomId(random) {
     let id = "";
     for (let i = 0; i < 8; i++) id += Math.floor(random() * 36).toString(36);
@@ -1029,7 +1030,7 @@
       this.afterConnectionLost(wasOpen ? info : null, info, lost);
     }
     afterConnectionLost(openInfo, info, error) {
-      const superseded = info.code === CLOSE_SUPERSEDED;
+      const superseded = NO_RECONNECT_CODES.has(info.code);
       const exhausted = this.attempt >= this.options.maxReconnectAttempts + 1 && openInfo === null;
       if (this.closing || !this.options.reconnect || superseded || exhausted) {
         if (openInfo !== null) this.emit("close", { ...openInfo, willReconnect: false });
@@ -1317,7 +1318,10 @@
       }
       const controller = new AbortController();
       this.inflight.set(correlationID, controller);
-      const ttlTimer = ttl !== void 0 ? setTimeout(() => controller.abort(new WsmqError("TIMEOUT", `request ${topic} outlived its ttl`)), ttl) : void 0;
+      const ttlTimer = ttl !== void 0 ? setTimeout(
+        () => controller.abort(new WsmqError("TIMEOUT", `request ${topic} outlived its ttl`)),
+        ttl + TTL_GRACE_MS
+      ) : void 0;
       try {
         const result = await entry.handler(
           envelope.body,
