@@ -421,3 +421,27 @@ async def test_nats_cluster_node_killed_brokers_fail_over() -> None:
             return ("fan.failover", 1) in inbox.items
 
         await eventually(delivered, "events cross nodes after the failover")
+
+
+async def test_event_burst_from_nats_does_not_close_healthy_subscribers() -> None:
+    """A burst arriving from NATS is more than a connection's send queue (1024 frames): the
+    node must let its writers drain between events instead of closing subscribers 4008 (nats-py
+    hands a subscription's backlog over without yielding). Every event arrives, in order."""
+    count = 2000
+    async with (
+        NatsServer.start() as srv,
+        BrokerNode.start([srv.url], "a", app=True) as a,
+        BrokerNode.start([srv.url], "b", app=True) as b,
+        connect(a.ws_url) as publisher,
+    ):
+        subscribers = [await connect(b.ws_url, auto_reconnect=False) for _ in range(5)]
+        inboxes = [Inbox() for _ in subscribers]
+        for client, inbox in zip(subscribers, inboxes, strict=True):
+            await client.subscribe("burst.x", inbox)
+        for i in range(count):
+            await publisher.publish("burst.x", i)
+        for client, inbox in zip(subscribers, inboxes, strict=True):
+            items = await inbox.wait(count, within=60)
+            assert [body for _, body in items] == list(range(count))
+            assert client.connected
+            await client.close()

@@ -311,6 +311,10 @@ class NatsBackend(Backend):
             log.warning("dropping non-event or mismatched frame from NATS on %r", msg.subject)
             return
         self._host().deliver_event(topic, msg.data, message.header.source, message)
+        # nats-py hands us a burst without yielding between messages; let the connections'
+        # writer tasks drain their send queues, or a burst from NATS would fill them and close
+        # healthy subscribers as slow consumers (4008)
+        await asyncio.sleep(0)
 
     # -- requests to server handlers ---------------------------------------------------------
 
