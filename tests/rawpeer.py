@@ -166,7 +166,7 @@ async def spawn_broker(*args: str, timeout: float = 30.0) -> AsyncIterator[Broke
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "websocketmq.cli",
+        "websocketmq",
         "serve",
         "--host",
         "127.0.0.1",
