@@ -751,12 +751,13 @@ class Broker:
         msg = message if message is not None else decode(frame)
         corr = msg.header.correlation_id
         assert corr is not None
-        waiter: _Waiter = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        waiter: _Waiter = loop.create_future()
         conn.session.send_request(msg, waiter)
         conn.send(frame or encode(msg))
+        timer = loop.call_later(timeout, _expire, waiter)  # cheaper than asyncio.timeout()
         try:
-            async with asyncio.timeout(timeout):
-                return await waiter
+            return await waiter
         except TimeoutError:
             cancel = conn.session.give_up(corr, "TIMEOUT")
             if cancel is not None:
@@ -772,6 +773,8 @@ class Broker:
             if cancel is not None:
                 conn.send(cancel)
             raise
+        finally:
+            timer.cancel()
 
     def deliver_to_client(self, client_id: str, frame: bytes) -> bool:
         """Queue a frame to a local client."""
@@ -808,6 +811,11 @@ async def _bounded(awaitable: Awaitable[Any], ttl: float) -> Any:
 def _discard_result(task: asyncio.Future[Any]) -> None:
     if not task.cancelled() and task.exception() is not None:
         log.debug("late handler failure discarded: %r", task.exception())
+
+
+def _expire(waiter: asyncio.Future[Any]) -> None:
+    if not waiter.done():
+        waiter.set_exception(TimeoutError())
 
 
 def _seq_of(entry: _Entry) -> int:
