@@ -473,6 +473,10 @@ async def test_slow_consumer_closed_4008_without_slowing_others() -> None:
             assert received == count  # the fast subscriber got everything, in order
             # the slow one was cut off: drain its socket to find the close code
             assert await slow.closed(TIMEOUT * 3) == 4008
+            # ... after the error envelope that says why (spec §12.1)
+            last = slow.inbox[-1]
+            assert error_code(last) == "RATE_LIMITED", last
+            assert last["body"]["error"]["details"] == {"reason": "slow-consumer"}
             await departure(broker, slow.client_id)
         finally:
             await slow.aclose()

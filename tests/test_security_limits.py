@@ -48,6 +48,7 @@ async def test_protocol_error_budget_closes_4029() -> None:
         errors = [error_code(m) for m in peer.inbox]
         assert errors.count("BAD_MESSAGE") == 5 + 1, errors  # 5 tolerated, the 6th closes
         assert errors[-1] == "RATE_LIMITED", errors  # the envelope that says why, then the close
+        assert peer.inbox[-1]["body"]["error"]["details"] == {"reason": "error-budget"}
         await bystander_ok(server.url)
 
 

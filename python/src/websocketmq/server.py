@@ -31,7 +31,9 @@ from websockets.http11 import Request, Response
 from websockets.protocol import State as _WsState
 
 from .broker import Broker, HandshakeRequest
+from .errors import RateLimited
 from .limits import ConnectionCounter, RedactingFilter, origin_allowed, redact
+from .protocol.envelope import INVALID_CORRELATION, encode, new_error
 
 __all__ = ["SUBPROTOCOL", "Server", "serve"]
 
@@ -120,9 +122,22 @@ class _Transport:
             # a close handshake bounded by websockets' close_timeout (then the TCP is aborted)
             self._queue.clear()
             self.writer.cancel()
+            if code == 4008:
+                self._tell_slow_consumer()
             self.writer = asyncio.get_running_loop().create_task(self._close_hard(code, reason))
             return
         self._wake.set()
+
+    def _tell_slow_consumer(self) -> None:
+        """Spec §12.1: ``RATE_LIMITED`` (reason ``slow-consumer``) before close 4008, best
+        effort: written straight to the transport buffer, behind what the socket holds."""
+        ws = self._ws
+        if ws.protocol.state is not _OPEN:
+            return
+        err = RateLimited("send queue full: slow consumer", {"reason": "slow-consumer"})
+        with contextlib.suppress(Exception):
+            ws.protocol.send_text(encode(new_error(INVALID_CORRELATION, err)))
+            ws.send_data()
 
     async def _close_hard(self, code: int, reason: str) -> None:
         """Close handshake with a short deadline, then abort the TCP connection: a consumer

@@ -265,7 +265,7 @@ class ServerSession(Generic[W]):
                 self._move(Trigger.CLOSE)
                 err = RateLimited(
                     f"too many protocol errors ({self.guard.errors}); closing",
-                    None,
+                    {"reason": "error-budget"},  # spec §12.1
                     INVALID_CORRELATION,
                 )
                 return [*actions, Send(_error_frame(err)), Close(4029, "too many errors")]
@@ -304,7 +304,9 @@ class ServerSession(Generic[W]):
         header = msg.header
         if header.type in ("event", "request") and self.guard.over_rate(self._clock()):
             corr = header.correlation_id if header.type == "request" else header.message_id
-            limited = RateLimited("message rate limit exceeded; message dropped", None, corr)
+            limited = RateLimited(
+                "message rate limit exceeded; message dropped", {"reason": "message-rate"}, corr
+            )
             return [Send(self._fault(limited))]
         actions: list[Any] = []
         if self.state is State.OPEN:
