@@ -181,8 +181,9 @@ def main(argv: list[str] | None = None) -> int:
         )
     )
     print(f"bench: wrote {md_path} and {png_path}", flush=True)
-    for o, text, v, verdict in summary.verdicts:
-        print(f"bench: {o}: {text}: {v if v is None else round(v, 2)} {verdict}")
+    for o, text, v, verdict, eff in summary.verdicts:
+        by_cpu = "" if eff is None else f" (by CPU/op {eff:.2f})"
+        print(f"bench: {o}: {text}: {v if v is None else round(v, 2)} {verdict}{by_cpu}")
     if summary.failed:
         print("bench: FAILED measurements (see above)", file=sys.stderr)
         return 1
