@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 import pytest
-from rawpeer import TIMEOUT, RawPeer, envelope, error_code
+from rawpeer import TIMEOUT, RawPeer, envelope, error_code, spawn_broker
 from test_security import bystander_ok, running
 from websocketmq.limits import DEFAULT_LIMITS
 from websockets.asyncio.client import connect
@@ -170,3 +170,20 @@ async def test_origin_allow_list() -> None:
     async with running(allowed_origins=["*"]) as (_, server):
         assert await _status(server.url, "https://anything.example") == 101
         assert await _status(server.url, None) == 101
+
+
+async def test_cli_limit_flags() -> None:
+    """``wsmq serve`` exposes the Origin list and the limits operators most often change."""
+    args = ("--allowed-origin", "https://app.example.com", "--allowed-origin", "none")
+    async with spawn_broker(*args) as broker:
+        assert await _status(broker.url, "https://app.example.com") == 101
+        assert await _status(broker.url, None) == 101  # 'none' admits non-browser clients
+        assert await _status(broker.url, "http://127.0.0.1") == 403
+    async with spawn_broker("--max-connections-per-ip", "1") as broker:
+        first = await RawPeer.connect(broker.url)
+        try:
+            with pytest.raises(InvalidStatus) as info:
+                await connect(broker.url, open_timeout=TIMEOUT)
+            assert info.value.response.status_code == 429
+        finally:
+            await first.aclose()

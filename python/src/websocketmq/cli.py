@@ -46,6 +46,29 @@ def _parser() -> argparse.ArgumentParser:
         help="HMAC key of resume tokens; give every cluster node the same one so clients can "
         "resume on any node (default: env WSMQ_RESUME_SECRET, else random per process)",
     )
+    s.add_argument(
+        "--allowed-origin",
+        action="append",
+        default=None,
+        metavar="ORIGIN",
+        help="allow browser pages from this origin (repeatable; 'none' = clients that send no "
+        "Origin, '*' = any). Default: same-origin only, and clients without Origin "
+        "(docs/security.md §3)",
+    )
+    s.add_argument(
+        "--max-connections-per-ip",
+        type=int,
+        default=None,
+        metavar="N",
+        help="concurrent connections per remote address, 0 = off (default 256)",
+    )
+    s.add_argument(
+        "--message-rate",
+        type=float,
+        default=None,
+        metavar="PER_S",
+        help="messages per second per connection, 0 = off (default 200, bursts of 400)",
+    )
     s.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING… (default INFO)")
     return parser
 
@@ -67,6 +90,12 @@ async def run_serve(args: argparse.Namespace) -> int:
         options.resume_secret = args.resume_secret.encode()
     if args.nats:
         options.backend = _nats_backend(args.nats, args.nats_namespace)
+    if args.allowed_origin is not None:
+        options.allowed_origins = [None if o.lower() == "none" else o for o in args.allowed_origin]
+    if args.max_connections_per_ip is not None:
+        options.max_connections_per_ip = args.max_connections_per_ip
+    if args.message_rate is not None:
+        options.message_rate = args.message_rate
     broker = Broker(options)
     demo_task = None
     if args.conformance:
