@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import importlib.metadata
 import json
+import os
 import re
 import shlex
 import subprocess
@@ -91,7 +92,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="directory for the JSON results (and the quick report)",
     )
     p.add_argument("--profile", type=Path, help="run our servers under cProfile, .prof files here")
+    p.add_argument("--from-json", type=Path, help="re-render the report of a saved run")
     p.add_argument("--no-rpc", action="store_true", help="skip the RPC shapes")
+    p.add_argument("--rpc-shapes", help="only these RPC shapes, e.g. c2s_64,s2c_64")
     p.add_argument("--docs", action="store_true", help="write docs/ even with --quick")
     p.add_argument("--no-docs", action="store_true", help="never write docs/")
     return p.parse_args(argv)
@@ -129,37 +132,51 @@ def main(argv: list[str] | None = None) -> int:
         cfg.memory = args.memory
     cfg.client = args.client
     cfg.rpc = not args.no_rpc
+    cfg.rpc_shapes = args.rpc_shapes.split(",") if args.rpc_shapes else None
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
         PROFILE_DIR.append(str(args.profile.resolve()))
     command = "python -m bench " + shlex.join(argv if argv is not None else sys.argv[1:])
-    started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
-    print(f"bench: {command.strip()} — systems {', '.join(systems)}", flush=True)
-    samples = asyncio.run(run_all(cfg))
-
+    if args.from_json:
+        # Re-render the report of an earlier run (e.g. after editing bench/analysis.md).
+        saved = json.loads(args.from_json.read_text())
+        command, samples = saved["command"], saved["samples"]
+        ver, machine = saved["versions"], saved["machine"]
+        systems = list(dict.fromkeys(x["system"] for x in saved["samples"]))
+        cfg.reps = saved["config"]["reps"]
+        experiment = saved.get("experiment")
+    else:
+        started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+        print(f"bench: {command.strip()} — systems {', '.join(systems)}", flush=True)
+        samples = asyncio.run(run_all(cfg))
+        ver = versions()
+        machine = report.machine_info() | {"started": started}
+        experiment = os.environ.get("BENCH_WSMQ_EXPERIMENT") if "wsmq-exp" in systems else None
+        args.out.mkdir(parents=True, exist_ok=True)
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+        (args.out / f"{stamp}.json").write_text(
+            json.dumps(
+                {
+                    "command": command,
+                    "config": cfg.__dict__,
+                    "versions": ver,
+                    "machine": machine,
+                    "experiment": experiment,
+                    "samples": samples,
+                },
+                indent=1,
+            )
+        )
     ours = {s: SYSTEMS[s].ws_peer for s in systems if SYSTEMS[s].ours}
     summary = report.summarize(samples, systems, ours)
     labels = {name: s.label for name, s in SYSTEMS.items()}
-    ver = versions()
-    machine = report.machine_info() | {"started": started}
-    args.out.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
-    (args.out / f"{stamp}.json").write_text(
-        json.dumps(
-            {
-                "command": command,
-                "config": cfg.__dict__,
-                "versions": ver,
-                "machine": machine,
-                "samples": samples,
-            },
-            indent=1,
-        )
-    )
+    if experiment:
+        labels["wsmq-exp"] = f"WebSocketMQ + experiment {Path(experiment).stem}"
     write_docs = not args.no_docs and (args.docs or not args.quick)
     docs = ROOT / "docs"
     md_path = docs / "benchmarks.md" if write_docs else args.out / "benchmarks.md"
     png_path = md_path.with_suffix(".png")
+    md_path.parent.mkdir(parents=True, exist_ok=True)
     try:
         report.write_chart(summary, labels, png_path)
         chart: str | None = png_path.name

@@ -40,6 +40,8 @@ class Config:
     idle_timeout: float = 15.0
     quick: bool = False
     rpc: bool = True
+    rpc_shapes: list[str] | None = None
+    """Only these RPC shapes (e.g. ``["s2c_64"]``), for profiling one path."""
     client: str | None = None
     """Force one load-generator client stack for every system (default: per system)."""
 
@@ -293,6 +295,8 @@ async def run_all(cfg: Config) -> list[dict[str, Any]]:
                 continue
             try:
                 for shape, role, window in rpc_shapes(cfg) if cfg.rpc else []:
+                    if cfg.rpc_shapes and shape not in cfg.rpc_shapes:
+                        continue
                     samples.append(
                         await _guarded(
                             measure_rpc(system, running, shape, role, window, cfg, rep),
