@@ -13,11 +13,11 @@ import asyncio
 import concurrent.futures
 import threading
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+from hypothesis import HealthCheck, Phase, Verbosity, example, given, settings
 from hypothesis import strategies as st
 
 from .model import CaseFailed, Unimplemented
@@ -94,9 +94,10 @@ class Context:
         check: Callable[[T], Awaitable[None]],
         *,
         examples: int | None = None,
+        explicit: Sequence[T] = (),
     ) -> None:
-        """Run ``check`` on examples from ``strategy``; on failure raise CaseFailed with the
-        minimal example hypothesis found."""
+        """Run ``check`` on examples from ``strategy`` (after the ``explicit`` ones, e.g. the
+        spec's own examples); on failure raise CaseFailed with the minimal example found."""
         loop = asyncio.get_running_loop()
         failures: list[tuple[T, BaseException]] = []
         n = examples if examples is not None else self.config.examples
@@ -129,6 +130,8 @@ class Context:
                 failures.append((x, exc))
                 raise
 
+        for x in reversed(explicit):
+            prop = example(x)(prop)
         try:
             await asyncio.to_thread(prop)
         except BaseException as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .. import sections as S
 from ..context import Context
-from ..model import case
+from ..model import CaseFailed, case
 from ..peer import Peer
 from ..strategies import Mutation, bad_envelopes
 from .common import candidates_for, check, expect_error, expect_error_for_frame
@@ -163,3 +163,14 @@ async def error_body_shape(ctx: Context) -> None:
         and isinstance(err.get("message"), str),
         f"error body {m.body!r}",
     )
+
+
+@case("6.1.6", "a text frame with invalid UTF-8 closes the connection with 1007", section="§2.2")
+async def invalid_utf8(ctx: Context) -> None:
+    a = await ctx.peer("A")
+    try:
+        await a.ws.send(b'{"header": "\xff\xfe"}', text=True)
+    except Exception as exc:
+        raise CaseFailed(f"could not send the frame: {exc!r}") from exc
+    code = await a.wait_closed(5)
+    check(code == 1007, f"closed with {code}, expected 1007")

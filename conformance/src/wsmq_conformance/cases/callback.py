@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from hypothesis import strategies as st
+
 from .. import sections as S
 from ..context import Context
-from ..model import Level, case
+from ..model import case
 from ..peer import Msg, Peer
 from ..strategies import json_values
-from .common import check, expect_error
+from .common import check, expect_error, expect_silence
 
 __all__: list[str] = []
 
@@ -120,7 +122,6 @@ async def callback_timeout(ctx: Context) -> None:
     "when the server gives up it sends _internal.cancel with reason TIMEOUT",
     section=f"{S.CANCEL}; {S.FIXTURE}",
     fixture=True,
-    level=Level.SHOULD,
 )
 async def callback_cancel_event(ctx: Context) -> None:
     a = await ctx.peer("A")
@@ -230,3 +231,47 @@ async def callback_no_handler(ctx: Context) -> None:
     await answer(a, req, "error", {"error": {"code": "NO_HANDLER", "message": "no handler"}})
     m = await a.wait(fut, "conformance.callback")
     check(m.type == "error" and m.error_code == "NO_HANDLER", f"callback answered {m.short()}")
+
+
+@case(
+    "5.2.5",
+    "a late answer (after the server's TIMEOUT) is discarded silently",
+    section=S.SETTLE,
+    fixture=True,
+)
+async def late_answer(ctx: Context) -> None:
+    a = await ctx.peer("A")
+    t = ctx.unique("cb") + ".late"
+    fut, req = await start_callback(a, t, {}, timeout_ms=200)
+    m = await a.wait(fut, "conformance.callback", timeout=5)
+    check(m.error_code == "TIMEOUT", f"callback answered {m.short()}")
+    await answer(a, req, "response", {"too": "late"})
+    await expect_silence(a, "a late answer")
+
+
+@case(
+    "5.2.6",
+    "an answer racing the server's timeout settles the request exactly once",
+    section="§8.4, §8.6",
+    fixture=True,
+    timeout=60,
+)
+async def answer_race(ctx: Context) -> None:
+    a = await ctx.peer("A")
+
+    async def example(delay_ms: int) -> None:
+        t = ctx.unique("cb") + ".race"
+        fut, req = await start_callback(a, t, {"d": delay_ms}, timeout_ms=100)
+        await asyncio.sleep(delay_ms / 1000)
+        await answer(a, req, "response", {"d": delay_ms})
+        m = await a.wait(fut, "conformance.callback")
+        ok = m.type == "response" and m.body == {"response": {"d": delay_ms}}
+        check(ok or m.error_code == "TIMEOUT", f"answer after {delay_ms} ms: {m.short()}")
+        await a.ping()
+        stray = a.take(lambda m: m.type in ("response", "error"))
+        check(
+            not stray, f"answer after {delay_ms} ms: also got {stray[0].short() if stray else ''}"
+        )
+        a.take(lambda m: m.topic == "_internal.cancel")
+
+    await ctx.given(st.integers(60, 140), example, examples=max(5, ctx.config.examples // 2))

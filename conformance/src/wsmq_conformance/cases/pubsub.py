@@ -35,7 +35,8 @@ async def _barrier(sub: Peer, pub: Peer, ctx: Context) -> None:
 async def subscribe_answer(ctx: Context) -> None:
     a = await ctx.peer("A")
     t = ctx.unique() + ".>"
-    res = await a.call("_client.subscribe", {"topic": t})
+    # §3.4: unknown members of a control body are ignored
+    res = await a.call("_client.subscribe", {"topic": t, "futureOption": {"x": 1}})
     check(
         res == {"topic": t, "subscribed": True}
         or (isinstance(res, dict) and res.get("topic") == t and res.get("subscribed") is True),
@@ -158,7 +159,17 @@ async def wildcards(ctx: Context) -> None:
         finally:
             await sub.unsubscribe(pattern)
 
-    await ctx.given(pattern_and_topic(), example)
+    spec_table = [  # spec §5.2's examples, as (pattern tokens, topic tokens)
+        (["a", "*"], ["a", "b"]),
+        (["a", "*"], ["a"]),
+        (["a", "*"], ["a", "b", "a"]),
+        (["a", ">"], ["a", "b"]),
+        (["a", ">"], ["a", "b", "a"]),
+        (["a", ">"], ["a"]),
+        (["*", "b"], ["a", "b"]),
+        (["*", "b"], ["a", "a", "b"]),
+    ]
+    await ctx.given(pattern_and_topic(), example, explicit=spec_table)
 
 
 @case(
@@ -295,3 +306,24 @@ async def bodies_delivered(ctx: Context) -> None:
         check(m.body == body, f"sent {body!r}, delivered {m.body!r}")
 
     await ctx.given(json_values(), example)
+
+
+@case(
+    "3.2.5",
+    "topics are case-sensitive and compared byte for byte (no Unicode normalization)",
+    section=S.TOPICS,
+)
+async def case_sensitive(ctx: Context) -> None:
+    a, b = await ctx.peer("A"), await ctx.peer("B")
+    pre = ctx.unique()
+    composed, decomposed = "caf\u00e9", "cafe\u0301"
+    await b.subscribe(f"{pre}.Room")
+    await b.subscribe(f"{pre}.{composed}")
+    await a.publish(f"{pre}.room", {"n": 1})
+    await a.publish(f"{pre}.{decomposed}", {"n": 2})
+    await a.publish(f"{pre}.{composed}", {"n": 3})
+    m = await b.expect(lambda m: m.topic.startswith(pre), "the event on the composed topic")
+    check(m.body == {"n": 3}, f"a topic differing in case or normalization matched: {m.short()}")
+    await _barrier(b, a, ctx)
+    extra = b.take(lambda m: m.topic.startswith(pre))
+    check(not extra, f"unexpected delivery: {extra[0].short() if extra else ''}")

@@ -201,3 +201,17 @@ async def resume_fuzz(ctx: Context) -> None:
 
     await ctx.given(tokens, example, examples=max(5, ctx.config.examples // 2))
     await victim.ping()
+
+
+@case("1.2.5", "a valid token for one client ID does not resume another ID", section=S.RESUME)
+async def resume_wrong_id(ctx: Context) -> None:
+    a, victim = await ctx.peer("A"), await ctx.peer("V")
+    token = (a.ack or {}).get("resumeToken")
+    b = await ctx.connect("B")
+    ack = await b.register({"brokerClientID": victim.client_id, "resumeToken": token})
+    check(
+        ack.get("resumed") is False and ack.get("brokerClientID") != victim.client_id,
+        f"A's token resumed V's ID: {ack!r}",
+    )
+    await victim.ping()
+    await a.ping()

@@ -13,10 +13,14 @@ from hypothesis import strategies as st
 from .. import sections as S
 from ..context import Context
 from ..model import CaseFailed, Level, case
-from ..peer import Msg, Peer
+from ..peer import Msg, Peer, new_id
 from .common import check
 
 __all__: list[str] = []
+
+
+def new_corr() -> str:
+    return new_id("c")
 
 
 @case(
@@ -210,3 +214,29 @@ async def ttl_clamp(ctx: Context) -> None:
     a = await ctx.peer("A")
     m = await a.request("conformance.echo", {"big": True}, ttl=10**12)
     check(m.type == "response", f"huge ttl answered {m.short()}")
+
+
+@case(
+    "4.1.8",
+    "a handler finishing as its ttl expires still gets exactly one answer",
+    section="§8.2, §8.6",
+    fixture=True,
+    timeout=60,
+)
+async def ttl_race(ctx: Context) -> None:
+    a = await ctx.peer("A")
+
+    async def example(ms_ttl: tuple[int, int]) -> None:
+        ms, ttl = ms_ttl
+        corr = new_corr()
+        m = await a.request("conformance.sleep", {"ms": ms}, ttl=ttl, corr=corr)
+        ok = (m.type == "response" and m.body == {"slept": ms}) or m.error_code == "TIMEOUT"
+        check(ok, f"sleep {ms} ms with ttl {ttl} answered {m.short()}")
+        await a.ping()
+        dup = a.take(lambda m: m.corr == corr)
+        check(not dup, f"sleep {ms} / ttl {ttl}: a second answer {dup[0].short() if dup else ''}")
+
+    pairs = st.integers(20, 120).flatmap(
+        lambda t: st.tuples(st.integers(max(0, t - 15), t + 15), st.just(t))
+    )
+    await ctx.given(pairs, example)
