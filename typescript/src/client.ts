@@ -352,6 +352,7 @@ export class WebSocketMQ {
       return Promise.resolve();
     }
     const closed = new Promise<void>((resolve) => this.closeWaiters.push(resolve));
+    socket.onerror = null; // closing a socket that is still connecting "errors": we asked for it
     try {
       socket.close(code, reason);
     } catch {
@@ -868,9 +869,12 @@ export class WebSocketMQ {
       let frame: string;
       try {
         frame = this.encode(type, correlationID, body, { correlationID });
+        this.checkSize(frame, topic);
       } catch (error) {
+        // An answer the broker would refuse (or that is not JSON) becomes an error answer.
+        const code = error instanceof WsmqError ? error.code : 'HANDLER_ERROR';
         frame = this.encode('error', correlationID, {
-          error: { code: 'HANDLER_ERROR', message: `response not JSON-serializable: ${errorMessageOf(error)}` },
+          error: { code, message: `cannot send the answer: ${errorMessageOf(error)}` },
         }, { correlationID });
       }
       this.rawSend(socket, frame);

@@ -305,6 +305,27 @@ describe('against a fake peer', () => {
     await assert.rejects(client.request('', 1), { code: 'BAD_TOPIC' });
   });
 
+  it('refuses messages above the broker\'s maxMessageSize locally (TOO_LARGE), answers included', async () => {
+    onConnection = (peer) => politeBroker(peer, { maxMessageSize: 300 });
+    const client = newClient(fake.url);
+    client.subscribe('client.big', () => 'x'.repeat(400));
+    await client.connect();
+    const peer = fake.connections.items.at(-1);
+    assert.throws(() => client.publish('t.big', 'x'.repeat(400)), { code: 'TOO_LARGE' });
+    await assert.rejects(client.request('t.big', 'x'.repeat(400)), { code: 'TOO_LARGE' });
+    const answers = new Inbox();
+    peer.ws.on('message', (data) => {
+      const env = JSON.parse(String(data));
+      if (env.header.type === 'error' || env.header.type === 'response') answers.push(env);
+    });
+    const big = request('client.big', {});
+    peer.send(big);
+    const [answer] = await answers.waitFor(1);
+    assert.equal(answer.header.type, 'error');
+    assert.equal(answer.header.correlationID, big.header.correlationID);
+    assert.equal(answer.body.error.code, 'TOO_LARGE');
+  });
+
   it('close() rejects pending requests with DISCONNECTED and stays closed', async () => {
     onConnection = (peer) => politeBroker(peer);
     const client = newClient(fake.url);

@@ -847,6 +847,7 @@
         return Promise.resolve();
       }
       const closed = new Promise((resolve) => this.closeWaiters.push(resolve));
+      socket.onerror = null;
       try {
         socket.close(code, reason);
       } catch {
@@ -1304,9 +1305,11 @@
         let frame;
         try {
           frame = this.encode(type, correlationID, body, { correlationID });
+          this.checkSize(frame, topic);
         } catch (error) {
+          const code = error instanceof WsmqError ? error.code : "HANDLER_ERROR";
           frame = this.encode("error", correlationID, {
-            error: { code: "HANDLER_ERROR", message: `response not JSON-serializable: ${errorMessageOf(error)}` }
+            error: { code, message: `cannot send the answer: ${errorMessageOf(error)}` }
           }, { correlationID });
         }
         this.rawSend(socket, frame);
