@@ -11,7 +11,7 @@ maps the :class:`~websocketmq.backends.base.Backend` calls onto subjects (``<ns>
     request_client(id)        → PUB  wsmq.<ns>.c.<id>.req  (holder SUBs wsmq.<ns>.c.<id>.*);
                                      nobody → 503 → UnknownClient at once
     send_to_client(id)        → REQ  wsmq.<ns>.c.<id>.msg   (answer: delivered or not)
-    attach_client(id)         → REQ  wsmq.<ns>.c.<id>.evict (old holder closes with 4009), then SUB
+    attach_client(id)         → SUB  wsmq.<ns>.c.<id>.*, then PUB …c.<id>.evict (old holder: 4009)
     liveness / cancel         →      wsmq.<ns>.n.<node>.ping / .x
 
 Why these choices:
@@ -405,24 +405,26 @@ class NatsBackend(Backend):
         return answer.data == b"1"
 
     async def attach_client(self, client_id: str) -> None:
-        """Take ``client_id``: evict it from the node that held it, then subscribe for it."""
+        """Take ``client_id``: subscribe for it, then tell any previous holder to let go.
+
+        Subscribing first leaves no moment in which nobody holds the ID (a request to it would
+        get UNKNOWN_CLIENT); the previous holder closes its connection (4009) when the evict
+        reaches it, and our own copy of the evict is ignored.
+        """
         hold = self._clients.get(client_id)
         if hold is not None:  # resumed on this very node: the broker evicts locally
             hold.count += 1
             return
-        nc = self._nc()
-        with contextlib.suppress(nats_errors.Error):  # nobody / slow: nothing to evict
-            await nc.request(
-                self._client_subject(client_id, "evict"),
-                self.node_id.encode(),
-                timeout=self.grace,
-            )
-        if client_id in self._clients:  # attached concurrently while we waited
-            self._clients[client_id].count += 1
+        subject = self._client_subject(client_id, "evict")
+        hold = self._clients[client_id] = _ClientHold(None)
+        sub = await self._nc().subscribe(self._c + client_id + ".*", cb=self._on_client_msg)
+        if self._clients.get(client_id) is not hold:  # detached while we subscribed
+            with contextlib.suppress(nats_errors.Error):
+                await sub.unsubscribe()
             return
-        sub = await nc.subscribe(self._c + client_id + ".*", cb=self._on_client_msg)
-        self._clients[client_id] = _ClientHold(sub)
+        hold.sub = sub
         await self._flush()
+        await self._safe_publish(subject, self.node_id.encode())
 
     async def detach_client(self, client_id: str) -> None:
         """Release ``client_id`` when its last local connection is gone."""
@@ -432,9 +434,10 @@ class NatsBackend(Backend):
         hold.count -= 1
         if hold.count <= 0:
             del self._clients[client_id]
-            with contextlib.suppress(nats_errors.Error):
-                await hold.sub.unsubscribe()
-            await self._flush()
+            if hold.sub is not None:
+                with contextlib.suppress(nats_errors.Error):
+                    await hold.sub.unsubscribe()
+                await self._flush()
 
     def _client_subject(self, client_id: str, kind: str) -> str:
         if not client_id or "." in client_id or not _token_ok(client_id):
@@ -448,15 +451,18 @@ class NatsBackend(Backend):
         host = self._host()
         if kind == "evict":
             if msg.data.decode(errors="replace") == self.node_id:
-                return  # our own eviction request (cannot happen: we subscribe after it)
+                return  # our own evict, sent after we took the ID
             hold = self._clients.pop(client_id, None)
             if hold is not None:
-                with contextlib.suppress(nats_errors.Error):
-                    await hold.sub.unsubscribe()
+                if hold.sub is not None:
+                    with contextlib.suppress(nats_errors.Error):
+                        await hold.sub.unsubscribe()
                 host.evict_client(client_id)
             if msg.reply:
                 await self._safe_publish(msg.reply, b"evicted")
             return
+        if client_id not in self._clients:
+            return  # evicted or detached a moment ago: the current holder answers
         try:
             message = decode(msg.data)
         except WsmqError as exc:
