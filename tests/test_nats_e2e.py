@@ -447,3 +447,25 @@ async def test_event_burst_from_nats_does_not_close_healthy_subscribers() -> Non
             assert [body for _, body in items] == list(range(count))
             assert client.connected
             await client.close()
+
+
+async def test_broker_node_stopped_answers_its_remote_requests_shutting_down() -> None:
+    async with (
+        NatsServer.start() as srv,
+        BrokerNode.start([srv.url], "a", app=True) as a,
+        BrokerNode.start([srv.url], "b", ["--serve-work"], app=True) as b,
+        connect(a.ws_url) as caller,
+        connect(b.ws_url, auto_reconnect=False) as on_b,
+    ):
+        call = asyncio.create_task(caller.request("work.slow", {"sleepMs": 60_000}, 45))
+
+        async def in_handler() -> bool:
+            return (await on_b.request("node.stats", None, 5))["work"] == 1
+
+        await eventually(in_handler, "the request reached the handler on node b")
+        t0 = time.monotonic()
+        await b.stop()  # SIGTERM: graceful
+        with pytest.raises(WsmqError) as info:
+            await asyncio.wait_for(call, WAIT)
+        assert info.value.code == "SHUTTING_DOWN"
+        assert time.monotonic() - t0 < 10

@@ -369,7 +369,8 @@ class NatsBackend(Backend):
             log.warning("dropping invalid request from NATS on %r: %s", msg.subject, exc)
             return
         await self._accept(msg.reply)
-        self._run_serving(msg.reply, self._host().handle_request(topic, msg.data, message))
+        work = self._host().handle_request(topic, msg.data, message)
+        self._run_serving(msg.reply, work, message.correlation_id)
 
     # -- client-addressed traffic --------------------------------------------------------------
 
@@ -479,7 +480,8 @@ class NatsBackend(Backend):
                 return
             timeout = _float_header(msg, "Wsmq-Timeout", 30.0)
             await self._accept(msg.reply)
-            self._run_serving(msg.reply, self._answer_client(client_id, msg.data, timeout, message))
+            work = self._answer_client(client_id, msg.data, timeout, message)
+            self._run_serving(msg.reply, work, message.correlation_id)
 
     async def _answer_client(
         self, client_id: str, frame: bytes, timeout: float, message: Message
@@ -663,18 +665,26 @@ class NatsBackend(Backend):
     async def _accept(self, reply: str) -> None:
         await self._safe_publish(reply, _ACCEPT + self.node_id.encode())
 
-    def _run_serving(self, reply: str, work: Any) -> None:
-        """Run a host call for a remote caller; publish its answer; cancellable via …x."""
+    def _run_serving(self, reply: str, work: Any, correlation_id: str | None) -> None:
+        """Run a host call for a remote caller; publish its answer; cancellable via …x.
+
+        Cancelled by the caller: no answer (it gave up). Cancelled because this node is closing:
+        answer SHUTTING_DOWN so that the caller does not wait for the liveness probes.
+        """
 
         async def run() -> None:
             try:
                 answer = await work
             except asyncio.CancelledError:
-                return
+                if not self._closing:
+                    return
+                answer = new_error(correlation_id, "SHUTTING_DOWN", "broker node shutting down")
             except Exception as exc:  # a host bug must not leave the caller hanging
                 log.exception("request from NATS failed")
                 err = exc if isinstance(exc, WsmqError) else None
-                answer = new_error(None, err or "INTERNAL", "" if err else "internal error")
+                answer = new_error(
+                    correlation_id, err or "INTERNAL", "" if err else "internal error"
+                )
             data = encode(answer) if isinstance(answer, Message) else answer
             await self._safe_publish(reply, data)
 
