@@ -46,6 +46,7 @@ BROKEN = {
     "ignore-unsubscribe": (["3.1.5", "3.1.6"], {"3.1.5", "3.1.6"}),
     "gt-matches-zero": (["3.2.1"], {"3.2.1"}),
     "accept-any-resume": (["1.2.*"], {"1.2.3", "1.2.4", "1.2.5"}),
+    "no-disconnect-settle": (["5.4.*"], {"5.4.3"}),
 }
 
 

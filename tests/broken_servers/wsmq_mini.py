@@ -41,6 +41,7 @@ FAULTS = {
     "ignore-unsubscribe": "unsubscribe always answers true and keeps delivering",
     "gt-matches-zero": "'>' also matches zero tokens ('a.>' matches 'a')",
     "accept-any-resume": "resume accepts any token for a known client ID",
+    "no-disconnect-settle": "a request pending on a client that leaves waits out its timeout",
 }
 
 MAX_SIZE = 1024 * 1024
@@ -300,6 +301,10 @@ class MiniServer:
                 del self.clients[c.id]
             for t in c.tasks.values():
                 t.cancel()
+            gone = {"error": {"code": "DISCONNECTED", "message": "client went away"}}
+            for fut in c.outgoing.values():  # spec §8.9: settle at once
+                if not fut.done() and "no-disconnect-settle" not in self.faults:
+                    fut.set_result({"type": "error", "body": gone})
 
     # -- inbound ---------------------------------------------------------------------------
 
@@ -506,6 +511,11 @@ class MiniServer:
         if topic == "conformance.events.count":
             return True, {"count": self.counts[b.get("topic", "")]}
         if topic == "conformance.callback":
+            if "clientID" in b:  # fixture extension: call another client back
+                target = self.clients.get(b["clientID"])
+                if target is None:
+                    return err("UNKNOWN_CLIENT", "no such client")
+                c = target
             corr = f"srv-{c.id}-{next(c.ids)}"
             fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
             c.outgoing[corr] = fut

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from hypothesis import strategies as st
 
 from .. import sections as S
 from ..context import Context
-from ..model import case
-from ..peer import Msg, Peer
+from ..model import CaseFailed, Unimplemented, case
+from ..peer import Msg, Peer, new_id
 from ..strategies import json_values
 from .common import check, expect_error, expect_silence
 
@@ -275,3 +276,103 @@ async def answer_race(ctx: Context) -> None:
         a.take(lambda m: m.topic == "_internal.cancel")
 
     await ctx.given(st.integers(60, 140), example, examples=max(5, ctx.config.examples // 2))
+
+
+# -- 5.4: server→client RPC to *another* client (fixture extension: conformance.callback with
+# "clientID"). A fixture that ignores "clientID" calls the caller back instead; the cases then
+# answer that request and report UNIMPLEMENTED rather than FAILED.
+
+
+async def targeted_callback(
+    a: Peer, target: str, topic: str, timeout_ms: int
+) -> tuple[asyncio.Future[Msg], str]:
+    corr = new_id("cbt")
+    fut = a.waiter(corr)
+    body = {"topic": topic, "body": {"for": target}, "timeoutMs": timeout_ms, "clientID": target}
+    await a.send(
+        a.envelope("request", "conformance.callback", body, corr=corr, ttl=timeout_ms + 5000)
+    )
+    return fut, corr
+
+
+async def unless_caller_got_it(a: Peer, topic: str) -> None:
+    """If the fixture called the caller back (it ignores clientID), answer and bail out."""
+    got = a.take(lambda m: m.type == "request" and m.topic == topic)
+    if got:
+        await answer(a, got[0], "response", {})
+        raise Unimplemented("the fixture's conformance.callback ignores clientID (spec §14)")
+
+
+async def first_of(
+    fut: asyncio.Future[Msg], peers: list[Peer], topic: str, timeout: float
+) -> Msg | Peer:
+    """The fixture's answer, or the first of ``peers`` that receives the request on ``topic``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if fut.done():
+            return fut.result()
+        for p in peers:
+            if any(m.type == "request" and m.topic == topic for m in p.inbox):
+                return p
+        await asyncio.sleep(0.01)
+    raise CaseFailed(f"no answer to conformance.callback and no request on {topic} in {timeout}s")
+
+
+@case(
+    "5.4.1",
+    "a request to a client ID nobody holds fails at once with UNKNOWN_CLIENT",
+    section="§8.4, §8.5",
+    fixture=True,
+)
+async def unknown_client(ctx: Context) -> None:
+    a = await ctx.peer("A")
+    t = ctx.unique("cb") + ".nobody"
+    t0 = time.monotonic()
+    fut, _ = await targeted_callback(a, "nobody-" + ctx.unique("x").replace(".", "-"), t, 8000)
+    m = await first_of(fut, [a], t, 6)
+    if not isinstance(m, Msg):
+        await unless_caller_got_it(a, t)
+        raise CaseFailed("unreachable")
+    check(m.error_code == "UNKNOWN_CLIENT", f"callback to an unknown client answered {m.short()}")
+    check(time.monotonic() - t0 < 4, "UNKNOWN_CLIENT was not immediate (it must not wait the ttl)")
+
+
+@case(
+    "5.4.2",
+    "a server→client request to another client is answered by that client only",
+    section="§8.4",
+    fixture=True,
+)
+async def other_client(ctx: Context) -> None:
+    a, b = await ctx.peer("A"), await ctx.peer("B")
+    t = ctx.unique("cb") + ".other"
+    fut, _ = await targeted_callback(a, str(b.client_id), t, 5000)
+    if await first_of(fut, [a, b], t, 5) is a:
+        await unless_caller_got_it(a, t)
+    req = await b.expect(lambda m: m.type == "request" and m.topic == t, f"the request on {t} at B")
+    mid = await answer(a, req, "response", {"from": "A"})  # A was not asked: not accepted
+    e = await expect_error(a, {mid}, "A's answer to B's request")
+    check(e.error_code == "UNKNOWN_CORRELATION", f"A's answer got {e.short()}")
+    await answer(b, req, "response", {"from": "B"})
+    m = await a.wait(fut, "conformance.callback")
+    check(m.body == {"response": {"from": "B"}}, f"callback answered {m.short()}")
+
+
+@case(
+    "5.4.3",
+    "a pending server→client request settles with DISCONNECTED when that client goes away",
+    section="§8.9, §2.3",
+    fixture=True,
+)
+async def disconnected(ctx: Context) -> None:
+    a, b = await ctx.peer("A"), await ctx.peer("B")
+    t = ctx.unique("cb") + ".gone"
+    fut, _ = await targeted_callback(a, str(b.client_id), t, 10000)
+    if await first_of(fut, [a, b], t, 5) is a:
+        await unless_caller_got_it(a, t)
+    await b.expect(lambda m: m.type == "request" and m.topic == t, f"the request on {t} at B")
+    t0 = time.monotonic()
+    await b.close()
+    m = await a.wait(fut, "conformance.callback after B disconnected", timeout=8)
+    check(m.error_code == "DISCONNECTED", f"callback to a client that left answered {m.short()}")
+    check(time.monotonic() - t0 < 5, "DISCONNECTED was not at once (it must not wait the ttl)")
