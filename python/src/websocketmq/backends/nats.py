@@ -532,9 +532,14 @@ class NatsBackend(Backend):
             deadline = loop.time() + timeout + self.grace
             # a live node accepts at once; no accept → the request was never taken (a handler
             # unsubscribed or a node died while it was in flight to it): same as nobody there
-            await asyncio.wait({pending.future}, timeout=min(self.accept_timeout, timeout))
+            accept_by = min(self.accept_timeout, timeout + self.grace)
+            await asyncio.wait({pending.future}, timeout=accept_by)
             if not pending.future.done() and pending.node is None:
-                raise nobody
+                if accept_by < timeout + self.grace:
+                    raise nobody
+                return new_error(
+                    message.correlation_id, "TIMEOUT", f"no answer from the {target} in time"
+                )
             try:
                 answer = await asyncio.wait_for(pending.future, max(0, deadline - loop.time()))
             except TimeoutError:
