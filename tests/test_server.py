@@ -288,3 +288,25 @@ async def test_slow_consumer_is_closed_with_4008_and_others_unaffected() -> None
             assert got.get_nowait().body == body  # the fast one got everything, in order
         assert await fast.ping() > 0
         writer.close()
+
+
+async def test_client_cancel_cancels_the_handler_and_nothing_is_answered(
+    live: RunningBroker, raw: ClientConnection
+) -> None:
+    cancelled = asyncio.Event()
+    started = asyncio.Event()
+
+    @live.broker.subscribe("t.slow")
+    async def slow(msg: Message, _: str | None) -> Any:
+        started.set()
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    await raw.send(env("request", "t.slow", corr="slow-1"))
+    await asyncio.wait_for(started.wait(), 5)
+    await raw.send(env("event", "_client.cancel", {"correlationID": "slow-1"}, mid="cx"))
+    await asyncio.wait_for(cancelled.wait(), 5)
+    await still_works(raw)  # the next frame is the echo: no answer to slow-1 was sent
