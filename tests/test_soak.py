@@ -27,9 +27,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import statistics
 import time
+import tracemalloc
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +39,9 @@ from typing import Any
 import psutil
 import pytest
 from rawpeer import TIMEOUT, BrokerProcess, envelope, spawn_broker
+from websocketmq import Broker, BrokerOptions
+from websocketmq.fixture import install_fixture
+from websocketmq.server import serve
 from websockets.asyncio.client import ClientConnection, connect
 
 __all__: list[str] = []
@@ -295,3 +300,40 @@ async def test_soak(request: pytest.FixtureRequest) -> None:
     # Round 2 reuses what round 1 allocated: a per-connection/subscription/call leak would
     # grow it by a multiple of the round's size. 32 MiB is far above allocator noise.
     assert growth < 32 * 2**20, report
+
+
+@pytest.mark.slow
+async def test_no_live_objects_left_per_round() -> None:
+    """RSS is a blunt instrument (the allocator keeps freed arenas), so also count live Python
+    objects: an in-process broker runs two warm-up rounds, then two more; what is still
+    allocated afterwards must not grow with the number of connections and calls."""
+    broker = Broker(BrokerOptions(max_connections_per_ip=0))
+    install_fixture(broker)
+    size = Size(subscribers=150, topics=5, events=40, rpc_clients=20, calls=5)
+    async with serve(broker, "127.0.0.1", 0) as server:
+        tracemalloc.start(1)
+        try:
+            for _ in range(2):  # warm-up: caches, dict tables and free lists reach their size
+                await run_round(server.url, size)
+            await _settle(broker)
+            before = tracemalloc.take_snapshot()
+            for _ in range(2):
+                await run_round(server.url, size)
+            await _settle(broker)
+            after = tracemalloc.take_snapshot()
+        finally:
+            tracemalloc.stop()
+    growth = sum(stat.size_diff for stat in after.compare_to(before, "filename"))
+    connections = 2 * (size.subscribers + size.topics + size.rpc_clients)
+    print(f"\nlive Python memory after 2 more rounds ({connections} connections): {growth:+,} B")
+    # a leak of one small object per connection (a dict entry, a task, a buffer) would be
+    # ~100 B x 350 connections; whole leaked connections would be megabytes
+    assert growth < 128 * 1024, growth
+
+
+async def _settle(broker: Broker) -> None:
+    """Wait until the broker has forgotten every client of the round, then collect garbage."""
+    async with asyncio.timeout(TIMEOUT):
+        while broker.client_ids():  # noqa: ASYNC110 - polling a plain list, bounded
+            await asyncio.sleep(0.01)
+    gc.collect()
