@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -469,3 +470,35 @@ async def test_broker_node_stopped_answers_its_remote_requests_shutting_down() -
             await asyncio.wait_for(call, WAIT)
         assert info.value.code == "SHUTTING_DOWN"
         assert time.monotonic() - t0 < 10
+
+
+async def test_conformance_suite_across_nodes(tmp_path: Any) -> None:
+    """The whole core conformance suite, connected to node b while every fixture handler lives
+    on node a: requests, server publishes, server→client callbacks and event counts all cross
+    NATS. The protocol must not be able to tell a cluster from a single broker."""
+    report = tmp_path / "conformance.json"
+    async with (
+        NatsServer.start() as srv,
+        BrokerNode.start([srv.url], "a", ["--conformance"]),
+        BrokerNode.start([srv.url], "b") as b,
+    ):
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "wsmq_conformance",
+            b.ws_url,
+            "-q",
+            "--json",
+            str(report),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        try:
+            out, _ = await asyncio.wait_for(proc.communicate(), 80)
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+    summary = json.loads(report.read_text())["summary"]
+    assert summary["FAILED"] == 0 and summary["NON-STRICT"] == 0, out.decode()
+    assert summary["OK"] > 100
