@@ -296,6 +296,8 @@ async def test_broker_node_killed_in_flight_requests_fail_and_clients_resume_els
     ):
         assert (await roamer.request("node.whoami", None, 5))["node"] == "b"  # via the LB
         roamer_id = roamer.client_id
+        roamer_inbox = Inbox()
+        await roamer.subscribe("fan.>", roamer_inbox)
         # requests from a client on node a, served by the handler on node b, in flight
         calls = [
             asyncio.create_task(caller.request("work.slow", {"sleepMs": 60_000}, 45))
@@ -341,6 +343,9 @@ async def test_broker_node_killed_in_flight_requests_fail_and_clients_resume_els
         await roamer.wait_connected(WAIT)
         assert roamer.client_id == roamer_id and roamer.resumed
         assert (await roamer.request("node.whoami", None, 5))["node"] == "a"
+        # its subscription came along (the client re-subscribed on node a)
+        await caller.publish("fan.after", "moved")
+        assert await roamer_inbox.wait(1) == [("fan.after", "moved")]
         # new requests now find no handler (b was the only one), at once
         with pytest.raises(NoHandler):
             await caller.request("work.slow", {}, 20)
