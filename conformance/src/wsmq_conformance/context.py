@@ -60,6 +60,12 @@ class Context:
         """A topic prefix no other case or example uses, so runs never see each other's traffic."""
         return f"{prefix}.{uuid.uuid4().hex[:12]}"
 
+    def body_problems(self, definition: str, body: Any) -> list[str]:
+        """Problems of a control body against control.schema.json (none if no schemas)."""
+        return (
+            [] if self.log.schema is None else list(self.log.schema.body_problems(definition, body))
+        )
+
     def need_fixture(self) -> None:
         if not self.fixture:
             raise Unimplemented("server does not expose the conformance fixture (conformance.echo)")

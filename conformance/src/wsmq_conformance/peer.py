@@ -46,10 +46,23 @@ _counter = itertools.count(1)
 
 @dataclass
 class FrameLog:
-    """Shared across all peers of one run: counts frames and remembers invalid ones."""
+    """Shared across all peers of one run: counts frames and remembers invalid ones.
+
+    ``schema`` (when the spec's schemas were found) validates the first ``schema_cap`` frames
+    against envelope.schema.json too; the hand-written checks run on every frame.
+    """
 
     frames: int = 0
     violations: list[str] = field(default_factory=list)
+    schema: Any = None
+    schema_cap: int = 3000
+    schema_checked: int = 0
+
+    def schema_problems(self, obj: Any) -> list[str]:
+        if self.schema is None or self.schema_checked >= self.schema_cap:
+            return []
+        self.schema_checked += 1
+        return [f"schema: {p}" for p in self.schema.envelope_problems(obj)]
 
     def add(self, problem: str) -> None:
         if len(self.violations) < 50:
@@ -175,7 +188,7 @@ class Peer:
                 except ValueError:
                     self.log.add(f"{self.name}: server sent invalid JSON: {data[:200]!r}")
                     continue
-                problems = envelope_problems(obj)
+                problems = envelope_problems(obj) or self.log.schema_problems(obj)
                 if problems:
                     self.log.add(f"{self.name}: {'; '.join(problems)} in {data[:200]}")
                     if not isinstance(obj, dict) or not isinstance(obj.get("header"), dict):

@@ -20,6 +20,7 @@ from .context import Context, RunConfig
 from .model import REGISTRY, CaseFailed, CaseResult, NonStrict, Unimplemented, Verdict, select_cases
 from .peer import FrameLog, Peer
 from .report import SuiteReport
+from .schemas import load_schemas
 from .vectors import register_vector_cases
 
 __all__ = ["ServerUnreachable", "probe_fixture", "run_suite"]
@@ -65,7 +66,8 @@ async def run_suite(
     selected = select_cases(
         REGISTRY.values(), profile=config.profile, include=include, exclude=exclude
     )
-    log = FrameLog()
+    schemas = load_schemas(config.vectors_dir)
+    log = FrameLog(schema=schemas)
     report = SuiteReport(
         server=config.url,
         profile=config.profile,
@@ -79,7 +81,8 @@ async def run_suite(
         progress(
             f"wsmq-conformance: {len(selected)} cases, profile {config.profile}, "
             f"{config.examples} examples per property, fixture "
-            f"{'present' if report.fixture else 'ABSENT (fixture cases UNIMPLEMENTED)'}"
+            f"{'present' if report.fixture else 'ABSENT (fixture cases UNIMPLEMENTED)'}, "
+            f"schemas {'loaded' if schemas else 'not found (hand-written envelope checks only)'}"
         )
     width = len(str(len(selected)))
     for i, c in enumerate(selected, 1):

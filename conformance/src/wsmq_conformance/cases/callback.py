@@ -130,6 +130,8 @@ async def callback_cancel_event(ctx: Context) -> None:
     fut, req = await start_callback(a, t, {}, timeout_ms=300)
     await a.wait(fut, "conformance.callback", timeout=5)
     m = await a.expect(lambda m: m.topic == "_internal.cancel", "_internal.cancel", timeout=3)
+    problems = ctx.body_problems("InternalCancelBody", m.body)
+    check(not problems, f"_internal.cancel body breaks InternalCancelBody: {problems}")
     check(
         isinstance(m.body, dict)
         and m.body.get("correlationID") == req.corr

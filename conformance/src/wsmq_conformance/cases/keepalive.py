@@ -17,6 +17,8 @@ __all__: list[str] = []
 async def app_ping(ctx: Context) -> None:
     a = await ctx.peer("A")
     res = await a.call("_client.ping", {"anything": [1]})
+    problems = ctx.body_problems("PongResult", res)
+    check(not problems, f"answer breaks PongResult: {problems}")
     ts = res.get("timestamp") if isinstance(res, dict) else None
     if not isinstance(ts, int) or isinstance(ts, bool):
         raise CaseFailed(f"_client.ping answered {res!r}")

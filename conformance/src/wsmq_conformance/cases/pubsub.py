@@ -37,6 +37,8 @@ async def subscribe_answer(ctx: Context) -> None:
     t = ctx.unique() + ".>"
     # §3.4: unknown members of a control body are ignored
     res = await a.call("_client.subscribe", {"topic": t, "futureOption": {"x": 1}})
+    problems = ctx.body_problems("SubscribeResult", res)
+    check(not problems, f"answer breaks SubscribeResult: {problems}")
     check(
         res == {"topic": t, "subscribed": True}
         or (isinstance(res, dict) and res.get("topic") == t and res.get("subscribed") is True),
@@ -127,6 +129,8 @@ async def unsubscribe_unknown(ctx: Context) -> None:
     a = await ctx.peer("A")
     t = ctx.unique() + ".never"
     res = await a.unsubscribe(t)
+    problems = ctx.body_problems("UnsubscribeResult", res)
+    check(not problems, f"answer breaks UnsubscribeResult: {problems}")
     check(
         isinstance(res, dict) and res.get("unsubscribed") is False, f"unsubscribe answered {res!r}"
     )

@@ -32,6 +32,8 @@ async def register_ack(ctx: Context) -> None:
         f"ack lacks a resumeToken: {ack!r}",
     )
     check(ack.get("resumed") is False, f"fresh registration says resumed={ack.get('resumed')!r}")
+    problems = ctx.body_problems("RegisteredBody", ack)
+    check(not problems, f"ack breaks RegisteredBody: {problems}")
     for k in ("pingInterval", "maxMessageSize"):
         v = ack.get(k)
         check(isinstance(v, int) and not isinstance(v, bool) and v > 0, f"ack {k} is {v!r}")
