@@ -47,6 +47,7 @@ BROKEN = {
     "gt-matches-zero": (["3.2.1"], {"3.2.1"}),
     "accept-any-resume": (["1.2.*"], {"1.2.3", "1.2.4", "1.2.5"}),
     "no-disconnect-settle": (["5.4.*"], {"5.4.3"}),
+    "negative-timestamp": (["8.1.1", "2.9.1"], {"2.9.1"}),
 }
 
 

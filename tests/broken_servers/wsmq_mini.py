@@ -42,6 +42,7 @@ FAULTS = {
     "gt-matches-zero": "'>' also matches zero tokens ('a.>' matches 'a')",
     "accept-any-resume": "resume accepts any token for a known client ID",
     "no-disconnect-settle": "a request pending on a client that leaves waits out its timeout",
+    "negative-timestamp": "frames carry timestamp -1 (an integer: only the schema catches it)",
 }
 
 MAX_SIZE = 1024 * 1024
@@ -188,12 +189,15 @@ class MiniServer:
 
     # -- framing ---------------------------------------------------------------------------
 
+    def header_ts(self) -> int:
+        return -1 if "negative-timestamp" in self.faults else now_ms()
+
     def env(self, c: Client, type_: str, topic: str, body: Any, corr: str | None = None) -> str:
         h: dict[str, Any] = {
             "messageID": f"s-{c.id}-{next(c.ids)}",
             "type": type_,
             "topic": topic,
-            "timestamp": now_ms(),
+            "timestamp": self.header_ts(),
         }
         if corr is not None:
             h["correlationID"] = corr
@@ -240,7 +244,7 @@ class MiniServer:
                     "messageID": f"s-{c.id}-{next(c.ids)}",
                     "type": "response" if ok else "error",
                     "topic": corr,
-                    "timestamp": now_ms(),
+                    "timestamp": self.header_ts(),
                 }
                 await target.ws.send(json.dumps({"header": h, "body": body}))
             return
@@ -444,7 +448,7 @@ class MiniServer:
                     "messageID": f"s-{o.id}-{next(o.ids)}",
                     "type": "event",
                     "topic": topic,
-                    "timestamp": now_ms(),
+                    "timestamp": self.header_ts(),
                 }
                 if sender is not None:
                     h["source"] = sender.id
