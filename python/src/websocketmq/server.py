@@ -77,13 +77,15 @@ def _response(status: int, reason: str, body: bytes, content_type: str) -> Respo
 class _Transport:
     """Bounded send queue + writer task for one connection (implements broker.Transport)."""
 
-    __slots__ = ("_closing", "_queue", "_wake", "_ws", "limit", "writer")
+    __slots__ = ("_batch", "_batch_bytes", "_closing", "_queue", "_wake", "_ws", "limit", "writer")
 
     def __init__(self, ws: ServerConnection, limit: int) -> None:
         self._ws = ws
         self._queue: deque[bytes] = deque()
         self._wake = asyncio.Event()
         self._closing: tuple[int, str] | None = None
+        self._batch: list[bytes] = []
+        self._batch_bytes = 0
         self.limit = limit
         # Created on first need: most frames go out by the direct path, and an idle
         # connection without a task costs a few KiB less (idle target: 20 KiB).
@@ -94,26 +96,41 @@ class _Transport:
             return True  # dropped: the connection is going away anyway
         queue = self._queue
         if not queue:
-            # Fast path (what websockets.broadcast does): write the frame straight to the
-            # transport when nothing is queued before it and the socket keeps up. No task
-            # switch, no await; ordering holds because the queue is empty.
+            # Fast path: collect the frames produced in this loop iteration and write them
+            # with one syscall right after (call_soon), when nothing is queued before them and
+            # the socket keeps up. No task switch, no await; ordering holds because the queue
+            # is empty and the flush is scheduled before any later writer step.
             ws = self._ws
             if (
                 ws.protocol.state is _OPEN
                 and ws.send_in_progress is None
-                and ws.transport.get_write_buffer_size() < _DIRECT_WRITE_LIMIT
+                and ws.transport.get_write_buffer_size() + self._batch_bytes < _DIRECT_WRITE_LIMIT
             ):
-                try:
-                    ws.protocol.send_text(frame)
-                    ws.send_data()
-                    return True
-                except Exception:  # state changed under us: let the writer deal with it
-                    log.debug("direct write failed; queueing", exc_info=True)
+                if not self._batch:
+                    asyncio.get_running_loop().call_soon(self._flush)
+                self._batch.append(frame)
+                self._batch_bytes += len(frame)
+                return True
         if len(queue) >= self.limit:
             return False
         queue.append(frame)
         self._start_writer()
         return True
+
+    def _flush(self) -> None:
+        """Write the batched frames: encode each as a WebSocket frame, one transport write."""
+        batch, self._batch, self._batch_bytes = self._batch, [], 0
+        ws = self._ws
+        if not batch or ws.protocol.state is not _OPEN:
+            return
+        try:
+            for frame in batch:
+                ws.protocol.send_text(frame)
+            data = b"".join(ws.protocol.data_to_send())
+            if data:
+                ws.transport.write(data)
+        except Exception:  # the connection broke under us; the reader will see it
+            log.debug("batched write failed", exc_info=True)
 
     def _start_writer(self) -> None:
         if self.writer is None:
@@ -129,12 +146,15 @@ class _Transport:
             # slow consumer: the writer may be stuck in a drain that never ends; replace it by
             # a close handshake bounded by websockets' close_timeout (then the TCP is aborted)
             self._queue.clear()
+            self._batch.clear()
+            self._batch_bytes = 0
             if self.writer is not None:
                 self.writer.cancel()
             if code == 4008:
                 self._tell_slow_consumer()
             self.writer = asyncio.get_running_loop().create_task(self._close_hard(code, reason))
             return
+        self._flush()  # batched frames go before the queue and the close frame
         self._start_writer()
 
     def _tell_slow_consumer(self) -> None:
