@@ -20,10 +20,11 @@ from typing import Any
 import pytest
 from rawpeer import TIMEOUT, RawPeer, envelope, error_code
 from tcp_proxy import TcpProxy
-from websocketmq import Broker, BrokerOptions
-from websocketmq.errors import Disconnected, RequestTimeout, UnknownClient
+from websocketmq import Broker, BrokerOptions, connect
+from websocketmq.errors import Disconnected, RequestTimeout, ShuttingDown, UnknownClient
 from websocketmq.protocol.envelope import Message
 from websocketmq.server import Server, serve
+from websocketmq.testing import run_broker
 
 __all__: list[str] = []
 
@@ -234,3 +235,54 @@ async def test_shutdown_settles_in_flight_requests_once() -> None:
         assert error_code(answer) == "SHUTTING_DOWN"
         assert await peer.closed() == 1001
         await asyncio.wait_for(closing, TIMEOUT)
+
+
+async def test_broker_restart_every_client_reconnects_and_resubscribes() -> None:
+    """50 Python clients with calls in flight; the broker stops and starts again on the same
+    port. Every in-flight call settles exactly once (SHUTTING_DOWN or DISCONNECTED), every
+    client comes back with its identity, its subscriptions and its handlers."""
+    n = 50
+    secret = b"r" * 32
+    hang = asyncio.Event()
+    started: list[str | None] = []
+    all_started = asyncio.Event()
+
+    async def stuck(msg: Message, client_id: str | None) -> Any:
+        started.append(client_id)
+        if len(started) == n:
+            all_started.set()
+        await hang.wait()
+
+    async with run_broker(port=0, resume_secret=secret) as first:
+        first.broker.subscribe("f.hang", stuck)
+        port = first.port
+        clients = await asyncio.gather(
+            *(connect(first.url, reconnect_min=0.05, reconnect_max=0.5) for _ in range(n))
+        )
+        inboxes: list[asyncio.Queue[Any]] = [asyncio.Queue() for _ in range(n)]
+        for client, inbox in zip(clients, inboxes, strict=True):
+            await client.subscribe("restart.*", lambda m, q=inbox: q.put_nowait(m.body))
+            await client.subscribe("ask.me", lambda m: {"id": m.body})
+        ids = [c.client_id for c in clients]
+        assert len(set(ids)) == n
+        calls = [asyncio.create_task(c.request("f.hang", None, timeout=60)) for c in clients]
+        await asyncio.wait_for(all_started.wait(), TIMEOUT)  # every call is in a handler
+    # the first broker is gone: each in-flight call has exactly one outcome
+    outcomes = await asyncio.wait_for(asyncio.gather(*calls, return_exceptions=True), TIMEOUT)
+    assert all(isinstance(o, ShuttingDown | Disconnected) for o in outcomes), outcomes
+    async with run_broker(port=port, resume_secret=secret) as second:
+        await asyncio.wait_for(asyncio.gather(*(c.wait_connected() for c in clients)), TIMEOUT * 3)
+        assert [c.client_id for c in clients] == ids  # resumed, same identities
+        assert all(c.resumed for c in clients)
+        # re-subscribed: one publish reaches every client exactly once
+        await second.broker.publish("restart.done", {"ok": True})
+        for inbox in inboxes:
+            assert await asyncio.wait_for(inbox.get(), TIMEOUT) == {"ok": True}
+        # and server→client RPC reaches each of them again
+        answers = await asyncio.gather(
+            *(second.broker.request_to_client(i, "ask.me", i, 10) for i in ids)
+        )
+        assert answers == [{"id": i} for i in ids]
+        assert sorted(second.broker.client_ids()) == sorted(ids)
+        await asyncio.gather(*(c.close() for c in clients))
+        assert all(inbox.empty() for inbox in inboxes)  # nothing delivered twice
