@@ -74,18 +74,21 @@ def install_fixture(broker: Broker) -> None:
             await broker.publish(topic, out)
         return {"published": n}
 
-    @broker.subscribe("conformance.callback")
+    @broker.subscribe("conformance.callback")  # body: {topic, body, timeoutMs?, clientID?}
     async def callback(msg: Message, client_id: str | None) -> Any:
         body = _obj(msg)
         topic = body.get("topic")
         timeout_ms = body.get("timeoutMs", 5000)
         if not isinstance(topic, str) or not isinstance(timeout_ms, int | float):
             raise WsmqError("BAD_MESSAGE", "needs {topic: str, body, timeoutMs?: number}")
-        if client_id is None:
-            raise WsmqError("BAD_MESSAGE", "conformance.callback must come from a client")
+        target = body.get("clientID", client_id)  # optional: another client (UNKNOWN_CLIENT…)
+        if not isinstance(target, str):
+            raise WsmqError(
+                "BAD_MESSAGE", "conformance.callback needs a calling client or clientID"
+            )
         try:
             reply = await broker.request_to_client(
-                client_id, topic, body.get("body"), timeout=timeout_ms / 1000
+                target, topic, body.get("body"), timeout=timeout_ms / 1000
             )
         except WsmqError as exc:
             raise WsmqError(exc.code, exc.message, exc.details) from exc
