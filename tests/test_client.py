@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import pytest
-from websocketmq import BadTopic, ConnectionClosed, Message, Status, connect
+from websocketmq import BadTopic, ConnectionClosed, Disconnected, Message, Status, connect
 from websocketmq.testing import run_broker
 from websockets.asyncio.client import connect as ws_connect
 
@@ -116,3 +116,24 @@ async def test_client_answers_no_handler_and_handler_errors_reach_server() -> No
             await live.broker.request_to_client(client.client_id, "client.bad", None, 5)
         assert getattr(info.value, "code", None) == "HANDLER_ERROR"
         assert "ValueError" in str(info.value)
+
+
+async def test_pending_requests_fail_at_once_with_disconnected_when_the_connection_drops() -> None:
+    async with run_broker(port=0) as live:
+        entered = asyncio.Event()
+
+        @live.broker.subscribe("stuck")
+        async def stuck(msg: Message, _: str | None) -> Any:
+            entered.set()
+            await asyncio.sleep(60)
+
+        client = await connect(live.url, auto_reconnect=False)
+        call = asyncio.create_task(client.request("stuck", None, timeout=30))
+        await asyncio.wait_for(entered.wait(), 5)
+        assert client.client_id is not None
+        conn = live.broker.get_client(client.client_id)
+        assert conn is not None
+        conn.transport._ws.transport.abort()  # type: ignore[attr-defined]  # TCP reset, no close
+        with pytest.raises(Disconnected):
+            await asyncio.wait_for(call, 5)
+        await client.close()
