@@ -249,3 +249,29 @@ async def test_graceful_shutdown_fails_in_flight_requests_and_closes_1001() -> N
         await asyncio.wait_for(disconnected.get(), 5)
         assert client.last_close_code == 1001
         await client.close()
+
+
+async def test_typed_requests_decode_into_pydantic_typeddict_and_report_mismatch(
+    live: RunningBroker,
+) -> None:
+    from typing import TypedDict
+
+    import pydantic
+    from websocketmq import BadMessage
+
+    class TimeModel(pydantic.BaseModel):
+        CurrentTime: str
+
+    class TimeDict(TypedDict):
+        CurrentTime: str
+
+    live.broker.subscribe("time.now", lambda m, _: {"CurrentTime": "t"})
+    async with connect(live.url) as client:
+        assert await client.request("time.now", type=TimeModel) == TimeModel(CurrentTime="t")
+        assert await client.request("time.now", type=TimeDict) == {"CurrentTime": "t"}
+        with pytest.raises(BadMessage, match="Pong"):
+            await client.request("time.now", type=Pong)
+        await client.subscribe("client.time", lambda m: {"CurrentTime": "c"})
+        assert client.client_id is not None
+        got = await live.broker.request_to_client(client.client_id, "client.time", type=TimeModel)
+        assert got == TimeModel(CurrentTime="c")
