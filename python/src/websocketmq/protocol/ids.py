@@ -23,4 +23,4 @@ def next_id() -> str:
 
 def new_client_id() -> str:
     """A fresh, unguessable client ID (design.md §4)."""
-    return "c-" + secrets.token_urlsafe(12)
+    return "c-" + secrets.token_urlsafe(16)  # 128 random bits: unique across cluster nodes
