@@ -31,11 +31,21 @@ from ..errors import (
     RateLimited,
     RequestTimeout,
     ShuttingDown,
+    Unauthenticated,
     UnknownClient,
     WsmqError,
     error_from_wire,
 )
-from ..protocol.envelope import Message, decode, encode, new_error, new_event, new_request
+from ..limits import json_depth_exceeds
+from ..protocol.envelope import (
+    INVALID_CORRELATION,
+    Message,
+    decode,
+    encode,
+    new_error,
+    new_event,
+    new_request,
+)
 from ..protocol.envelope import new_response as _new_response
 from ..protocol.ids import new_client_id
 from ..protocol.session import (
@@ -131,6 +141,7 @@ class ClientConnection:
     """The broker's view of one client connection (what ``authorize`` receives)."""
 
     __slots__ = (
+        "_auth",
         "_echo",
         "_subs",
         "_tasks",
@@ -150,6 +161,8 @@ class ClientConnection:
         self._subs: set[str] = set()
         self._echo: set[str] = set()
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._auth: asyncio.TimerHandle | None = None
+        """Deadline of first-message authentication while it is pending, else None."""
 
     @property
     def client_id(self) -> str:
@@ -176,6 +189,9 @@ class ClientConnection:
     async def receive(self, frame: str | bytes) -> None:
         """Process one received frame (called by the transport, in order)."""
         broker = self.broker
+        if self._auth is not None:
+            await broker._authenticate_first(self, frame)
+            return
         for action in self.session.receive(frame):
             kind = type(action)
             if kind is Request:
@@ -281,7 +297,71 @@ class Broker:
             raise ShuttingDown("the broker is shutting down")
         conn = ClientConnection(self, transport, identity)
         self._connections.add(conn)
+        if self.options.authenticate_message is not None:
+            conn._auth = asyncio.get_running_loop().call_later(
+                self.options.auth_timeout, self._auth_expired, conn
+            )
         return conn
+
+    # -- first-message authentication (docs/security.md §5) ---------------------------------
+
+    async def _authenticate_first(self, conn: ClientConnection, frame: str | bytes) -> None:
+        """The first frame must be ``_client.register`` carrying ``"auth"``; the hook decides.
+
+        Nothing else is processed before it succeeds (no registration, no client ID in the
+        registry, no delivery): failure is ``UNAUTHENTICATED`` then close 1008, never a
+        half-open session. The credential is removed before the session sees the frame.
+        """
+        opts = self.options
+        hook = opts.authenticate_message
+        msg: Message | None = None
+        if (
+            isinstance(frame, str)
+            and len(frame) <= opts.max_message_size
+            and not json_depth_exceeds(frame, opts.max_json_depth)
+        ):
+            with contextlib.suppress(WsmqError):
+                msg = decode(frame)
+        identity: Any = None
+        body = msg.body if msg is not None else None
+        if (
+            hook is not None
+            and msg is not None
+            and msg.header.type == "event"
+            and msg.header.topic == opts.registration_topic
+            and isinstance(body, dict)
+            and "auth" in body
+        ):
+            try:
+                identity = hook(conn.identity, body.pop("auth"))
+                if inspect.isawaitable(identity):
+                    identity = await identity
+            except Exception as exc:  # the type only: exception texts carry the credential
+                log.info("first-message authentication failed: %s", type(exc).__name__)
+                identity = None
+        if conn._auth is None:  # the deadline passed while the hook ran
+            return
+        if identity is None:
+            corr = msg.header.message_id if msg is not None else INVALID_CORRELATION
+            err = Unauthenticated("authentication failed", None, corr)
+            conn.send(encode(new_error(corr, err)))
+            conn._auth.cancel()
+            conn._auth = None
+            conn.abort(1008, "authentication failed")
+            return
+        conn._auth.cancel()
+        conn._auth = None
+        conn.identity = identity
+        assert msg is not None
+        await conn.receive(encode(msg).decode())
+
+    def _auth_expired(self, conn: ClientConnection) -> None:
+        if conn._auth is None or conn not in self._connections:
+            return
+        conn._auth = None
+        err = Unauthenticated("authentication deadline passed", None, INVALID_CORRELATION)
+        conn.send(encode(new_error(INVALID_CORRELATION, err)))
+        conn.abort(4001, "authentication deadline")
 
     # -- server-side API --------------------------------------------------------------------
 
@@ -411,7 +491,10 @@ class Broker:
         ttl = timeout if timeout is not None else self.options.request_timeout
         msg = new_request(topic, body, max(1, int(ttl * 1000)))
         frame = encode(msg)
-        reply = await self.backend.request_client(client_id, frame, ttl, msg)
+        if self._in_process:  # one node: skip the backend hop (it would call us back)
+            reply = await self.request_client(client_id, frame, ttl, msg)
+        else:
+            reply = await self.backend.request_client(client_id, frame, ttl, msg)
         return self._unwrap(reply, type)
 
     @staticmethod
@@ -588,6 +671,9 @@ class Broker:
         await self.backend.publish(topic, encode(msg), None, msg)
 
     async def _disconnected(self, conn: ClientConnection, reason: str) -> None:
+        if conn._auth is not None:
+            conn._auth.cancel()
+            conn._auth = None
         if conn not in self._connections:
             return
         self._connections.discard(conn)
