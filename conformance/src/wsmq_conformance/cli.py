@@ -65,6 +65,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="skip case IDs matching GLOB (repeatable, comma-separated)",
     )
     p.add_argument(
+        "--rate",
+        type=float,
+        default=150.0,
+        help="max messages/s per connection, bursts of --burst (default 150; 0 = unpaced); "
+        "keeps the suite under a server's message-rate limit",
+    )
+    p.add_argument("--burst", type=int, default=300, help="token-bucket depth for --rate")
+    p.add_argument(
         "--vectors", metavar="DIR", help="directory with envelopes.json (default: spec/vectors)"
     )
     p.add_argument("--json", metavar="FILE", help="write the JSON report here")
@@ -91,6 +99,8 @@ def _config(args: argparse.Namespace, url: str) -> RunConfig:
         examples=examples,
         derandomize=not args.random,
         vectors_dir=args.vectors,
+        rate=args.rate,
+        burst=args.burst,
     )
 
 

@@ -38,6 +38,8 @@ class RunConfig:
     derandomize: bool = True
     example_timeout: float = 10.0
     vectors_dir: str | None = None
+    rate: float = 150.0
+    burst: int = 300
 
 
 @dataclass
@@ -72,7 +74,14 @@ class Context:
 
     async def connect(self, name: str, *, max_size: int | None = None) -> Peer:
         """Open a connection without registering; closed automatically after the case."""
-        p = await Peer.open(self.url, name=name, log=self.log, max_size=max_size)
+        p = await Peer.open(
+            self.url,
+            name=name,
+            log=self.log,
+            max_size=max_size,
+            rate=self.config.rate,
+            burst=self.config.burst,
+        )
         self.peers.append(p)
         return p
 

@@ -154,8 +154,12 @@ def new_id(prefix: str = "m") -> str:
 class Peer:
     """One WebSocket connection to the server under test."""
 
-    def __init__(self, ws: ClientConnection, name: str, log: FrameLog) -> None:
+    def __init__(
+        self, ws: ClientConnection, name: str, log: FrameLog, rate: float = 0, burst: int = 300
+    ) -> None:
         self.ws = ws
+        self.rate, self.burst = rate, burst
+        self._tokens, self._last = float(burst), time.monotonic()
         self.name = name
         self.log = log
         self.inbox: list[Msg] = []
@@ -166,13 +170,26 @@ class Peer:
         self._reader = asyncio.create_task(self._read(), name=f"wsmq-peer-{name}")
 
     @classmethod
-    async def open(cls, url: str, *, name: str, log: FrameLog, max_size: int | None = None) -> Peer:
-        """Connect (no registration: cases decide what to send first)."""
+    async def open(
+        cls,
+        url: str,
+        *,
+        name: str,
+        log: FrameLog,
+        max_size: int | None = None,
+        rate: float = 0,
+        burst: int = 300,
+    ) -> Peer:
+        """Connect (no registration: cases decide what to send first).
+
+        ``rate`` > 0 paces this connection's sends (token bucket, ``burst`` deep) so that the
+        suite stays under a server's per-connection message-rate limit (spec §12.1) instead of
+        tripping RATE_LIMITED in cases that test something else."""
         ws = await asyncio.wait_for(
             connect(url, max_size=max_size, open_timeout=10, ping_interval=None, compression=None),
             10,
         )
-        return cls(ws, name, log)
+        return cls(ws, name, log, rate, burst)
 
     # -- receiving -------------------------------------------------------------------------
 
@@ -281,7 +298,17 @@ class Peer:
             env["body"] = body
         return env
 
+    async def _pace(self) -> None:
+        if self.rate <= 0:
+            return
+        now = time.monotonic()
+        self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate) - 1
+        self._last = now
+        if self._tokens < 0:  # reserve the token now, wait for it (FIFO among concurrent senders)
+            await asyncio.sleep(-self._tokens / self.rate)
+
     async def send_raw(self, data: str | bytes) -> None:
+        await self._pace()
         try:
             await self.ws.send(data)
         except ConnectionClosed as exc:
