@@ -334,6 +334,8 @@ def test_origin_allow_list(origin: str | None, allowed: list[str | None], ok: bo
         ("< Authorization: Bearer abc123secret", "abc123secret"),
         ("> cookie: session=abc123secret", "abc123secret"),
         ("< Sec-WebSocket-Protocol: wsmq.v1, abc123secret", "abc123secret"),
+        ("""< TEXT '{"body":{"auth":"abc123secret"}}' [33 bytes]""", "abc123secret"),
+        ("> BINARY 61 62 63 31 32 33 73 65 63 72 65 74 [12 bytes]", "61 62 63"),
     ],
 )
 def test_redact(line: str, secret: str) -> None:
@@ -343,8 +345,15 @@ def test_redact(line: str, secret: str) -> None:
 
 
 def test_redact_leaves_ordinary_lines_alone() -> None:
-    for line in ("client registered: c-123", "< Host: 127.0.0.1:8080", "> HTTP/1.1 101"):
+    for line in (
+        "client registered: c-123",
+        "< Host: 127.0.0.1:8080",
+        "> HTTP/1.1 101",
+        "> CLOSE 1008 (policy violation) authentication failed [23 bytes]",
+        "< PING '' [0 bytes]",
+    ):
         assert redact(line) == line
+    assert redact("< TEXT 'x' [1 bytes]") == "< TEXT <redacted> [1 bytes]"
 
 
 def test_redacting_filter_rewrites_records() -> None:

@@ -22,6 +22,8 @@ from typing import Any
 import pytest
 from rawpeer import TIMEOUT, RawPeer, envelope, error_code
 from websocketmq import Broker, BrokerOptions
+from websocketmq import connect as connect_client
+from websocketmq.errors import Unauthenticated
 from websocketmq.protocol.envelope import Message
 from websocketmq.server import Server, serve
 from websockets.asyncio.client import connect
@@ -569,3 +571,56 @@ async def test_authorization_per_action_and_no_leak_through_wildcards() -> None:
         finally:
             await peer.aclose()
         await bystander_ok(server.url)
+
+
+# --- first-message authentication -------------------------------------------------------------
+
+
+def _authenticate_message(upgrade_identity: Any, auth: Any) -> Any:
+    if isinstance(auth, dict) and auth.get("token") == SECRET:
+        return {"user": "bob", "via": "first-message"}
+    raise PermissionError(f"bad credential {auth!r}")  # careless again: must not be logged
+
+
+async def test_first_message_authentication(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    wrong = "wrong-" + SECRET
+    async with running(authenticate_message=_authenticate_message, auth_timeout=0.3) as (
+        broker,
+        server,
+    ):
+        # silence: the deadline passes → UNAUTHENTICATED, 4001
+        idle = await RawPeer.connect(server.url, register=False)
+        err = await idle.expect(lambda m: m["header"]["type"] == "error")
+        assert error_code(err) == "UNAUTHENTICATED"
+        assert await idle.closed() == 4001
+        # anything but an authenticated register first → UNAUTHENTICATED, 1008, nothing served
+        for first in (
+            envelope("request", "t.whoami", None),
+            envelope("event", "_client.register", {}),
+            envelope("event", "_client.register", {"auth": {"token": wrong}}),
+            "not json",
+        ):
+            peer = await RawPeer.connect(server.url, register=False)
+            await peer.send(first)
+            err = await peer.expect(lambda m: m["header"]["type"] == "error")
+            assert error_code(err) == "UNAUTHENTICATED", (first, err)
+            assert await peer.closed() == 1008
+            assert not [m for m in peer.inbox if m["header"]["type"] != "error"]
+        assert broker.client_ids() == []  # never a half-open session
+        # the right credential: registered, identity visible to handlers
+        good = await RawPeer.connect(server.url, register=False)
+        ack = await good.register({"auth": {"token": SECRET}, "pageSessionID": "p1"})
+        assert ack["status"] == "registered" and ack["pageSessionID"] == "p1"
+        answer = await good.request("t.whoami", None)
+        assert answer["body"]["identity"] == {"user": "bob", "via": "first-message"}
+        await good.aclose()
+        # the Python client sends it for you, on every (re)connection
+        async with connect_client(server.url, auth={"token": SECRET}) as client:
+            assert (await client.request("t.whoami", None))["identity"]["user"] == "bob"
+        with pytest.raises(Unauthenticated):
+            await connect_client(server.url, auth={"token": wrong}, auto_reconnect=False)
+    logged = "\n".join(
+        r.getMessage() for r in caplog.records if not r.name.startswith("websockets.client")
+    )
+    assert SECRET not in logged

@@ -385,9 +385,15 @@ _SECRET_HEADER = re.compile(
 )
 
 
+_FRAME_DUMP = re.compile(r"^([<>] (?:TEXT|BINARY|CONT)) .*?((?: \[\d+ bytes\])?)$", re.DOTALL)
+
+
 def redact(text: str) -> str:
-    """Remove what must never reach a log: query strings (tokens travel there) and the values
-    of credential headers in websockets' ``> Header: value`` debug lines."""
+    """Remove what must never reach a log: query strings (tokens travel there), the values of
+    credential headers in websockets' ``> Header: value`` debug lines, and the payload of its
+    ``< TEXT '…' [n bytes]`` frame dumps (bodies carry credentials and resume tokens)."""
+    if text.startswith(("< ", "> ")):
+        text = _FRAME_DUMP.sub(r"\1 <redacted>\2", text)
     text = _SECRET_HEADER.sub(r"\1\2\3<redacted>", text)
     if "?" in text:
         text = _QUERY.sub(r"\1<redacted>", text)

@@ -12,7 +12,14 @@ from ..limits import DEFAULT_LIMITS, Limits
 if TYPE_CHECKING:
     from ..backends.base import Backend
 
-__all__ = ["Action", "Authenticate", "Authorize", "BrokerOptions", "HandshakeRequest"]
+__all__ = [
+    "Action",
+    "Authenticate",
+    "AuthenticateMessage",
+    "Authorize",
+    "BrokerOptions",
+    "HandshakeRequest",
+]
 
 Action = Literal["subscribe", "publish", "request"]
 
@@ -28,6 +35,10 @@ class HandshakeRequest:
 
 Authenticate = Callable[[HandshakeRequest], "Any | Awaitable[Any]"]
 """Called at the upgrade; returns the identity (any object) or None/raises → HTTP 401."""
+
+AuthenticateMessage = Callable[[Any, Any], "Any | Awaitable[Any]"]
+"""``(upgrade_identity, auth) -> identity``: ``auth`` is the ``"auth"`` value of the first
+``_client.register`` body; return the identity, or None/raise → ``UNAUTHENTICATED``, 1008."""
 
 Authorize = Callable[[Any, Action, str], bool]
 """``(client, action, topic) -> bool``; ``client`` has ``.client_id`` and ``.identity``.
@@ -81,6 +92,13 @@ class BrokerOptions:
     """How long after its issue a resume token is accepted."""
     authenticate: Authenticate | None = None
     """Upgrade hook (see :data:`Authenticate`). None: everybody, identity None."""
+    authenticate_message: AuthenticateMessage | None = None
+    """First-message hook (see :data:`AuthenticateMessage`), for browsers that should not put
+    a token in the URL. When set, the first frame must be ``_client.register`` whose body has
+    ``"auth"``; refused → ``UNAUTHENTICATED``, close 1008; nothing within ``auth_timeout`` →
+    ``UNAUTHENTICATED``, close 4001. Combines with ``authenticate`` (its identity is passed)."""
+    auth_timeout: float = 10.0
+    """Seconds a connection may take to authenticate with its first message."""
     authorize: Authorize | None = None
     """Per-action hook (see :data:`Authorize`). None: everything allowed."""
     backend: Backend = field(default_factory=_default_backend)

@@ -117,6 +117,7 @@ class Client:
         subprotocols: list[str] | None = None,
         max_concurrent_handlers: int = 256,
         ws_options: dict[str, Any] | None = None,
+        auth: Any = None,
     ) -> None:
         self.url = url
         self.auto_reconnect = auto_reconnect
@@ -130,6 +131,8 @@ class Client:
         self.subprotocols = ["wsmq.v1"] if subprotocols is None else subprotocols
         self.max_concurrent_handlers = max_concurrent_handlers
         self.ws_options = ws_options or {}
+        self.auth = auth
+        """Sent as ``"auth"`` in every ``_client.register`` (first-message authentication)."""
         self.status = Status.CONNECTING
         self.client_id: str | None = None
         self.resumed = False
@@ -186,6 +189,8 @@ class Client:
 
     async def _register(self, ws: ClientConnection) -> None:
         body: dict[str, Any] = {}
+        if self.auth is not None:
+            body["auth"] = self.auth
         if self.page_session_id is not None:
             body["pageSessionID"] = self.page_session_id
         if self.client_id is not None and self._resume_token is not None:
@@ -550,6 +555,7 @@ def connect(
     subprotocols: list[str] | None = None,
     max_concurrent_handlers: int = 256,
     ws_options: dict[str, Any] | None = None,
+    auth: Any = None,
 ) -> _Connect:
     """Connect to a wsmq/1 broker and register.
 
@@ -560,6 +566,9 @@ def connect(
     ``reconnect_max`` seconds, resuming the same client ID and re-subscribing.
     ``on_connect(client)`` runs after every (re)registration, ``on_disconnect(client, error)``
     after every loss. ``request_timeout`` is the default ttl of requests (seconds).
+    ``auth`` (any JSON value) is sent in every registration for brokers that authenticate on
+    the first message (``BrokerOptions.authenticate_message``); a refusal raises
+    ``Unauthenticated`` from the first connect.
     """
     return _Connect(
         Client(
@@ -575,5 +584,6 @@ def connect(
             subprotocols=subprotocols,
             max_concurrent_handlers=max_concurrent_handlers,
             ws_options=ws_options,
+            auth=auth,
         )
     )
