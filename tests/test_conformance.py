@@ -33,9 +33,6 @@ async def test_reference_broker_passes_everything(tmp_path: Path) -> None:
         report = await run_suite(RunConfig(url=url, profile="full", examples=25))
     assert report.fixture is True
     bad = [r for r in report.results if r.verdict not in (Verdict.OK, Verdict.INFORMATIONAL)]
-    # 5.4.* need the fixture extension "clientID" on conformance.callback (asked of the spec
-    # and broker owners); until the reference fixture has it they are UNIMPLEMENTED.
-    bad = [r for r in bad if not (r.id.startswith("5.4.") and r.verdict is Verdict.UNIMPLEMENTED)]
     assert not bad, report.text_summary()
     assert report.exit_code() == 0
     # the reports round-trip
