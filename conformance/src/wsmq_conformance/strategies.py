@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 __all__ = [
     "Mutation",
     "bad_envelopes",
+    "expected_code",
     "json_values",
     "literal_tokens",
     "matches",
@@ -193,3 +194,18 @@ def bad_envelopes(draw: st.DrawFn) -> Mutation:
     if kind != "header-not-object" and "header" in env:
         env["header"] = h
     return kind, json.dumps(env)
+
+
+def expected_code(kind: str, frame: str) -> str:
+    """The error code the spec names for a :func:`bad_envelopes` frame: shape problems are
+    BAD_MESSAGE (§3.5, including a topic that is not a 1-255 character string), grammar problems
+    of a well-shaped topic BAD_TOPIC (§5.1), reserved topics FORBIDDEN (§5.3)."""
+    if kind == "wildcard-publish":
+        return "BAD_TOPIC"
+    if kind == "reserved-publish":
+        return "FORBIDDEN"
+    if kind == "topic":
+        topic = json.loads(frame)["header"]["topic"]
+        if isinstance(topic, str) and 1 <= len(topic) <= 255:
+            return "BAD_TOPIC"
+    return "BAD_MESSAGE"

@@ -6,12 +6,11 @@ from .. import sections as S
 from ..context import Context
 from ..model import CaseFailed, case
 from ..peer import Peer
-from ..strategies import Mutation, bad_envelopes
+from ..strategies import Mutation, bad_envelopes, expected_code
 from .common import candidates_for, check, expect_error, expect_error_for_frame
 
 __all__: list[str] = []
 
-BAD = {"BAD_MESSAGE", "BAD_TOPIC", "FORBIDDEN"}
 
 
 @case(
@@ -101,7 +100,8 @@ async def generated_bad(ctx: Context) -> None:
         a = state["a"]
         await a.send_raw(frame)
         m = await expect_error(a, candidates_for(frame), f"{kind} frame {frame[:120]!r}")
-        check(m.error_code in BAD, f"{kind} frame {frame[:120]!r} answered {m.short()}")
+        want = expected_code(kind, frame)
+        check(m.error_code == want, f"{kind} frame {frame[:120]!r}: want {want}, got {m.short()}")
         await a.ping()
 
     await ctx.given(bad_envelopes(), example)
