@@ -87,3 +87,12 @@ async def test_correct_mini_server_passes_every_case() -> None:
     assert not bad, report.text_summary()
     assert report.fixture is True
     assert len(report.results) > 100  # built-in cases plus the vector cases
+
+
+async def test_interleaving_model_catches_a_sticky_subscription() -> None:
+    """3.6.1 (random subscribe/unsubscribe/publish sequences against a model) finds the
+    ignored-unsubscribe bug without being pointed at it, and shrinks to a short sequence."""
+    report = await run_against(["ignore-unsubscribe"], ["3.6.1"], examples=25)
+    (r,) = report.results
+    assert r.verdict is Verdict.FAILED, r
+    assert r.example is not None and "'unsub'" in r.example, r.example

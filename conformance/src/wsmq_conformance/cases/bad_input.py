@@ -12,7 +12,6 @@ from .common import candidates_for, check, expect_error, expect_error_for_frame
 __all__: list[str] = []
 
 
-
 @case(
     "6.1.1",
     'malformed JSON gets BAD_MESSAGE (correlationID "_invalid"); connection survives',

@@ -6,6 +6,8 @@ import asyncio
 import time
 from typing import Any
 
+from hypothesis import strategies as st
+
 from .. import sections as S
 from ..context import Context
 from ..model import case
@@ -331,3 +333,85 @@ async def case_sensitive(ctx: Context) -> None:
     await _barrier(b, a, ctx)
     extra = b.take(lambda m: m.topic.startswith(pre))
     check(not extra, f"unexpected delivery: {extra[0].short() if extra else ''}")
+
+
+Op = tuple[int, str, int]  # (client index, "sub" | "unsub" | "pub", pattern or topic index)
+_PATTERNS = ["a.x", "*.x", "a.>", ">", "b.*"]
+_TOPICS = ["a.x", "b.x", "a.y", "b.y.z"]
+
+
+@case(
+    "3.6.1",
+    "random interleavings of subscribe, unsubscribe and publish by 3 clients match a model",
+    section=f"{S.SUBSCRIBE}; {S.EVENT}; {S.WILDCARDS}",
+    timeout=90,
+)
+async def interleavings(ctx: Context) -> None:
+    peers = [await ctx.peer(f"C{i}") for i in range(3)]
+    ops = st.lists(
+        st.tuples(
+            st.integers(0, 2),
+            st.sampled_from(["sub", "sub", "unsub", "pub", "pub", "pub"]),
+            st.integers(0, 4),
+        ),
+        min_size=1,
+        max_size=12,
+    )
+
+    async def example(seq: list[Op]) -> None:
+        pre = ctx.unique()
+        subs: list[set[str]] = [set(), set(), set()]
+        history: list[list[frozenset[str]]] = [[], [], []]  # each receiver's subs after each op
+        pubs: list[tuple[int, int, str]] = []  # (op number, publisher, topic)
+        for n, (i, op, k) in enumerate(seq):
+            p = peers[i]
+            if op == "pub":
+                topic = f"{pre}.{_TOPICS[k % len(_TOPICS)]}"
+                await p.publish(topic, {"n": n})
+                await p.ping()  # the broker has handled the publish before the next op
+                pubs.append((n, i, topic))
+            elif op == "sub":
+                await p.subscribe(f"{pre}.{_PATTERNS[k]}")
+                subs[i].add(_PATTERNS[k])
+            else:
+                res = await p.unsubscribe(f"{pre}.{_PATTERNS[k]}")
+                was = _PATTERNS[k] in subs[i]
+                subs[i].discard(_PATTERNS[k])
+                got = res.get("unsubscribed") if isinstance(res, dict) else res
+                check(got is was, f"op {n}: unsubscribe {_PATTERNS[k]!r} answered {res!r}")
+            for j in range(3):
+                history[j].append(frozenset(subs[j]))
+
+        def hit(j: int, n: int, topic: str) -> bool:
+            return any(matches(f"{pre}.{q}", topic) for q in history[j][n])
+
+        for j, p in enumerate(peers):
+            must, may = [], set()
+            for n, i, topic in pubs:
+                if i == j:  # §7.4 rule 2: never back to the sender (no echo subscriptions here)
+                    continue
+                later = {hit(j, m, topic) for m in range(n, len(seq))}
+                if later == {True}:
+                    must.append(n)
+                elif later != {False}:
+                    may.add(n)  # j's subscriptions changed while the publish may be in flight
+            for n in must:  # §7.4: delivered, at most once
+                body = {"n": n}
+                await p.expect(
+                    lambda m: m.topic.startswith(pre) and bool(m.body == body),  # noqa: B023
+                    f"{p.name}: the delivery of op #{n}",
+                )
+            for other in peers:
+                if other is not p:
+                    await _barrier(p, other, ctx)
+            extra = p.take(lambda m: m.topic.startswith(pre + "."))
+            wrong = [m for m in extra if not (isinstance(m.body, dict) and m.body.get("n") in may)]
+            check(
+                not wrong,
+                f"{p.name} got an unexpected delivery: {wrong[0].short() if wrong else ''}",
+            )
+        for i, p in enumerate(peers):
+            for pattern in subs[i]:
+                await p.unsubscribe(f"{pre}.{pattern}")
+
+    await ctx.given(ops, example, examples=max(5, ctx.config.examples // 2))
