@@ -107,7 +107,9 @@ async def generated_bad(ctx: Context) -> None:
 
 
 @case(
-    "6.4.1", "publishing to a reserved topic is FORBIDDEN; nothing is delivered", section=S.RESERVED
+    "6.4.1",
+    "publishing to a reserved topic is FORBIDDEN; nothing is delivered",
+    section="§5.3 item 3",
 )
 async def reserved_publish(ctx: Context) -> None:
     a, b = await ctx.peer("A"), await ctx.peer("B")
@@ -125,7 +127,7 @@ async def reserved_publish(ctx: Context) -> None:
     )
 
 
-@case("6.4.2", "subscribing to a reserved topic is FORBIDDEN", section=S.RESERVED)
+@case("6.4.2", "subscribing to a reserved topic is FORBIDDEN", section="§5.3 items 3-4")
 async def reserved_subscribe(ctx: Context) -> None:
     a = await ctx.peer("A")
     for t in ("_internal.client.registered", "_internal.>", "_x"):
@@ -136,7 +138,7 @@ async def reserved_subscribe(ctx: Context) -> None:
         )
 
 
-@case("6.4.3", "a request to a reserved non-control topic is FORBIDDEN", section=S.RESERVED)
+@case("6.4.3", "a request to a reserved non-control topic is FORBIDDEN", section="§5.3 items 2-3")
 async def reserved_request(ctx: Context) -> None:
     a = await ctx.peer("A")
     for t in ("_internal.client.registered", "_secret.rpc", "_client.unknown"):

@@ -121,7 +121,7 @@ async def callback_timeout(ctx: Context) -> None:
 @case(
     "5.1.5",
     "when the server gives up it sends _internal.cancel with reason TIMEOUT",
-    section=f"{S.CANCEL}; {S.FIXTURE}",
+    section="§8.2 item 4, §8.8 item 2",
     fixture=True,
 )
 async def callback_cancel_event(ctx: Context) -> None:
@@ -143,7 +143,7 @@ async def callback_cancel_event(ctx: Context) -> None:
 @case(
     "5.2.1",
     "an answer from a client the request was not sent to is not accepted",
-    section=f"{S.RPC_S2C}; {S.SETTLE}",
+    section="§8.4 item 4, §8.7 item 2",
     fixture=True,
 )
 async def wrong_client_answer(ctx: Context) -> None:
@@ -162,7 +162,7 @@ async def wrong_client_answer(ctx: Context) -> None:
     )
 
 
-@case("5.2.2", "a duplicate answer is discarded silently", section=S.SETTLE, fixture=True)
+@case("5.2.2", "a duplicate answer is discarded silently", section="§8.7 item 1", fixture=True)
 async def duplicate_answer(ctx: Context) -> None:
     a = await ctx.peer("A")
     t = ctx.unique("cb") + ".dup"
@@ -181,7 +181,7 @@ async def duplicate_answer(ctx: Context) -> None:
 @case(
     "5.2.3",
     "an answer to a correlationID the server never sent gets UNKNOWN_CORRELATION",
-    section=S.SETTLE,
+    section="§8.7 item 2",
 )
 async def unknown_correlation(ctx: Context) -> None:
     a = await ctx.peer("A")
@@ -193,7 +193,7 @@ async def unknown_correlation(ctx: Context) -> None:
     await a.ping()
 
 
-@case("5.2.4", "nobody answers an error envelope with an error (no loops)", section=S.SETTLE)
+@case("5.2.4", "nobody answers an error envelope with an error (no loops)", section="§4.5")
 async def no_error_loops(ctx: Context) -> None:
     a = await ctx.peer("A")
     corr = ctx.unique("loop")
@@ -239,7 +239,7 @@ async def callback_no_handler(ctx: Context) -> None:
 @case(
     "5.2.5",
     "a late answer (after the server's TIMEOUT) is discarded silently",
-    section=S.SETTLE,
+    section="§8.7 item 1",
     fixture=True,
 )
 async def late_answer(ctx: Context) -> None:

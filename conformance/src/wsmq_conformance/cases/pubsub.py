@@ -75,7 +75,7 @@ async def publish_delivered(ctx: Context) -> None:
     )
 
 
-@case("3.1.3", "a publish is not echoed to its sender by default", section=S.EVENT)
+@case("3.1.3", "a publish is not echoed to its sender by default", section="§7.4 item 2")
 async def no_echo(ctx: Context) -> None:
     a, b = await ctx.peer("A"), await ctx.peer("B")
     t = ctx.unique() + ".noecho"
@@ -90,7 +90,11 @@ async def no_echo(ctx: Context) -> None:
     check(not own, f"the sender received its own publish: {own[0].short() if own else ''}")
 
 
-@case("3.1.4", "subscribing with echo: true delivers the sender's own publishes", section=S.EVENT)
+@case(
+    "3.1.4",
+    "subscribing with echo: true delivers the sender's own publishes",
+    section="§7.1 item 3, §7.4 item 2",
+)
 async def echo_true(ctx: Context) -> None:
     a = await ctx.peer("A")
     t = ctx.unique() + ".echo"
@@ -125,7 +129,7 @@ async def unsubscribe(ctx: Context) -> None:
 @case(
     "3.1.6",
     "unsubscribing a pattern that was never subscribed answers unsubscribed: false",
-    section=S.SUBSCRIBE,
+    section="§7.2",
 )
 async def unsubscribe_unknown(ctx: Context) -> None:
     a = await ctx.peer("A")
@@ -195,7 +199,11 @@ async def overlapping(ctx: Context) -> None:
     check(n == 1, f"{n} deliveries of one publish to a connection with 3 matching subscriptions")
 
 
-@case("3.2.3", "subscribing twice to one pattern is idempotent (one delivery)", section=S.SUBSCRIBE)
+@case(
+    "3.2.3",
+    "subscribing twice to one pattern is idempotent (one delivery)",
+    section="§7.1 item 2, §7.4 item 1",
+)
 async def idempotent_subscribe(ctx: Context) -> None:
     a, b = await ctx.peer("A"), await ctx.peer("B")
     t = ctx.unique() + ".twice"
@@ -211,7 +219,7 @@ async def idempotent_subscribe(ctx: Context) -> None:
 @case(
     "3.2.4",
     "unsubscribe removes exactly that pattern (unsubscribing x.* keeps x.>)",
-    section=S.SUBSCRIBE,
+    section="§7.2",
 )
 async def unsubscribe_exact(ctx: Context) -> None:
     a, b = await ctx.peer("A"), await ctx.peer("B")

@@ -6,7 +6,6 @@ import re
 
 from hypothesis import strategies as st
 
-from .. import sections as S
 from ..context import Context
 from ..model import Level, case
 from .common import check, expect_error
@@ -15,7 +14,9 @@ __all__: list[str] = []
 
 
 @case(
-    "1.1.1", "_client.register is acknowledged with _internal.client.registered", section=S.REGISTER
+    "1.1.1",
+    "_client.register is acknowledged with _internal.client.registered",
+    section="§6.1, §6.2",
 )
 async def register_ack(ctx: Context) -> None:
     a = await ctx.connect("A")
@@ -39,7 +40,7 @@ async def register_ack(ctx: Context) -> None:
         check(isinstance(v, int) and not isinstance(v, bool) and v > 0, f"ack {k} is {v!r}")
 
 
-@case("1.1.2", "the ack echoes the pageSessionID the client sent", section=S.REGISTER)
+@case("1.1.2", "the ack echoes the pageSessionID the client sent", section="§6.2 item 2")
 async def register_page_session(ctx: Context) -> None:
     a = await ctx.connect("A")
     ack = await a.register({"pageSessionID": "page-xyz"})
@@ -48,7 +49,7 @@ async def register_page_session(ctx: Context) -> None:
     )
 
 
-@case("1.1.3", "concurrent connections get distinct client IDs", section=S.REGISTER)
+@case("1.1.3", "concurrent connections get distinct client IDs", section="§6.1")
 async def distinct_ids(ctx: Context) -> None:
     ids = []
     for i in range(5):
@@ -60,7 +61,7 @@ async def distinct_ids(ctx: Context) -> None:
 @case(
     "1.1.4",
     "a message before _client.register registers implicitly; the ack comes first",
-    section=S.REGISTER,
+    section="§6.3",
 )
 async def implicit_register(ctx: Context) -> None:
     a = await ctx.connect("A")
@@ -76,7 +77,7 @@ async def implicit_register(ctx: Context) -> None:
 @case(
     "1.1.5",
     "a second _client.register gets ALREADY_REGISTERED and the connection survives",
-    section=S.REGISTER,
+    section="§6.2 item 3",
 )
 async def already_registered(ctx: Context) -> None:
     a = await ctx.peer("A")
@@ -89,7 +90,7 @@ async def already_registered(ctx: Context) -> None:
 @case(
     "1.1.6",
     "the registration ack's correlationID is the register event's messageID",
-    section=S.REGISTER,
+    section="§6.2 item 2",
     level=Level.SHOULD,
 )
 async def ack_correlation(ctx: Context) -> None:
@@ -104,7 +105,7 @@ async def ack_correlation(ctx: Context) -> None:
     "1.1.7",
     "a register body that breaks RegisterBody gets BAD_MESSAGE and leaves the connection "
     "unregistered",
-    section=S.REGISTER,
+    section="§6.2 item 4",
 )
 async def bad_register_body(ctx: Context) -> None:
     a = await ctx.connect("A")
@@ -118,7 +119,9 @@ async def bad_register_body(ctx: Context) -> None:
     check(ack.get("pageSessionID") == "ok", f"the valid register after it got {ack!r}")
 
 
-@case("1.2.1", "resume with a valid token after disconnect keeps the client ID", section=S.RESUME)
+@case(
+    "1.2.1", "resume with a valid token after disconnect keeps the client ID", section="§6.4 item 3"
+)
 async def resume_valid(ctx: Context) -> None:
     a = await ctx.peer("A")
     cid, token = a.client_id, (a.ack or {}).get("resumeToken")
@@ -137,7 +140,7 @@ async def resume_valid(ctx: Context) -> None:
 @case(
     "1.2.2",
     "resume while the old connection is open closes the old one with 4009",
-    section=f"{S.RESUME}; {S.CLOSE_CODES}",
+    section="§6.4 item 3; §12.2",
 )
 async def resume_supersede(ctx: Context) -> None:
     a = await ctx.peer("A")
@@ -156,7 +159,7 @@ async def resume_supersede(ctx: Context) -> None:
 @case(
     "1.2.3",
     "resume with an invalid token gives a fresh ID, resumed=false, and no error",
-    section=S.RESUME,
+    section="§6.4 item 4",
 )
 async def resume_invalid(ctx: Context) -> None:
     victim = await ctx.peer("V")
@@ -172,7 +175,7 @@ async def resume_invalid(ctx: Context) -> None:
     await victim.ping()
 
 
-@case("1.2.4", "generated resume tokens never hijack an identity", section=S.RESUME)
+@case("1.2.4", "generated resume tokens never hijack an identity", section="§6.4 items 2, 4")
 async def resume_fuzz(ctx: Context) -> None:
     victim = await ctx.peer("V")
     vid = victim.client_id
@@ -205,7 +208,9 @@ async def resume_fuzz(ctx: Context) -> None:
     await victim.ping()
 
 
-@case("1.2.5", "a valid token for one client ID does not resume another ID", section=S.RESUME)
+@case(
+    "1.2.5", "a valid token for one client ID does not resume another ID", section="§6.4 items 2, 4"
+)
 async def resume_wrong_id(ctx: Context) -> None:
     a, victim = await ctx.peer("A"), await ctx.peer("V")
     token = (a.ack or {}).get("resumeToken")

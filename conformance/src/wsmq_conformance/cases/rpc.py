@@ -94,7 +94,9 @@ async def sleep_ok(ctx: Context) -> None:
     check(m.type == "response" and m.body == {"slept": 50}, f"sleep 50 answered {m.short()}")
 
 
-@case("4.1.6", "after _client.cancel the broker sends no answer", section=S.CANCEL, fixture=True)
+@case(
+    "4.1.6", "after _client.cancel the broker sends no answer", section="§8.8 item 1", fixture=True
+)
 async def cancel(ctx: Context) -> None:
     a = await ctx.peer("A")
     corr = "c-cancel-4.1.6"
