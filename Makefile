@@ -62,8 +62,11 @@ bundle: install node
 bundle-check: install node
 	cd typescript && npm run bundle-check
 
+# The conformance suite against a freshly spawned reference broker; reports for CI viewers.
 conformance: install
-	$(PY) -m wsmq_conformance --spawn-reference
+	mkdir -p test-artifacts
+	$(PY) -m wsmq_conformance --spawn-reference --profile full \
+		--json test-artifacts/conformance.json --junit test-artifacts/conformance.xml
 
 bench: install
 	$(PY) -m bench
