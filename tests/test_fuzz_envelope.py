@@ -83,7 +83,13 @@ def test_arbitrary_bytes(frame: bytes) -> None:
 # --- near-miss envelopes ----------------------------------------------------------------------
 
 ids = st.text(min_size=1, max_size=20)
-json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text()
+json_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text()
+)
 json_values = st.recursive(
     json_scalars,
     lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=5), c, max_size=3),

@@ -585,7 +585,7 @@ def _authenticate_message(upgrade_identity: Any, auth: Any) -> Any:
 async def test_first_message_authentication(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     wrong = "wrong-" + SECRET
-    async with running(authenticate_message=_authenticate_message, auth_timeout=0.3) as (
+    async with running(authenticate_message=_authenticate_message, auth_timeout=1.0) as (
         broker,
         server,
     ):

@@ -107,7 +107,7 @@ async def test_connections_per_ip() -> None:
 
 
 async def test_handshake_deadline_drops_slowloris() -> None:
-    async with running(handshake_timeout=0.5) as (_, server):
+    async with running(handshake_timeout=1.0) as (_, server):
         reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
         writer.write(b"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n")  # never ends
         await writer.drain()
