@@ -89,7 +89,9 @@ async def test_registration_ack_and_resume(broker: RunningBroker) -> None:
         again = (await _register(ws, {"brokerClientID": client_id, "resumeToken": token}))["body"]
         assert again["brokerClientID"] == client_id and again["resumed"] is True
     async with connect(broker.url) as ws:
-        forged = {"brokerClientID": client_id, "resumeToken": token[:-2] + "xx"}
+        # Flip the last character so the forgery always differs from the real token.
+        tampered = token[:-1] + ("A" if token[-1] != "A" else "B")
+        forged = {"brokerClientID": client_id, "resumeToken": tampered}
         other = (await _register(ws, forged))["body"]
         assert other["brokerClientID"] != client_id and other["resumed"] is False
 
