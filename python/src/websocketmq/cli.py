@@ -1,4 +1,5 @@
-"""The ``wsmq`` command: ``wsmq serve [--host --port --path --demo --conformance --nats URL …]``.
+"""The ``wsmq`` command: ``wsmq serve [--host --port --path --demo --conformance --nats URL …]``,
+``wsmq conformance URL …`` and ``wsmq codegen [--check]``.
 
 Readiness (design.md §8): once accepting connections, ``serve`` prints exactly one line
 ``wsmq: listening on ws://HOST:PORT/PATH`` to stdout, flushed; tests and other tools wait for it.
@@ -70,7 +71,27 @@ def _parser() -> argparse.ArgumentParser:
         help="messages per second per connection, 0 = off (default 200, bursts of 400)",
     )
     s.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING… (default INFO)")
+    for name, help_text in (
+        ("conformance", "run the wsmq/1 conformance suite (same as wsmq-conformance)"),
+        ("codegen", "regenerate models from spec/schema (from a source checkout)"),
+    ):
+        sub.add_parser(name, help=help_text, add_help=False)  # argv handed on as is (main)
     return parser
+
+
+def _delegate(command: str, rest: list[str]) -> int:
+    """Hand ``wsmq conformance|codegen …`` to the tool that owns it, so there is one CLI."""
+    if command == "conformance":
+        conformance = importlib.import_module("wsmq_conformance.cli")
+        return int(conformance.main(rest))
+    if os.path.isdir("codegen") and os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())  # the generator lives at the root of a source checkout
+    try:
+        codegen = importlib.import_module("codegen.generate")
+    except ImportError:
+        sys.stderr.write("wsmq codegen: run it from a source checkout (python -m codegen)\n")
+        return 2
+    return int(codegen.main(rest))
 
 
 def _nats_backend(urls: list[str], namespace: str) -> Any:
@@ -132,6 +153,9 @@ async def run_serve(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``wsmq`` script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in ("conformance", "codegen"):
+        return _delegate(argv[0], argv[1:])
     args = _parser().parse_args(argv)
     logging.basicConfig(
         level=args.log_level.upper(),
