@@ -106,6 +106,7 @@ class Summary:
     verdicts: list[tuple[str, str, float | None, str, float | None]]
     """(ours, target text, measured, verdict, CPU-efficiency ratio peer/ours per operation)."""
     failed: bool
+    ours: list[str]
 
 
 def _median(xs: list[float]) -> float | None:
@@ -172,7 +173,7 @@ def summarize(samples: list[dict[str, Any]], systems: list[str], ours: dict[str,
                     eff = theirs / mine
             verdicts.append((o, text, v, verdict, eff))
     failed = any(x["error"] is not None for x in samples)
-    return Summary(systems, shapes, cells, ratios, verdicts, failed)
+    return Summary(systems, shapes, cells, ratios, verdicts, failed, list(ours))
 
 
 def _fmt(v: float | None, kib: bool = False) -> str:
@@ -251,7 +252,9 @@ def render_markdown(
     ours = sorted({o for (o, _p, _s) in summary.ratios})
     for o in ours:
         add(f"## Ratios {labels.get(o, o)} / peer\n")
-        peers = [p for p in summary.systems if p != o]
+        peers = [p for p in summary.systems if p not in summary.ours]
+        if o == "wsmq-2node" and "wsmq" in summary.systems:
+            peers.insert(0, "wsmq")  # cross-node against single-node
         add("| shape | " + " | ".join(labels.get(p, p) for p in peers) + " |")
         add("|" + "---|" * (len(peers) + 1))
         for shape in summary.shapes:
