@@ -107,15 +107,22 @@ async def measure_rpc(
         "max_seconds": cfg.duration + 120,
     }
     cpu0 = _cpu(running.cpu_pids)
+    split0 = [_cpu([pid]) for pid in running.cpu_pids]
     proc = await _client(f"{system.name}:{shape}", spec)
     try:
         res = await proc.event("result", cfg.duration + 130)
         cpu = _cpu(running.cpu_pids) - cpu0
+        split = [_cpu([pid]) - c0 for pid, c0 in zip(running.cpu_pids, split0, strict=True)]
     finally:
         await proc.stop()
     if res.get("errors"):
         raise BenchError(f"{res['errors']} failed requests")
-    res["server_cpu_us_per_op"] = cpu / max(res.get("total") or res["count"], 1) * 1e6
+    ops = max(res.get("total") or res["count"], 1)
+    res["server_cpu_us_per_op"] = cpu / ops * 1e6
+    # Per server process (nats-server, node A, node B… in start order) for multi-process rows.
+    res["server_cpu_us_per_op_split"] = {
+        p.name: c / ops * 1e6 for p, c in zip(running.procs, split, strict=True)
+    }
     return Sample(system.name, shape, rep, res["rate"], res["p50_ms"], res["p99_ms"], res)
 
 

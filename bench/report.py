@@ -302,7 +302,7 @@ def write_chart(summary: Summary, labels: dict[str, str], path: Path) -> None:
     thr = [s for s in summary.shapes if not s.startswith("idle")]
     mem = [s for s in summary.shapes if s.startswith("idle")]
     fig, axes = plt.subplots(
-        1, 2, figsize=(14, 5.5), gridspec_kw={"width_ratios": [max(len(thr), 1), max(len(mem), 1)]}
+        1, 2, figsize=(14, 6.5), gridspec_kw={"width_ratios": [max(len(thr), 1), max(len(mem), 1)]}
     )
     n = len(summary.systems)
     width = 0.8 / max(n, 1)
@@ -327,8 +327,9 @@ def write_chart(summary: Summary, labels: dict[str, str], path: Path) -> None:
             ax.set_ylabel("KiB per idle connection")
             ax.set_title("Memory (lower is better)")
             ax.axhline(20.0, color="red", linestyle="--", linewidth=1)
-    axes[0].legend(fontsize=8)
-    fig.tight_layout()
+    handles, names = axes[0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="lower center", ncol=min(len(names), 5), fontsize=8)
+    fig.tight_layout(rect=(0, 0.12, 1, 1))
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
