@@ -574,8 +574,116 @@ async def nats_idle(spec: dict[str, Any]) -> dict[str, Any]:
     return {"conns": len(ncs), "alive": sum(1 for nc in ncs if nc.is_connected)}
 
 
+# ---------------------------------------------------------------- our Python client
+
+
+async def py_connect(url: str) -> Any:
+    """Our client library (``websocketmq.connect``), reconnect off: a drop fails the run."""
+    from websocketmq import connect as wsmq_connect
+
+    return await wsmq_connect(url, auto_reconnect=False, connect_timeout=60)
+
+
+async def py_rpc(spec: dict[str, Any]) -> dict[str, Any]:
+    """``client.request("bench.echo", …)`` from ``window`` concurrent loops."""
+    client = await py_connect(spec["url"])
+    window, warmup, duration = int(spec["window"]), float(spec["warmup"]), float(spec["duration"])
+    t_measure = time.perf_counter() + warmup
+    t_end = t_measure + duration
+    lat: list[float] = []
+    last = [t_measure]
+    total = [0]
+
+    async def worker() -> None:
+        n = 0
+        while time.perf_counter() < t_end:
+            n += 1
+            t0 = time.perf_counter()
+            await client.request(wire.ECHO_TOPIC, wire.body(n), 60)
+            t1 = time.perf_counter()
+            total[0] += 1
+            if t0 >= t_measure:
+                lat.append(t1 - t0)
+                last[0] = t1
+
+    await asyncio.gather(*(worker() for _ in range(window)))
+    await client.close()
+    elapsed = max(last[0] - t_measure, 1e-9)
+    return {
+        "count": len(lat),
+        "elapsed": elapsed,
+        "rate": len(lat) / elapsed,
+        "errors": 0,
+        "total": total[0],
+        **wire.latency_stats(lat),
+    }
+
+
+async def py_s2c(spec: dict[str, Any]) -> dict[str, Any]:
+    """A ``bench.echo`` handler on our client; the server's report of its s2c run."""
+    client = await py_connect(spec["url"])
+    await client.subscribe(wire.ECHO_TOPIC, lambda msg: msg.body)
+    params = {k: spec[k] for k in ("window", "duration", "warmup")}
+    result: dict[str, Any] = await client.request(wire.S2C_TOPIC, params, 300)
+    await client.close()
+    return result
+
+
+async def py_sub(spec: dict[str, Any]) -> dict[str, Any]:
+    """``conns`` clients, each ``subscribe("bench.fanout", handler)``, counting deliveries."""
+    count, idle = int(spec["count"]), float(spec["idle_timeout"])
+    urls = spec.get("urls") or [spec["url"]]
+    sem = asyncio.Semaphore(64)
+
+    async def one(url: str) -> Any:
+        async with sem:
+            return await py_connect(url)
+
+    clients = await asyncio.gather(*(one(urls[i % len(urls)]) for i in range(int(spec["conns"]))))
+    tallies = [Tally(count) for _ in clients]
+    all_done = asyncio.get_running_loop().create_future()
+    pending = [len(clients)]
+
+    def handler(tally: Tally) -> Any:
+        def on_event(msg: Any) -> None:
+            tally.on(int(msg.body["seq"]))
+            if tally.got == count:
+                pending[0] -= 1
+                if not pending[0] and not all_done.done():
+                    all_done.set_result(None)
+
+        return on_event
+
+    for client, tally in zip(clients, tallies, strict=True):
+        await client.subscribe(wire.FANOUT_TOPIC, handler(tally))
+    cpu0 = _cpu_s()
+    emit({"event": "ready", "conns": len(clients)})
+    seen = -1
+    while not all_done.done():  # until every delivery arrived, or no progress for ``idle`` s
+        got = sum(t.got for t in tallies)
+        if got == seen:
+            break
+        seen = got
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(all_done), idle)
+    return _summary(tallies, count, cpu0)
+
+
+async def py_pub(spec: dict[str, Any]) -> dict[str, Any]:
+    """``client.publish`` ``count`` times."""
+    client = await py_connect(spec["url"])
+    count = int(spec["count"])
+    t0 = time.monotonic()
+    for i in range(count):
+        await client.publish(wire.FANOUT_TOPIC, wire.body(i))
+    emit({"event": "result", "t0": t0, "t_sent": time.monotonic(), "count": count})
+    await _stdin_eof()
+    return {}
+
+
 # ---------------------------------------------------------------- entry point
 
+_PY_ROLES = {"rpc": py_rpc, "s2c": py_s2c, "sub": py_sub, "pub": py_pub}
 _WS_ROLES = {"rpc": ws_rpc, "s2c": ws_s2c, "sub": ws_sub, "pub": ws_pub, "idle": ws_idle}
 _NATS_ROLES = {
     "rpc": nats_rpc,
@@ -592,6 +700,8 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
     Dialect.client = spec.get("client", "picows")
     if dialect == "nats":
         return await _NATS_ROLES[role](spec)
+    if dialect == "wsmq-py":
+        return await _PY_ROLES[role](spec)
     return await _WS_ROLES[role](DIALECTS[dialect], spec)
 
 

@@ -165,6 +165,15 @@ SYSTEMS: dict[str, System] = {
             ours=True,
             memory=False,
         ),
+        System(
+            "wsmq-pyclient",
+            "WebSocketMQ (ours, driven by our Python client)",
+            "wsmq-py",
+            start_wsmq,
+            ours=True,
+            memory=False,
+            client="websockets",
+        ),
         # BENCH_WSMQ_EXPERIMENT=/path/to/patch.py measures a hot-path experiment (a file that
         # monkeypatches the broker on import) beside the unmodified broker.
         System(
