@@ -189,4 +189,5 @@ async def open_conn(url: str, client: str) -> Conn:
         return WebsocketsConn(await connect(url, max_size=2**20, open_timeout=60, close_timeout=1))
     kwargs: dict[str, Any] = {"websocket_handshake_timeout": 60}
     transport, listener = await ws_connect(_Listener, url, **kwargs)
+    assert isinstance(listener, _Listener)
     return PicowsConn(transport, listener)
