@@ -248,19 +248,44 @@ async def test_request_client_send_to_client_and_eviction() -> None:
 async def test_node_death_fails_in_flight_requests_quickly() -> None:
     async with NatsServer.start() as srv, node([srv.url], "a", probe_interval=0.2) as (a, _):
         b_host = RecordingHost("b")
-        b = NatsBackend([srv.url], node_id="b")
+        b = NatsBackend([srv.url], node_id="b", accept_delay=0)
         await b.start(b_host)
         await b.serve("slow.*")
         loop = asyncio.get_running_loop()
         call = asyncio.create_task(a.request("slow.x", encode(new_request("slow.x")), 60))
         await asyncio.wait_for(b_host.handling.wait(), 10)
+        async with asyncio.timeout(10):
+            while "b" not in a._nodes:  # noqa: ASYNC110 - a has seen b's accept: it probes b
+                await asyncio.sleep(0.01)
         t0 = loop.time()
         # crash b's link: its NATS connection drops without any goodbye from the backend
         assert b.nc is not None
         await b.nc.close()
         kind, err = body(await asyncio.wait_for(call, 30))
         assert kind == "error" and err["error"]["code"] == "DISCONNECTED"
-        assert loop.time() - t0 < 10  # detected, not waited out (the ttl was 60 s)
+        assert "went away" in err["error"]["message"]
+        assert loop.time() - t0 < 5  # two missed probes, not the 60 s ttl
+        await b.close()
+
+
+async def test_node_death_before_accepting_fails_at_accept_timeout() -> None:
+    async with (
+        NatsServer.start() as srv,
+        node([srv.url], "a", accept_timeout=1.0) as (a, _),
+    ):
+        b_host = RecordingHost("b")
+        b = NatsBackend([srv.url], node_id="b", accept_delay=30)  # never accepts in time
+        await b.start(b_host)
+        await b.serve("slow.*")
+        loop = asyncio.get_running_loop()
+        call = asyncio.create_task(a.request("slow.x", encode(new_request("slow.x")), 60))
+        await asyncio.wait_for(b_host.handling.wait(), 10)
+        assert b.nc is not None
+        await b.nc.close()
+        t0 = loop.time()
+        kind, err = body(await asyncio.wait_for(call, 30))
+        assert kind == "error" and err["error"]["code"] == "DISCONNECTED"
+        assert loop.time() - t0 < 5
         await b.close()
 
 

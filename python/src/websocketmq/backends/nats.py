@@ -19,11 +19,13 @@ Why these choices:
 * **Local first.** A node that itself watches/serves/holds the target delivers directly: lowest
   latency, and a node cut off from NATS still works as a single broker. Its own published events
   come back from NATS (echo) and are dropped by checking the sending node's ID.
-* **No hung callers.** A node that takes a remote request first answers ``accept <node-id>``; the
-  caller then probes that node (``…n.<node>.ping``) while it waits. A dead node's subscriptions
-  vanish from NATS, so the probe gets "no responders" and the caller answers ``DISCONNECTED``
-  within about two probe intervals instead of at the request's ttl. Losing our own NATS
-  connection fails our remote requests in flight at once, for the same reason.
+* **No hung callers.** A node that takes a remote request and has not answered it within
+  ``accept_delay`` (50 ms) sends ``accept <node-id>``; the caller then probes that node
+  (``…n.<node>.ping``) while it waits. A dead node's subscriptions vanish from NATS, so the
+  probe gets "no responders" and the caller answers ``DISCONNECTED`` within about two probe
+  intervals instead of at the request's ttl (``accept_timeout``, 3 s, if the node died within
+  ``accept_delay`` of receiving it). Losing our own NATS connection fails our remote requests in
+  flight at once.
 * **Untrusted bus.** Every frame from NATS goes through the broker's total decoder and is checked
   against its subject (type, topic) before it reaches a host; nothing is ever unpickled.
 * **Guarantees** (docs/deployment.md): events are at-most-once; events of one publisher on one
@@ -87,6 +89,7 @@ class _Pending:
     node: str | None = None  # the node that accepted it, once known
     target: str = ""  # for error messages
     cancelled: bool = False  # the caller gave up before the accept arrived
+    nobody: WsmqError | None = None  # raised when nobody serves the target
 
 
 @dataclass
@@ -113,8 +116,9 @@ class NatsBackend(Backend):
     ``servers``: one URL or several (the NATS cluster; nats-py fails over between them and
     reconnects forever). ``namespace`` separates deployments sharing one NATS cluster.
     ``probe_interval`` (s) paces the liveness checks of nodes that hold our requests; a node is
-    declared gone after two consecutive "no responders" probes. A request that no node accepts
-    within ``accept_timeout`` (s) fails like one nobody serves. ``grace`` (s) is how much longer
+    declared gone after two consecutive "no responders" probes. A serving node accepts a request
+    it has not answered after ``accept_delay`` (s); one neither answered nor accepted within
+    ``accept_timeout`` (s) fails ``DISCONNECTED``. ``grace`` (s) is how much longer
     than the request's own timeout a caller waits for the remote answer. Other keyword arguments
     go to :func:`nats.connect` (credentials, TLS, …).
     """
@@ -129,6 +133,7 @@ class NatsBackend(Backend):
         reconnect_time_wait: float = 0.25,
         grace: float = 2.0,
         accept_timeout: float = 3.0,
+        accept_delay: float = 0.05,
         **connect_options: Any,
     ) -> None:
         if nats is None:
@@ -145,6 +150,7 @@ class NatsBackend(Backend):
         self.probe_interval = probe_interval
         self.grace = grace
         self.accept_timeout = accept_timeout
+        self.accept_delay = accept_delay
         self._reconnect_time_wait = reconnect_time_wait
         self._connect_options = connect_options
         self._prefix = f"wsmq.{namespace}."
@@ -368,7 +374,6 @@ class NatsBackend(Backend):
         except WsmqError as exc:
             log.warning("dropping invalid request from NATS on %r: %s", msg.subject, exc)
             return
-        await self._accept(msg.reply)
         work = self._host().handle_request(topic, msg.data, message)
         self._run_serving(msg.reply, work, message.correlation_id)
 
@@ -479,7 +484,6 @@ class NatsBackend(Backend):
             if not msg.reply or not msg.reply.startswith(self._n) or message.type != "request":
                 return
             timeout = _float_header(msg, "Wsmq-Timeout", 30.0)
-            await self._accept(msg.reply)
             work = self._answer_client(client_id, msg.data, timeout, message)
             self._run_serving(msg.reply, work, message.correlation_id)
 
@@ -521,7 +525,10 @@ class NatsBackend(Backend):
         reply = self._answer_prefix + token
         loop = asyncio.get_running_loop()
         pending = _Pending(loop.create_future(), message.correlation_id, target=target)
+        pending.nobody = nobody
         self._pending[token] = pending
+        total = timeout + self.grace
+        timer: asyncio.TimerHandle | None = None
         try:
             try:
                 await self._nc().publish(subject, frame, reply=reply, headers=headers)
@@ -529,39 +536,45 @@ class NatsBackend(Backend):
                 raise TooLarge(f"request larger than the NATS max_payload: {exc}") from exc
             except nats_errors.Error as exc:
                 return new_error(message.correlation_id, "DISCONNECTED", f"NATS: {exc!r}")
-            deadline = loop.time() + timeout + self.grace
-            # a live node accepts at once; no accept → the request was never taken (a handler
-            # unsubscribed or a node died while it was in flight to it): same as nobody there
-            accept_by = min(self.accept_timeout, timeout + self.grace)
-            await asyncio.wait({pending.future}, timeout=accept_by)
-            if not pending.future.done() and pending.node is None:
-                if accept_by < timeout + self.grace:
-                    raise nobody
-                return new_error(
-                    message.correlation_id, "TIMEOUT", f"no answer from the {target} in time"
-                )
+            if self.accept_timeout < total:
+                # a live node answers or accepts within accept_delay (see _check_accepted)
+                timer = loop.call_later(self.accept_timeout, self._check_accepted, token)
             try:
-                answer = await asyncio.wait_for(pending.future, max(0, deadline - loop.time()))
+                async with asyncio.timeout(total):
+                    return await pending.future
             except TimeoutError:
                 return new_error(
                     message.correlation_id, "TIMEOUT", f"no answer from the {target} in time"
                 )
-            if answer == b"":
-                raise nobody
-            return answer
         except asyncio.CancelledError:
             # the caller gave up (client cancel, broker closing): stop the remote handler too
             if pending.node is not None:
                 self._send_cancel(pending.node, token)
-            elif not pending.future.done():
+            else:
                 # not accepted yet: keep the entry a little so a late accept gets the cancel
                 pending.cancelled = True
-                asyncio.get_running_loop().call_later(self.accept_timeout, self._forget, token)
+                loop.call_later(self.accept_timeout, self._forget, token)
                 token = ""
             raise
         finally:
+            if timer is not None:
+                timer.cancel()
             if token:
                 self._forget(token)
+
+    def _check_accepted(self, token: str) -> None:
+        """Neither answered nor accepted by ``accept_timeout``: the node that got the request
+        died before it could accept (it may have started the handler), or the handler was
+        removed while the request was in flight. Either way the caller must not wait on."""
+        pending = self._pending.get(token)
+        if pending is None or pending.node is not None or pending.cancelled:
+            return
+        self._settle_error(
+            token,
+            "DISCONNECTED",
+            f"no broker node took the request for the {pending.target} "
+            f"within {self.accept_timeout:g} s (its node went away or it was removed)",
+        )
 
     def _send_cancel(self, node: str, token: str) -> None:
         subject = f"{self._n}{node}.x"
@@ -582,10 +595,11 @@ class NatsBackend(Backend):
 
     def _on_answer(self, token: str, msg: Msg) -> None:
         pending = self._pending.get(token)
-        if pending is None or (pending.future.done() and not pending.cancelled):
+        if pending is None:
             return  # late or duplicate: the caller has moved on
         if msg.headers and msg.headers.get("Status") == "503":
-            pending.future.set_result(b"")  # nobody subscribed: NoHandler / UnknownClient
+            if not pending.future.done() and not pending.cancelled and pending.nobody:
+                pending.future.set_exception(pending.nobody)  # NoHandler / UnknownClient
             return
         data = msg.data
         if data.startswith(_ACCEPT):
@@ -598,6 +612,8 @@ class NatsBackend(Backend):
                 pending.node = node
                 self._nodes.setdefault(node, _NodeHealth()).pendings.add(token)
                 self._probe_wakeup.set()
+            return
+        if pending.future.done():
             return
         try:
             answer = decode(data)
@@ -667,8 +683,8 @@ class NatsBackend(Backend):
 
     # -- serve-side helpers --------------------------------------------------------------------
 
-    async def _accept(self, reply: str) -> None:
-        await self._safe_publish(reply, _ACCEPT + self.node_id.encode())
+    def _accept(self, reply: str) -> None:
+        self._spawn(self._safe_publish(reply, _ACCEPT + self.node_id.encode()))
 
     def _run_serving(self, reply: str, work: Any, correlation_id: str | None) -> None:
         """Run a host call for a remote caller; publish its answer; cancellable via …x.
@@ -676,6 +692,10 @@ class NatsBackend(Backend):
         Cancelled by the caller: no answer (it gave up). Cancelled because this node is closing:
         answer SHUTTING_DOWN so that the caller does not wait for the liveness probes.
         """
+
+        # The accept tells the caller which node to watch. Answers faster than accept_delay
+        # need none: one NATS message saved per request on the hot path.
+        accept = asyncio.get_running_loop().call_later(self.accept_delay, self._accept, reply)
 
         async def run() -> None:
             try:
@@ -690,6 +710,8 @@ class NatsBackend(Backend):
                 answer = new_error(
                     correlation_id, err or "INTERNAL", "" if err else "internal error"
                 )
+            finally:
+                accept.cancel()
             data = encode(answer) if isinstance(answer, Message) else answer
             await self._safe_publish(reply, data)
 
@@ -704,12 +726,18 @@ class NatsBackend(Backend):
             log.warning("NATS publish to %r failed: %r", subject, exc)
 
     async def _flush(self) -> None:
-        """Make sure the server has our SUB before we acknowledge (subscribe, serve, attach)."""
+        """Make sure the server has our SUB/UNSUB before we go on (watch, serve, attach…).
+
+        Not ``nc.flush()``: nats-py writes its PING straight to the socket, ahead of commands
+        still buffered, so the PONG can come back before the server has seen our SUB (seen as
+        flaky NO_HANDLER right after ``serve``). A request to our own inbox travels the same
+        buffer as the SUB, so its answer proves the server processed everything before it.
+        """
         nc = self._nc()
         if not nc.is_connected:
             return  # reconnecting: nats-py re-sends every SUB when it is back
         with contextlib.suppress(nats_errors.Error, asyncio.TimeoutError):
-            await nc.flush(timeout=2)
+            await nc.request(self._inbox + "ping", b"", timeout=2)
 
 
 def _token_ok(token: str) -> bool:
