@@ -56,7 +56,7 @@ class Target:
     peer: str | None
     ratio: float = 0.0
     limit: float = 0.0
-    systems: tuple[str, ...] = ("wsmq", "wsmq-deflate", "wsmq-exp")
+    systems: tuple[str, ...] = ("wsmq", "wsmq-deflate", "wsmq-exp", "wsmq-picows")
     """Which of our rows the target applies to."""
 
     def describe(self) -> str:

@@ -174,6 +174,13 @@ SYSTEMS: dict[str, System] = {
             memory=False,
             client="websockets",
         ),
+        System(
+            "wsmq-picows",
+            "WebSocketMQ core behind picows (experiment)",
+            "wsmq",
+            lambda: _start_script("wsmq-picows", "bench.servers.wsmq_picows_server"),
+            ours=True,
+        ),
         # BENCH_WSMQ_EXPERIMENT=/path/to/patch.py measures a hot-path experiment (a file that
         # monkeypatches the broker on import) beside the unmodified broker.
         System(
