@@ -17,7 +17,15 @@ import collections
 import contextlib
 from typing import Any
 
-from picows import WSFrame, WSListener, WSMsgType, WSTransport, WSUpgradeRequest, ws_create_server
+from picows import (
+    WSCloseCode,
+    WSFrame,
+    WSListener,
+    WSMsgType,
+    WSTransport,
+    WSUpgradeRequest,
+    ws_create_server,
+)
 
 from bench.servers.common import announce, raise_fd_limit, stop_on_stdin_eof
 from bench.servers.wsmq_server import bench_options, build_broker
@@ -54,7 +62,7 @@ class BrokerListener(WSListener):
     def close(self, code: int, reason: str, *, discard_queue: bool = False) -> None:
         t = self.transport
         if t is not None and not self.gone:
-            t.send_close(code, reason.encode())
+            t.send_close(WSCloseCode(code), reason.encode())
             t.disconnect()
 
     # -- picows callbacks ----------------------------------------------------------------
