@@ -272,7 +272,7 @@ class NatsBackend(Backend):
             await self._nc().publish(subject, frame, headers={"Wsmq-Node": self.node_id})
         except nats_errors.MaxPayloadError as exc:
             raise TooLarge(f"event larger than the NATS max_payload: {exc}") from exc
-        except (nats_errors.ConnectionClosedError, nats_errors.OutboundBufferLimitError) as exc:
+        except nats_errors.Error as exc:  # closed, buffer full while reconnecting…
             log.warning("event on %r not sent to other nodes: %r", topic, exc)
 
     async def watch(self, pattern: str) -> None:
@@ -302,13 +302,17 @@ class NatsBackend(Backend):
         if msg.headers and msg.headers.get("Wsmq-Node") == self.node_id:
             return  # delivered locally already
         topic = msg.subject[len(self._t) :]
+        try:
+            validate_topic(topic)
+        except WsmqError as exc:
+            log.warning("dropping event from NATS on %r: %s", msg.subject, exc)
+            return
         # A node with overlapping patterns (a.> and a.b) gets one copy per subscription: only
         # the copy that came through the smallest matching pattern is delivered.
         matching = self._watch_index.match(topic)
         if not matching or pattern != min(matching):
             return
         try:
-            validate_topic(topic)
             message = decode(msg.data)
         except WsmqError as exc:
             log.warning("dropping invalid event from NATS on %r: %s", msg.subject, exc)
@@ -362,7 +366,7 @@ class NatsBackend(Backend):
         )
 
     async def _on_request(self, msg: Msg) -> None:
-        """Serve side of a remote request: accept at once, run the host, answer."""
+        """Serve side of a remote request: validate, run the host, answer (accept if slow)."""
         if not msg.reply or not msg.reply.startswith(self._n):
             return
         topic = msg.subject[len(self._r) :]
