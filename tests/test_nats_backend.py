@@ -35,6 +35,8 @@ pytestmark = [
     pytest.mark.timeout(60),
 ]
 
+__all__: list[str] = []
+
 
 class RecordingHost:
     """A BackendHost that records deliveries and answers requests like a tiny broker."""

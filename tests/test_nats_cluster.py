@@ -23,6 +23,8 @@ pytestmark = [
     pytest.mark.timeout(60),
 ]
 
+__all__: list[str] = []
+
 
 async def test_no_responders_is_immediate_on_single_server() -> None:
     async with NatsServer.start() as server:

@@ -39,6 +39,8 @@ pytestmark = [
     pytest.mark.timeout(90),
 ]
 
+__all__: list[str] = []
+
 WAIT = 15.0  # bound for "eventually" conditions on this shared, slow machine
 
 
