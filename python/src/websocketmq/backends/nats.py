@@ -50,6 +50,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import itertools
 import logging
 import re
 import secrets
@@ -170,6 +171,7 @@ class NatsBackend(Backend):
         self._serving: dict[str, asyncio.Task[None]] = {}
         self._nodes: dict[str, _NodeHealth] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._tokens = itertools.count(1)
         self._probe_wakeup = asyncio.Event()
         self._prober: asyncio.Task[None] | None = None
         self._closing = False
@@ -525,7 +527,7 @@ class NatsBackend(Backend):
                 "DISCONNECTED",
                 f"this broker node is not connected to NATS, cannot reach the {target}",
             )
-        token = secrets.token_hex(12)
+        token = f"{next(self._tokens):x}"  # unique within this node's inbox; no syscall
         reply = self._answer_prefix + token
         loop = asyncio.get_running_loop()
         pending = _Pending(loop.create_future(), message.correlation_id, target=target)
