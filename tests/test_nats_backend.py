@@ -304,19 +304,28 @@ async def test_caller_cancel_reaches_the_remote_handler() -> None:
         await asyncio.wait_for(hb.cancelled.wait(), 10)
 
 
-async def test_remote_timeout_answer_comes_from_the_handler_node() -> None:
+async def test_caller_gives_up_at_timeout_plus_grace() -> None:
+    """The handler node normally answers TIMEOUT itself (a broker host enforces the ttl); our
+    recording host never answers, so the caller's own deadline must end the wait — before and
+    after the accept check."""
     async with (
         NatsServer.start() as srv,
         node([srv.url], "a", grace=0.5) as (a, _),
+        node([srv.url], "a2", grace=0.2, accept_timeout=0.2) as (a2, _),
         node([srv.url], "b") as (b, hb),
     ):
         await b.serve("slow.*")
         loop = asyncio.get_running_loop()
+        # deadline (0.8 s) before the accept check (3 s)
         t0 = loop.time()
         kind, err = body(await a.request("slow.x", encode(new_request("slow.x")), 0.3))
-        # our recording host never answers; the caller gives up at timeout + grace, bounded
         assert kind == "error" and err["error"]["code"] == "TIMEOUT"
-        assert 0.3 <= loop.time() - t0 < 10
+        assert 0.75 <= loop.time() - t0 < 10
+        # accept check (0.2 s: b accepted after 50 ms) and then the deadline (0.7 s)
+        t0 = loop.time()
+        kind, err = body(await a2.request("slow.x", encode(new_request("slow.x")), 0.5))
+        assert kind == "error" and err["error"]["code"] == "TIMEOUT"
+        assert 0.65 <= loop.time() - t0 < 10
         hb.block.set()
 
 

@@ -91,6 +91,8 @@ class _Pending:
     target: str = ""  # for error messages
     cancelled: bool = False  # the caller gave up before the accept arrived
     nobody: WsmqError | None = None  # raised when nobody serves the target
+    deadline: float = 0.0  # loop time after which the caller answers TIMEOUT
+    timer: asyncio.TimerHandle | None = None
 
 
 @dataclass
@@ -534,6 +536,7 @@ class NatsBackend(Backend):
         pending.nobody = nobody
         self._pending[token] = pending
         total = timeout + self.grace
+        pending.deadline = loop.time() + total
         timer: asyncio.TimerHandle | None = None
         try:
             try:
@@ -542,16 +545,11 @@ class NatsBackend(Backend):
                 raise TooLarge(f"request larger than the NATS max_payload: {exc}") from exc
             except nats_errors.Error as exc:
                 return new_error(message.correlation_id, "DISCONNECTED", f"NATS: {exc!r}")
-            if self.accept_timeout < total:
-                # a live node answers or accepts within accept_delay (see _check_accepted)
-                timer = loop.call_later(self.accept_timeout, self._check_accepted, token)
-            try:
-                async with asyncio.timeout(total):
-                    return await pending.future
-            except TimeoutError:
-                return new_error(
-                    message.correlation_id, "TIMEOUT", f"no answer from the {target} in time"
-                )
+            # one timer per request: first the accept check, then the deadline (_on_timer)
+            timer = pending.timer = loop.call_later(
+                min(self.accept_timeout, total), self._on_timer, token
+            )
+            return await pending.future
         except asyncio.CancelledError:
             # the caller gave up (client cancel, broker closing): stop the remote handler too
             if pending.node is not None:
@@ -563,10 +561,27 @@ class NatsBackend(Backend):
                 token = ""
             raise
         finally:
-            if timer is not None:
+            if pending.timer is not None:
+                pending.timer.cancel()
+            elif timer is not None:
                 timer.cancel()
             if token:
                 self._forget(token)
+
+    def _on_timer(self, token: str) -> None:
+        """The request's timer: at ``accept_timeout`` it must have been answered or accepted
+        (else: see :meth:`_check_accepted`); at the deadline the caller stops waiting."""
+        pending = self._pending.get(token)
+        if pending is None or pending.future.done() or pending.cancelled:
+            return
+        loop = asyncio.get_running_loop()
+        if loop.time() < pending.deadline - 1e-3:
+            if pending.node is None:
+                self._check_accepted(token)
+                return
+            pending.timer = loop.call_at(pending.deadline, self._on_timer, token)
+            return
+        self._settle_error(token, "TIMEOUT", f"no answer from the {pending.target} in time")
 
     def _check_accepted(self, token: str) -> None:
         """Neither answered nor accepted by ``accept_timeout``: the node that got the request
