@@ -15,7 +15,7 @@ from typing import Any
 
 import nats
 import pytest
-from nats_cluster import NATS_SERVER, SKIP_REASON, NatsCluster, NatsServer
+from nats_cluster import NATS_SERVER, SKIP_REASON, NatsCluster, NatsServer, free_port
 from websocketmq.backends.nats import NatsBackend
 from websocketmq.errors import NoHandler, UnknownClient
 from websocketmq.protocol.envelope import (
@@ -392,3 +392,9 @@ async def wait_routed(backend: NatsBackend, topic: str) -> None:
 def test_error_reply_helper_is_wire_valid() -> None:
     msg = new_error("corr-1", "DISCONNECTED", "x")
     assert decode(encode(msg)).type == "error"
+
+
+async def test_start_fails_clearly_when_no_nats_server_answers() -> None:
+    backend = NatsBackend([f"nats://127.0.0.1:{free_port()}"], start_timeout=1)
+    with pytest.raises(ConnectionError, match="cannot connect to NATS"):
+        await asyncio.wait_for(backend.start(RecordingHost("x")), 20)

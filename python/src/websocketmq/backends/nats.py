@@ -65,6 +65,7 @@ from .base import Backend, BackendHost, Reply
 
 try:  # optional dependency: import errors are reported when the backend is built
     import nats
+    import nats.aio.client
     import nats.errors as nats_errors
     from nats.aio.client import Client as NatsClient
     from nats.aio.msg import Msg
@@ -122,8 +123,9 @@ class NatsBackend(Backend):
     declared gone after two consecutive "no responders" probes. A serving node accepts a request
     it has not answered after ``accept_delay`` (s); one neither answered nor accepted within
     ``accept_timeout`` (s) fails ``DISCONNECTED``. ``grace`` (s) is how much longer
-    than the request's own timeout a caller waits for the remote answer. Other keyword arguments
-    go to :func:`nats.connect` (credentials, TLS, …).
+    than the request's own timeout a caller waits for the remote answer. ``start_timeout`` (s)
+    bounds the first connection. Other keyword arguments go to :func:`nats.connect`
+    (credentials, TLS, …).
     """
 
     def __init__(
@@ -137,6 +139,7 @@ class NatsBackend(Backend):
         grace: float = 2.0,
         accept_timeout: float = 3.0,
         accept_delay: float = 0.05,
+        start_timeout: float = 10.0,
         **connect_options: Any,
     ) -> None:
         if nats is None:
@@ -154,6 +157,7 @@ class NatsBackend(Backend):
         self.grace = grace
         self.accept_timeout = accept_timeout
         self.accept_delay = accept_delay
+        self.start_timeout = start_timeout
         self._reconnect_time_wait = reconnect_time_wait
         self._connect_options = connect_options
         self._prefix = f"wsmq.{namespace}."
@@ -182,7 +186,8 @@ class NatsBackend(Backend):
     # -- lifecycle -----------------------------------------------------------------------------
 
     async def start(self, host: BackendHost) -> None:
-        """Connect to NATS (fails if no server answers) and subscribe this node's inbox."""
+        """Connect to NATS and subscribe this node's inbox; raises ``ConnectionError`` if no
+        server answers within ``start_timeout`` (s). Afterwards nats-py reconnects forever."""
         await super().start(host)
         options: dict[str, Any] = {
             "name": f"wsmq-node-{self.node_id}",
@@ -193,13 +198,28 @@ class NatsBackend(Backend):
             "max_outstanding_pings": 2,
         }
         options.update(self._connect_options)
-        self.nc = await nats.connect(
-            self.servers,
-            error_cb=self._on_error,
-            disconnected_cb=self._on_disconnected,
-            reconnected_cb=self._on_reconnected,
-            **options,
-        )
+        # nats-py retries the first connection forever too (max_reconnect_attempts=-1): bound
+        # it, so that a node pointed at a wrong URL fails at start instead of hanging silently
+        nc = nats.aio.client.Client()
+        try:
+            await asyncio.wait_for(
+                nc.connect(
+                    self.servers,
+                    error_cb=self._on_error,
+                    disconnected_cb=self._on_disconnected,
+                    reconnected_cb=self._on_reconnected,
+                    **options,
+                ),
+                self.start_timeout,
+            )
+        except (TimeoutError, OSError, nats_errors.Error) as exc:
+            with contextlib.suppress(Exception):
+                await nc.close()
+            raise ConnectionError(
+                f"cannot connect to NATS at {', '.join(self.servers)} "
+                f"within {self.start_timeout:g} s: {exc!r}"
+            ) from exc
+        self.nc = nc
         self.connected.set()
         await self.nc.subscribe(self._inbox + ">", cb=self._on_inbox)
         await self.nc.flush()
@@ -231,7 +251,7 @@ class NatsBackend(Backend):
     async def _on_disconnected(self) -> None:
         """Answers to our requests published while we are away are lost: fail them now."""
         self.connected.clear()
-        if self._closing:
+        if self._closing or self.nc is None:  # closing, or still trying the first connection
             return
         log.warning("node %s lost its NATS connection; reconnecting", self.node_id)
         for token in list(self._pending):
