@@ -4,7 +4,8 @@
  * The API keeps the seed guide's JavaScript examples working as written: `new WebSocketMQ(url)`,
  * the `onOpen` / `onError` / `onClose` properties, `connect()`, `subscribe(topic, async handler)`
  * whose return value answers server→client requests, `request(topic, body, timeoutMs)` and
- * `publish(topic, body)`. Calls made before the connection is open are queued until it is.
+ * `publish(topic, body)`. Calls made before the connection is open are queued until it is (at
+ * most `maxQueuedMessages`, default 1000; beyond that they fail at once with `RATE_LIMITED`).
  *
  * Connection lifecycle (one socket at a time; `status.state`):
  *
@@ -145,6 +146,12 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * A first-message credential (`"auth"` in `_client.register`, spec §12.3): any JSON value. A
+ * function is called on every (re)connection, so it can fetch a fresh token each time.
+ */
+export type AuthOption = unknown;
+
 export interface WebSocketMQOptions {
   /** WebSocket implementation; required where there is no global one (Node 20: the `ws` package). */
   WebSocket?: WebSocketConstructor;
@@ -166,6 +173,20 @@ export interface WebSocketMQOptions {
   protocols?: string[];
   /** Random source for jitter (tests make it deterministic). */
   random?: () => number;
+  /**
+   * Credential for brokers that authenticate by first message (`authenticate_message`): sent as
+   * `"auth"` in every `_client.register`. A value, or a function returning one (or a promise of
+   * one), called once per connection attempt so each reconnect can send a fresh token. A refusal
+   * (`UNAUTHENTICATED`, close 1008/4001) ends the client: `connect()` rejects with that error.
+   */
+  auth?: AuthOption | (() => AuthOption | Promise<AuthOption>);
+  /**
+   * Most publishes + requests held while not connected (default 1000). Beyond it `publish`
+   * throws and `request` rejects at once with `RATE_LIMITED` (`details.reason:
+   * "client-queue-full"`), so an app that keeps publishing during a long outage cannot grow
+   * memory without bound.
+   */
+  maxQueuedMessages?: number;
 }
 
 /** The header fields this client sets on what it sends (§1). */
@@ -199,6 +220,8 @@ interface PatternState {
   readonly pattern: string;
   echo: boolean;
   readonly entries: Set<HandlerEntry>;
+  /** The unsubscribe function of each handler, so subscribing it again returns the same one. */
+  readonly byHandler: Map<MessageHandler<never>, Unsubscribe>;
   /** Confirmed by the broker on the current socket. */
   subscribed: boolean;
   readonly ready: Promise<void>;
@@ -209,6 +232,7 @@ const OPEN = 1;
 /** Close codes after which retrying cannot help: policy (origin/auth), auth deadline, superseded. */
 const NO_RECONNECT_CODES: ReadonlySet<number> = new Set([1008, 4001, 4009]);
 const DEFAULT_TIMEOUT_MS = 30_000;
+const DEFAULT_MAX_QUEUED = 1000;
 const TTL_GRACE_MS = 1_000;
 
 function randomId(random: () => number): string {
@@ -245,6 +269,10 @@ export class WebSocketMQ {
   private readonly WebSocketImpl: WebSocketConstructor | undefined;
   private readonly pingOverride: number | undefined;
   private readonly pageSessionID: string | undefined;
+  private readonly auth: WebSocketMQOptions['auth'];
+  private readonly maxQueued: number;
+  /** The `UNAUTHENTICATED` error the broker sent while we were registering, if any. */
+  private authError: WsmqError | null = null;
 
   private currentStatus: ConnectionStatus = { state: 'idle' };
   private socket: WebSocketLike | null = null;
@@ -283,6 +311,8 @@ export class WebSocketMQ {
     this.WebSocketImpl = options.WebSocket;
     this.pingOverride = options.pingIntervalMs;
     this.pageSessionID = options.pageSessionID;
+    this.auth = options.auth;
+    this.maxQueued = options.maxQueuedMessages ?? DEFAULT_MAX_QUEUED;
     this.idPrefix = randomId(Math.random);
     this.resolveImpl(); // fail here, not on every reconnect, when there is no WebSocket at all
   }
@@ -363,7 +393,8 @@ export class WebSocketMQ {
 
   /**
    * Publish an event (fire-and-forget). Queued until the connection is open.
-   * Throws `BAD_TOPIC` for a wildcard or malformed topic and `DISCONNECTED` after `close()`.
+   * Throws `BAD_TOPIC` for a wildcard or malformed topic, `DISCONNECTED` after `close()` and
+   * `RATE_LIMITED` when not connected and `maxQueuedMessages` messages are already queued.
    */
   publish(topic: string, body: unknown = null): void {
     const problem = topicProblem(topic, false);
@@ -371,6 +402,8 @@ export class WebSocketMQ {
     if (this.currentStatus.state === 'closed') {
       throw new WsmqError('DISCONNECTED', 'client is closed; call connect() first', { topic });
     }
+    const full = this.queueFull(topic);
+    if (full !== null) throw full;
     const frame = this.encode('event', topic, body);
     this.checkSize(frame, topic);
     this.sendOrQueue(frame);
@@ -378,7 +411,8 @@ export class WebSocketMQ {
 
   /**
    * Send a request and wait for its answer: resolves with the response body, rejects with a
-   * {@link WsmqError} (`TIMEOUT`, `NO_HANDLER`, `DISCONNECTED`, the handler's own code, …).
+   * {@link WsmqError} (`TIMEOUT`, `NO_HANDLER`, `DISCONNECTED`, the handler's own code, …);
+   * at once with `RATE_LIMITED` when it would have to wait in a full queue (`maxQueuedMessages`).
    * `timeout` is milliseconds (the seed's third argument) or {@link RequestOptions}.
    */
   request<T = unknown>(
@@ -396,6 +430,11 @@ export class WebSocketMQ {
    * Handle messages on `pattern` (`*` = one token, `>` = the rest): events published on matching
    * topics, and server→client requests, which the handler answers with its return value.
    * Returns a function that unsubscribes (its `ready` promise settles on the broker's answer).
+   *
+   * Subscribing the same handler function to the same pattern again is a no-op that returns
+   * the first call's unsubscribe function (with `echo: true` it also turns echo on), so code
+   * that subscribes inside `onOpen` — which runs on every reconnect — does not stack handlers.
+   * A different function (e.g. a new arrow function each time) is a second handler.
    */
   subscribe<B = unknown>(
     pattern: string,
@@ -404,9 +443,18 @@ export class WebSocketMQ {
   ): Unsubscribe {
     const problem = topicProblem(pattern, true);
     if (problem !== null) throw new WsmqError('BAD_TOPIC', problem, { topic: pattern });
+    let state = this.patterns.get(pattern);
+    // Idempotent: seed code subscribes inside onOpen, which runs again on every reconnect.
+    const existing = state?.byHandler.get(handler as MessageHandler<never>);
+    if (state !== undefined && existing !== undefined) {
+      if (options.echo === true && !state.echo) {
+        state.echo = true;
+        if (this.isOpen) this.sendSubscribe(state);
+      }
+      return existing;
+    }
     const entry: HandlerEntry = { pattern, handler: handler as MessageHandler<never> };
     this.handlers.push(entry);
-    let state = this.patterns.get(pattern);
     if (state === undefined) {
       state = this.newPatternState(pattern, options.echo ?? false);
       this.patterns.set(pattern, state);
@@ -425,6 +473,7 @@ export class WebSocketMQ {
       const current = this.patterns.get(pattern);
       if (current === undefined) return;
       current.entries.delete(entry);
+      current.byHandler.delete(entry.handler);
       if (current.entries.size > 0) return;
       this.patterns.delete(pattern);
       current.settleReady(new WsmqError('CANCELLED', 'unsubscribed', { topic: pattern }));
@@ -432,8 +481,10 @@ export class WebSocketMQ {
         this.controlRequest('_client.unsubscribe', { topic: pattern }).catch(() => undefined);
       }
     };
+    const result = Object.assign(unsubscribe, { ready });
     state.entries.add(entry);
-    return Object.assign(unsubscribe, { ready });
+    state.byHandler.set(entry.handler, result);
+    return result;
   }
 
   // ---------------------------------------------------------------- connection lifecycle
@@ -493,17 +544,11 @@ export class WebSocketMQ {
     this.registerTimer = setTimeout(() => {
       this.dropSocket(socket, 'no registration acknowledgement in time');
     }, this.options.connectTimeoutMs);
+    this.authError = null;
     socket.onopen = () => {
       if (socket !== this.socket) return;
       this.setStatus({ state: 'registering', attempt: this.attempt });
-      // §4: register first; resume the last identity if we have one.
-      const body: RegisterBody = {};
-      if (this.pageSessionID !== undefined) body.pageSessionID = this.pageSessionID;
-      if (this.resume !== null) {
-        body.brokerClientID = this.resume.brokerClientID;
-        body.resumeToken = this.resume.resumeToken;
-      }
-      this.rawSend(socket, this.encode('event', '_client.register', body));
+      void this.register(socket);
     };
     socket.onmessage = (event) => {
       if (socket !== this.socket) return;
@@ -528,6 +573,34 @@ export class WebSocketMQ {
         wasClean: event.wasClean ?? event.code === 1000,
       });
     };
+  }
+
+  /**
+   * §4: register first, resuming the last identity if we have one, with the credential when
+   * the broker authenticates by first message (spec §12.3). The credential is fetched here, per
+   * connection, so a function can hand out a fresh token on every reconnect.
+   */
+  private async register(socket: WebSocketLike): Promise<void> {
+    const body: RegisterBody = {};
+    if (this.auth !== undefined) {
+      let credential: unknown;
+      try {
+        credential = typeof this.auth === 'function' ? await (this.auth as () => unknown)() : this.auth;
+      } catch (error) {
+        if (socket !== this.socket) return;
+        this.emit('error', this.wrap('UNAUTHENTICATED', 'the auth option failed', error));
+        this.dropSocket(socket, 'no credential to register with'); // retried with backoff
+        return;
+      }
+      if (socket !== this.socket) return; // closed or dropped while the token was fetched
+      if (credential !== undefined) body.auth = credential;
+    }
+    if (this.pageSessionID !== undefined) body.pageSessionID = this.pageSessionID;
+    if (this.resume !== null) {
+      body.brokerClientID = this.resume.brokerClientID;
+      body.resumeToken = this.resume.resumeToken;
+    }
+    this.rawSend(socket, this.encode('event', '_client.register', body));
   }
 
   /** Give up on a socket that looks dead (missed ping, no ack): don't wait for its close event. */
@@ -595,7 +668,9 @@ export class WebSocketMQ {
     for (const state of this.patterns.values()) state.subscribed = false;
     const alreadyClosed = this.currentStatus.state === 'closed';
     if (!alreadyClosed) this.setStatus({ state: 'closed', code: info.code, reason: info.reason });
-    for (const waiter of this.connectWaiters.splice(0)) waiter.reject(error);
+    // A broker that refused our credential said why: connect() rejects with that, not DISCONNECTED.
+    const reason = this.authError ?? error;
+    for (const waiter of this.connectWaiters.splice(0)) waiter.reject(reason);
     for (const waiter of this.closeWaiters.splice(0)) waiter();
   }
 
@@ -669,7 +744,7 @@ export class WebSocketMQ {
 
   private sendOrQueue(frame: string, pending?: Pending): void {
     const socket = this.socket;
-    if (socket !== null && this.isOpen && socket.readyState === OPEN) {
+    if (socket !== null && this.canSend) {
       if (pending !== undefined) pending.sentOn = socket;
       this.rawSend(socket, frame);
     } else {
@@ -677,11 +752,28 @@ export class WebSocketMQ {
     }
   }
 
-  private sendRequest(topic: string, body: unknown, options: RequestOptions): Promise<unknown> {
+  /** Can a frame go out now (else it would wait in the outbox)? */
+  private get canSend(): boolean {
+    return this.socket !== null && this.isOpen && this.socket.readyState === OPEN;
+  }
+
+  /** The `RATE_LIMITED` error when a message would have to wait in a full outbox, else null. */
+  private queueFull(topic: string): WsmqError | null {
+    if (this.canSend || this.outbox.length < this.maxQueued) return null;
+    return new WsmqError('RATE_LIMITED', `not connected and ${this.maxQueued} messages already queued`, {
+      topic,
+      details: { reason: 'client-queue-full', limit: this.maxQueued },
+    });
+  }
+
+  /** `bounded` is false for the client's own control requests (one per pattern, never flooding). */
+  private sendRequest(topic: string, body: unknown, options: RequestOptions, bounded = true): Promise<unknown> {
     const timeoutMs = options.timeoutMs ?? this.options.requestTimeoutMs;
     if (this.currentStatus.state === 'closed') {
       return Promise.reject(new WsmqError('DISCONNECTED', 'client is closed; call connect() first', { topic }));
     }
+    const full = bounded ? this.queueFull(topic) : null;
+    if (full !== null) return Promise.reject(full);
     if (options.signal?.aborted === true) {
       return Promise.reject(new WsmqError('CANCELLED', 'request aborted before it was sent', { topic }));
     }
@@ -748,7 +840,7 @@ export class WebSocketMQ {
     body: ClientToBroker[K]['body'],
     timeoutMs?: number,
   ): Promise<ClientToBroker[K]['response']> {
-    return this.sendRequest(topic, body, timeoutMs === undefined ? {} : { timeoutMs }) as Promise<
+    return this.sendRequest(topic, body, timeoutMs === undefined ? {} : { timeoutMs }, false) as Promise<
       ClientToBroker[K]['response']
     >;
   }
@@ -759,7 +851,7 @@ export class WebSocketMQ {
       settleReady = (error) => (error === undefined ? resolve() : reject(error));
     });
     ready.catch(() => undefined); // observed through Unsubscribe.ready by those who care
-    return { pattern, echo, entries: new Set(), subscribed: false, ready, settleReady };
+    return { pattern, echo, entries: new Set(), byHandler: new Map(), subscribed: false, ready, settleReady };
   }
 
   private sendSubscribe(state: PatternState): void {
@@ -829,6 +921,7 @@ export class WebSocketMQ {
     }
     const { code, message, details } = readErrorBody(envelope.body);
     const error = new WsmqError(code, message, { details, correlationID, topic: pending?.topic, remote: true });
+    if (code === 'UNAUTHENTICATED' && this.currentStatus.state === 'registering') this.authError = error;
     if (pending !== undefined) this.settle(pending, error);
     else this.emit('error', error); // e.g. an error about a publish we sent
   }

@@ -3,6 +3,7 @@
  */
 export { WebSocketMQ } from './client.js';
 export type {
+  AuthOption,
   CloseInfo,
   ConnectionState,
   ConnectionStatus,

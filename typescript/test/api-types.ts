@@ -43,3 +43,11 @@ export function describe(status: ConnectionStatus): string {
 }
 
 export const isError: boolean = new WsmqError('TIMEOUT', 'x') instanceof Error;
+
+// First-message auth: a value, or a (possibly async) function called on every (re)connection.
+export const withToken = new WebSocketMQ('ws://127.0.0.1:1/ws', { WebSocket, auth: { token: 't' } });
+export const withFetch = new WebSocketMQ('ws://127.0.0.1:1/ws', {
+  WebSocket,
+  auth: async () => ({ token: await Promise.resolve('fresh') }),
+  maxQueuedMessages: 50,
+});

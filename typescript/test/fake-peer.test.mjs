@@ -1,10 +1,12 @@
 // Client behaviour against a scripted fake peer: the cheap layer under the live tests, and the
 // place for faults a real broker cannot produce on demand (silent ping loss, 4009, junk frames).
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { WebSocketMQ, WsmqError, backoffDelay, topicMatches, topicProblem } from '../dist/index.js';
-import { Inbox, deferred, event, ms, request, startFakePeer, withTimeout } from './helpers.mjs';
+import { Inbox, REPO_ROOT, deferred, event, ms, request, startFakePeer, withTimeout } from './helpers.mjs';
 
 const clients = [];
 function newClient(url, options = {}) {
@@ -336,4 +338,139 @@ describe('against a fake peer', () => {
     assert.equal(client.status.state, 'closed');
     await assert.rejects(client.request('svc.x', {}), { code: 'DISCONNECTED' });
   });
+
+  it('bounds the queue while not connected: RATE_LIMITED at once beyond maxQueuedMessages', async () => {
+    onConnection = (peer) => {
+      politeBroker(peer);
+      peer.ws.on('message', (data) => {
+        const env = JSON.parse(String(data));
+        if (env.header.topic === 'svc.echo') peer.respond(env, env.body);
+      });
+    };
+    const client = newClient(fake.url, { maxQueuedMessages: 3 });
+    client.publish('t.one', 1); // not connected yet: queued
+    const answer = client.request('svc.echo', 'queued', 5000);
+    client.publish('t.two', 2);
+    const full = (() => {
+      try {
+        client.publish('t.three', 3);
+      } catch (error) {
+        return error;
+      }
+      return null;
+    })();
+    assert.ok(full instanceof WsmqError, 'publish throws when the queue is full');
+    assert.equal(full.code, 'RATE_LIMITED');
+    assert.equal(full.remote, false);
+    assert.deepEqual(full.details, { reason: 'client-queue-full', limit: 3 });
+    const refused = await withTimeout(client.request('svc.echo', 'no room').catch((e) => e), ms(1000), 'immediate rejection');
+    assert.equal(refused.code, 'RATE_LIMITED');
+    // A subscription made meanwhile is not a queued message: it still goes out on open.
+    const off = client.subscribe('t.sub', () => {});
+    await client.connect();
+    await off.ready;
+    assert.equal(await answer, 'queued');
+    const peer = fake.connections.items.at(-1);
+    const sent = peer.received.items.map((e) => e.header.topic);
+    assert.deepEqual(sent.filter((t) => t.startsWith('t.') || t === 'svc.echo'), ['t.one', 'svc.echo', 't.two']);
+    // Connected, the bound does not apply: nothing is queued.
+    const count = peer.received.items.length;
+    for (let i = 0; i < 10; i++) client.publish('t.many', i);
+    await peer.received.waitFor(count + 10, ms(5000), 'ten publishes');
+  });
+
+  it('makes subscribing the same handler twice idempotent, also from onOpen across a reconnect', async () => {
+    onConnection = (peer) => politeBroker(peer);
+    const base = fake.connections.items.length;
+    const client = newClient(fake.url);
+    const got = new Inbox();
+    const handler = (body) => got.push(body);
+    const other = new Inbox();
+    const opens = new Inbox();
+    const offs = [];
+    client.onOpen = (info) => {
+      // The seed's pattern: (re)subscribe in onOpen, which runs on every reconnect.
+      offs.push(client.subscribe('room.*', handler));
+      opens.push(info);
+    };
+    await client.connect();
+    await opens.waitFor(1);
+    assert.equal(client.subscribe('room.*', handler), offs[0], 'same function, same pattern: same unsubscribe');
+    client.subscribe('room.*', (body) => other.push(body)); // a different function is a second handler
+    const first = fake.connections.items.at(-1);
+    await offs[0].ready;
+    first.send(event('room.a', 1));
+    await other.waitFor(1);
+    assert.deepEqual(got.items, [1]);
+
+    first.ws.terminate();
+    await opens.waitFor(2, ms(5000), 'onOpen after the reconnect');
+    assert.equal(offs[1], offs[0]);
+    const second = fake.connections.items.at(-1);
+    assert.equal(fake.connections.items.length, base + 2);
+    await waitForSubscribed(second, 'room.*');
+    second.send(event('room.b', 2));
+    await other.waitFor(2);
+    assert.deepEqual(got.items, [1, 2], 'one delivery per event, not one per reconnect');
+    const subs = second.received.items.filter((e) => e.header.topic === '_client.subscribe');
+    assert.equal(subs.length, 1, 'the pattern is subscribed once per connection');
+
+    offs[0](); // the one unsubscribe removes the handler; the other function stays
+    second.send(event('room.c', 3));
+    await other.waitFor(3);
+    assert.deepEqual(got.items, [1, 2]);
+    const again = client.subscribe('room.*', handler);
+    assert.notEqual(again, offs[0], 'after unsubscribing, subscribing is new again');
+  });
+
+  it('meets the broker-to-client semantic vectors (spec/vectors/semantics.json)', async () => {
+    const file = JSON.parse(readFileSync(join(REPO_ROOT, 'spec', 'vectors', 'semantics.json'), 'utf8'));
+    const vectors = file.vectors.filter((v) => v.direction === 'broker-to-client');
+    assert.deepEqual(vectors.map((v) => v.id), ['sem-036', 'sem-037', 'sem-038', 'sem-039']);
+    onConnection = (peer) => politeBroker(peer);
+    const client = newClient(fake.url);
+    client.subscribe('vector.marker', () => 'marker');
+    client.on('error', () => {}); // the invalid frame is reported locally, which is fine
+    await client.connect();
+    const peer = fake.connections.items.at(-1);
+    const answers = new Inbox();
+    peer.ws.on('message', (data) => {
+      const env = JSON.parse(String(data));
+      if (env.header.type !== 'event' && !env.header.topic.startsWith('_client.')) answers.push(env);
+    });
+    for (const vector of vectors) {
+      answers.items.length = 0;
+      const marker = request('vector.marker', {});
+      const isMarker = (e) => e.header.correlationID === marker.header.correlationID;
+      peer.send(vector.frame);
+      peer.send(marker); // answered strictly after whatever the vector frame caused
+      let got = await answers.waitFor(1, ms(5000), `${vector.id} then the marker`);
+      while (!got.some(isMarker)) got = await answers.waitFor(got.length + 1, ms(5000), `the marker after ${vector.id}`);
+      const caused = got.slice(0, got.findIndex(isMarker));
+      if (vector.expect.error !== undefined) {
+        const sent = JSON.parse(vector.frame);
+        assert.equal(caused.length, 1, `${vector.id}: one answer`);
+        assert.equal(caused[0].header.type, 'error');
+        assert.equal(caused[0].header.correlationID, sent.header.correlationID);
+        assert.equal(caused[0].header.topic, sent.header.correlationID);
+        assert.equal(caused[0].body.error.code, vector.expect.error);
+      } else {
+        assert.equal(vector.expect.drop, true);
+        assert.deepEqual(caused, [], `${vector.id}: dropped without an answer`);
+      }
+    }
+    assert.equal(client.status.state, 'open', 'still connected');
+  });
 });
+
+/** Wait until `peer` has received `_client.subscribe` for `pattern` (the fake answers it). */
+function waitForSubscribed(peer, pattern) {
+  const find = () => peer.received.items.some((e) => e.header.topic === '_client.subscribe' && e.body.topic === pattern);
+  return withTimeout(
+    (async () => {
+      while (!find()) await peer.received.waitFor(peer.received.items.length + 1);
+    })(),
+    ms(5000),
+    `_client.subscribe ${pattern}`,
+  );
+}

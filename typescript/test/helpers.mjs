@@ -235,3 +235,44 @@ export async function startProxy(targetPort) {
     },
   };
 }
+
+/**
+ * Run a Python test script (path relative to typescript/test) that prints the readiness line
+ * `wsmq: listening on ws://…` and serves until its stdin closes; `stop()` closes stdin (a clean
+ * shutdown) and kills it if it has not exited within 5 s.
+ */
+export async function startPythonScript(script) {
+  const proc = spawn(pythonPath(), [join(TS_ROOT, 'test', script)], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, PYTHONUNBUFFERED: '1' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  proc.stderr.setEncoding('utf8');
+  proc.stderr.on('data', (chunk) => {
+    stderr = (stderr + chunk).slice(-4000);
+  });
+  const exited = new Promise((res) => proc.once('exit', (code, signal) => res(code ?? signal)));
+  const ready = new Promise((res, rej) => {
+    createInterface({ input: proc.stdout }).on('line', (line) => {
+      const match = /^wsmq: listening on (ws:\/\/([^:/]+):(\d+)(\/\S*))$/.exec(line.trim());
+      if (match) res({ url: match[1], host: match[2], port: Number(match[3]), path: match[4] });
+    });
+    exited.then((code) => rej(new Error(`${script} exited (${code}) before ready:\n${stderr}`)));
+  });
+  let info;
+  try {
+    info = await withTimeout(ready, ms(20000), `${script} readiness line`);
+  } catch (error) {
+    proc.kill('SIGKILL');
+    throw error;
+  }
+  const stop = async () => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    proc.stdin.end();
+    const killer = setTimeout(() => proc.kill('SIGKILL'), ms(5000));
+    await exited;
+    clearTimeout(killer);
+  };
+  return { ...info, stop, stderr: () => stderr };
+}

@@ -726,6 +726,7 @@
   var OPEN = 1;
   var NO_RECONNECT_CODES = /* @__PURE__ */ new Set([1008, 4001, 4009]);
   var DEFAULT_TIMEOUT_MS = 3e4;
+  var DEFAULT_MAX_QUEUED = 1e3;
   var TTL_GRACE_MS = 1e3;
   function randomId(random) {
     let id = "";
@@ -756,6 +757,10 @@
       __publicField(this, "WebSocketImpl");
       __publicField(this, "pingOverride");
       __publicField(this, "pageSessionID");
+      __publicField(this, "auth");
+      __publicField(this, "maxQueued");
+      /** The `UNAUTHENTICATED` error the broker sent while we were registering, if any. */
+      __publicField(this, "authError", null);
       __publicField(this, "currentStatus", { state: "idle" });
       __publicField(this, "socket", null);
       __publicField(this, "registration", null);
@@ -788,6 +793,8 @@
       this.WebSocketImpl = options.WebSocket;
       this.pingOverride = options.pingIntervalMs;
       this.pageSessionID = options.pageSessionID;
+      this.auth = options.auth;
+      this.maxQueued = options.maxQueuedMessages ?? DEFAULT_MAX_QUEUED;
       this.idPrefix = randomId(Math.random);
       this.resolveImpl();
     }
@@ -857,7 +864,8 @@
     }
     /**
      * Publish an event (fire-and-forget). Queued until the connection is open.
-     * Throws `BAD_TOPIC` for a wildcard or malformed topic and `DISCONNECTED` after `close()`.
+     * Throws `BAD_TOPIC` for a wildcard or malformed topic, `DISCONNECTED` after `close()` and
+     * `RATE_LIMITED` when not connected and `maxQueuedMessages` messages are already queued.
      */
     publish(topic, body = null) {
       const problem = topicProblem(topic, false);
@@ -865,13 +873,16 @@
       if (this.currentStatus.state === "closed") {
         throw new WsmqError("DISCONNECTED", "client is closed; call connect() first", { topic });
       }
+      const full = this.queueFull(topic);
+      if (full !== null) throw full;
       const frame = this.encode("event", topic, body);
       this.checkSize(frame, topic);
       this.sendOrQueue(frame);
     }
     /**
      * Send a request and wait for its answer: resolves with the response body, rejects with a
-     * {@link WsmqError} (`TIMEOUT`, `NO_HANDLER`, `DISCONNECTED`, the handler's own code, …).
+     * {@link WsmqError} (`TIMEOUT`, `NO_HANDLER`, `DISCONNECTED`, the handler's own code, …);
+     * at once with `RATE_LIMITED` when it would have to wait in a full queue (`maxQueuedMessages`).
      * `timeout` is milliseconds (the seed's third argument) or {@link RequestOptions}.
      */
     request(topic, body = null, timeout) {
@@ -884,13 +895,26 @@
      * Handle messages on `pattern` (`*` = one token, `>` = the rest): events published on matching
      * topics, and server→client requests, which the handler answers with its return value.
      * Returns a function that unsubscribes (its `ready` promise settles on the broker's answer).
+     *
+     * Subscribing the same handler function to the same pattern again is a no-op that returns
+     * the first call's unsubscribe function (with `echo: true` it also turns echo on), so code
+     * that subscribes inside `onOpen` — which runs on every reconnect — does not stack handlers.
+     * A different function (e.g. a new arrow function each time) is a second handler.
      */
     subscribe(pattern, handler, options = {}) {
       const problem = topicProblem(pattern, true);
       if (problem !== null) throw new WsmqError("BAD_TOPIC", problem, { topic: pattern });
+      let state = this.patterns.get(pattern);
+      const existing = state?.byHandler.get(handler);
+      if (state !== void 0 && existing !== void 0) {
+        if (options.echo === true && !state.echo) {
+          state.echo = true;
+          if (this.isOpen) this.sendSubscribe(state);
+        }
+        return existing;
+      }
       const entry = { pattern, handler };
       this.handlers.push(entry);
-      let state = this.patterns.get(pattern);
       if (state === void 0) {
         state = this.newPatternState(pattern, options.echo ?? false);
         this.patterns.set(pattern, state);
@@ -909,6 +933,7 @@
         const current = this.patterns.get(pattern);
         if (current === void 0) return;
         current.entries.delete(entry);
+        current.byHandler.delete(entry.handler);
         if (current.entries.size > 0) return;
         this.patterns.delete(pattern);
         current.settleReady(new WsmqError("CANCELLED", "unsubscribed", { topic: pattern }));
@@ -916,8 +941,10 @@
           this.controlRequest("_client.unsubscribe", { topic: pattern }).catch(() => void 0);
         }
       };
+      const result = Object.assign(unsubscribe, { ready });
       state.entries.add(entry);
-      return Object.assign(unsubscribe, { ready });
+      state.byHandler.set(entry.handler, result);
+      return result;
     }
     // ---------------------------------------------------------------- connection lifecycle
     setStatus(status) {
@@ -969,16 +996,11 @@
       this.registerTimer = setTimeout(() => {
         this.dropSocket(socket, "no registration acknowledgement in time");
       }, this.options.connectTimeoutMs);
+      this.authError = null;
       socket.onopen = () => {
         if (socket !== this.socket) return;
         this.setStatus({ state: "registering", attempt: this.attempt });
-        const body = {};
-        if (this.pageSessionID !== void 0) body.pageSessionID = this.pageSessionID;
-        if (this.resume !== null) {
-          body.brokerClientID = this.resume.brokerClientID;
-          body.resumeToken = this.resume.resumeToken;
-        }
-        this.rawSend(socket, this.encode("event", "_client.register", body));
+        void this.register(socket);
       };
       socket.onmessage = (event) => {
         if (socket !== this.socket) return;
@@ -1003,6 +1025,33 @@
           wasClean: event.wasClean ?? event.code === 1e3
         });
       };
+    }
+    /**
+     * §4: register first, resuming the last identity if we have one, with the credential when
+     * the broker authenticates by first message (spec §12.3). The credential is fetched here, per
+     * connection, so a function can hand out a fresh token on every reconnect.
+     */
+    async register(socket) {
+      const body = {};
+      if (this.auth !== void 0) {
+        let credential;
+        try {
+          credential = typeof this.auth === "function" ? await this.auth() : this.auth;
+        } catch (error) {
+          if (socket !== this.socket) return;
+          this.emit("error", this.wrap("UNAUTHENTICATED", "the auth option failed", error));
+          this.dropSocket(socket, "no credential to register with");
+          return;
+        }
+        if (socket !== this.socket) return;
+        if (credential !== void 0) body.auth = credential;
+      }
+      if (this.pageSessionID !== void 0) body.pageSessionID = this.pageSessionID;
+      if (this.resume !== null) {
+        body.brokerClientID = this.resume.brokerClientID;
+        body.resumeToken = this.resume.resumeToken;
+      }
+      this.rawSend(socket, this.encode("event", "_client.register", body));
     }
     /** Give up on a socket that looks dead (missed ping, no ack): don't wait for its close event. */
     dropSocket(socket, reason) {
@@ -1058,7 +1107,8 @@
       for (const state of this.patterns.values()) state.subscribed = false;
       const alreadyClosed = this.currentStatus.state === "closed";
       if (!alreadyClosed) this.setStatus({ state: "closed", code: info.code, reason: info.reason });
-      for (const waiter of this.connectWaiters.splice(0)) waiter.reject(error);
+      const reason = this.authError ?? error;
+      for (const waiter of this.connectWaiters.splice(0)) waiter.reject(reason);
       for (const waiter of this.closeWaiters.splice(0)) waiter();
     }
     onRegistered(socket, ack) {
@@ -1124,18 +1174,33 @@
     }
     sendOrQueue(frame, pending) {
       const socket = this.socket;
-      if (socket !== null && this.isOpen && socket.readyState === OPEN) {
+      if (socket !== null && this.canSend) {
         if (pending !== void 0) pending.sentOn = socket;
         this.rawSend(socket, frame);
       } else {
         this.outbox.push(pending === void 0 ? { frame } : { frame, pending });
       }
     }
-    sendRequest(topic, body, options) {
+    /** Can a frame go out now (else it would wait in the outbox)? */
+    get canSend() {
+      return this.socket !== null && this.isOpen && this.socket.readyState === OPEN;
+    }
+    /** The `RATE_LIMITED` error when a message would have to wait in a full outbox, else null. */
+    queueFull(topic) {
+      if (this.canSend || this.outbox.length < this.maxQueued) return null;
+      return new WsmqError("RATE_LIMITED", `not connected and ${this.maxQueued} messages already queued`, {
+        topic,
+        details: { reason: "client-queue-full", limit: this.maxQueued }
+      });
+    }
+    /** `bounded` is false for the client's own control requests (one per pattern, never flooding). */
+    sendRequest(topic, body, options, bounded = true) {
       const timeoutMs = options.timeoutMs ?? this.options.requestTimeoutMs;
       if (this.currentStatus.state === "closed") {
         return Promise.reject(new WsmqError("DISCONNECTED", "client is closed; call connect() first", { topic }));
       }
+      const full = bounded ? this.queueFull(topic) : null;
+      if (full !== null) return Promise.reject(full);
       if (options.signal?.aborted === true) {
         return Promise.reject(new WsmqError("CANCELLED", "request aborted before it was sent", { topic }));
       }
@@ -1194,7 +1259,7 @@
       else pending.resolve(outcome.body);
     }
     controlRequest(topic, body, timeoutMs) {
-      return this.sendRequest(topic, body, timeoutMs === void 0 ? {} : { timeoutMs });
+      return this.sendRequest(topic, body, timeoutMs === void 0 ? {} : { timeoutMs }, false);
     }
     newPatternState(pattern, echo) {
       let settleReady = () => void 0;
@@ -1202,7 +1267,7 @@
         settleReady = (error) => error === void 0 ? resolve() : reject(error);
       });
       ready.catch(() => void 0);
-      return { pattern, echo, entries: /* @__PURE__ */ new Set(), subscribed: false, ready, settleReady };
+      return { pattern, echo, entries: /* @__PURE__ */ new Set(), byHandler: /* @__PURE__ */ new Map(), subscribed: false, ready, settleReady };
     }
     sendSubscribe(state) {
       const body = { topic: state.pattern };
@@ -1268,6 +1333,7 @@
       }
       const { code, message, details } = readErrorBody(envelope.body);
       const error = new WsmqError(code, message, { details, correlationID, topic: pending?.topic, remote: true });
+      if (code === "UNAUTHENTICATED" && this.currentStatus.state === "registering") this.authError = error;
       if (pending !== void 0) this.settle(pending, error);
       else this.emit("error", error);
     }
