@@ -137,3 +137,109 @@ async def test_pending_requests_fail_at_once_with_disconnected_when_the_connecti
         with pytest.raises(Disconnected):
             await asyncio.wait_for(call, 5)
         await client.close()
+
+
+def _drop(live: Any, client_id: str | None) -> None:
+    """Reset the client's TCP connection from the broker side (no close frame)."""
+    conn = live.broker.get_client(client_id or "")
+    assert conn is not None
+    conn.transport._ws.transport.abort()
+
+
+async def test_subscribing_the_same_handler_again_is_idempotent_also_from_on_connect() -> None:
+    got: list[Any] = []
+    other: asyncio.Queue[Any] = asyncio.Queue()
+    connects: asyncio.Queue[None] = asyncio.Queue()
+
+    def handler(msg: Message) -> None:
+        got.append(msg.body)
+
+    async def on_connect(client: Any) -> None:
+        # The seed's habit: subscribe in the connect hook, which runs after every reconnect.
+        await client.subscribe("room.*", handler)
+        connects.put_nowait(None)
+
+    async with run_broker(port=0) as live:
+        client = await connect(
+            live.url, reconnect_min=0.02, reconnect_max=0.1, on_connect=on_connect
+        )
+        try:
+            await asyncio.wait_for(connects.get(), 5)
+            first = await client.subscribe("room.*", handler)
+            assert await client.subscribe("room.*", handler) is first
+            await client.subscribe("room.*", lambda m: other.put_nowait(m.body))  # a second handler
+            await live.broker.publish("room.a", 1)
+            assert await asyncio.wait_for(other.get(), 5) == 1
+            assert got == [1]
+
+            _drop(live, client.client_id)
+            await asyncio.wait_for(connects.get(), 5)  # reconnected, hook ran again
+            await live.broker.publish("room.b", 2)
+            assert await asyncio.wait_for(other.get(), 5) == 2
+            assert got == [1, 2]  # once per event, not once per connection
+
+            await first.unsubscribe()
+            await live.broker.publish("room.c", 3)
+            assert await asyncio.wait_for(other.get(), 5) == 3
+            assert got == [1, 2]
+            assert await client.subscribe("room.*", handler) is not first  # new after unsubscribe
+        finally:
+            await client.close()
+
+
+async def test_auth_callable_gives_a_fresh_credential_on_every_connection() -> None:
+    calls: list[str] = []
+
+    def authenticate(_upgrade: Any, auth: Any) -> Any:
+        if isinstance(auth, dict) and str(auth.get("token", "")).startswith("good-"):
+            return {"token": auth["token"]}
+        raise PermissionError("bad credential")
+
+    async def fresh_token() -> dict[str, str]:
+        await asyncio.sleep(0)  # an async fetch
+        calls.append(f"good-{len(calls) + 1}")
+        return {"token": calls[-1]}
+
+    async with run_broker(port=0, authenticate_message=authenticate) as live:
+
+        @live.broker.subscribe("auth.whoami")
+        async def whoami(msg: Message, client_id: str | None) -> Any:
+            conn = live.broker.get_client(client_id or "")
+            return conn.identity if conn else None
+
+        connects: asyncio.Queue[None] = asyncio.Queue()
+        client = await connect(
+            live.url,
+            auth=fresh_token,
+            reconnect_min=0.02,
+            reconnect_max=0.1,
+            on_connect=lambda c: connects.put_nowait(None),
+        )
+        try:
+            assert await client.request("auth.whoami") == {"token": "good-1"}
+            _drop(live, client.client_id)
+            await asyncio.wait_for(connects.get(), 5)  # the first connect's
+            await asyncio.wait_for(connects.get(), 5)  # the reconnect's
+            assert await client.request("auth.whoami") == {"token": "good-2"}
+            assert calls == ["good-1", "good-2"]
+        finally:
+            await client.close()
+
+
+async def test_no_offline_queue_publish_and_request_fail_at_once_while_disconnected() -> None:
+    lost = asyncio.Event()
+    async with run_broker(port=0) as live:
+        client = await connect(
+            live.url, reconnect_min=5, reconnect_max=5, on_disconnect=lambda c, e: lost.set()
+        )
+    try:
+        await asyncio.wait_for(lost.wait(), 5)
+        assert not client.connected
+        for _ in range(3):  # nothing is held back for later: every call fails now
+            with pytest.raises(Disconnected):
+                await asyncio.wait_for(client.publish("t.x", 1), 1)
+            with pytest.raises(Disconnected):
+                await asyncio.wait_for(client.request("t.x", 1, timeout=30), 1)
+        assert client._pending == {}
+    finally:
+        await client.close()

@@ -9,6 +9,12 @@ every successful connection. Requests map correlation IDs to futures and always 
 Handlers: ``subscribe(pattern, handler)``; ``handler(msg)`` gets every matching event, and for a
 server→client request to this client its return value is the response body (a ``WsmqError``
 raised gives that code, any other exception ``HANDLER_ERROR``; no handler → ``NO_HANDLER``).
+Subscribing the same handler to the same pattern again returns the existing subscription, so an
+``on_connect`` hook that subscribes (it runs after every reconnect) does not stack handlers.
+
+There is no offline queue: ``publish`` and ``request`` while the connection is down raise
+``Disconnected`` at once (after ``close()``: ``ConnectionClosed``), so nothing can pile up in
+memory during an outage; the caller decides whether to retry after ``wait_connected()``.
 """
 
 from __future__ import annotations
@@ -132,7 +138,8 @@ class Client:
         self.max_concurrent_handlers = max_concurrent_handlers
         self.ws_options = ws_options or {}
         self.auth = auth
-        """Sent as ``"auth"`` in every ``_client.register`` (first-message authentication)."""
+        """Sent as ``"auth"`` in every ``_client.register`` (first-message authentication); a
+        callable (sync or async) is called on every (re)connection for a fresh credential."""
         self.status = Status.CONNECTING
         self.client_id: str | None = None
         self.resumed = False
@@ -144,6 +151,7 @@ class Client:
         self._pending: dict[str, asyncio.Future[Message]] = {}
         self._handlers: SubscriptionIndex[_Entry] = SubscriptionIndex()
         self._patterns: dict[str, int] = {}
+        self._subs: dict[tuple[str, ClientHandler], ClientSubscription] = {}
         self._echo: set[str] = set()
         self._seq = 0
         self._served: dict[str, asyncio.Task[None]] = {}
@@ -189,8 +197,13 @@ class Client:
 
     async def _register(self, ws: ClientConnection) -> None:
         body: dict[str, Any] = {}
-        if self.auth is not None:
-            body["auth"] = self.auth
+        auth = self.auth
+        if callable(auth):
+            auth = auth()
+            if inspect.isawaitable(auth):
+                auth = await auth
+        if auth is not None:
+            body["auth"] = auth
         if self.page_session_id is not None:
             body["pageSessionID"] = self.page_session_id
         if self.client_id is not None and self._resume_token is not None:
@@ -488,9 +501,20 @@ class Client:
         """Handle events matching ``pattern`` and server→client requests on it.
 
         The broker is told on the first handler for a pattern; after a reconnect, every pattern
-        is subscribed again automatically.
+        is subscribed again automatically. Subscribing the same ``handler`` (equal callables:
+        the same function or bound method) to the same ``pattern`` again returns the existing
+        subscription instead of adding a second handler (``echo=True`` still turns echo on), so
+        subscribing from ``on_connect``, which runs after every reconnect, is harmless.
         """
         validate_pattern(pattern)
+        key = _sub_key(pattern, handler)
+        existing = None if key is None else self._subs.get(key)
+        if existing is not None:
+            if echo and pattern not in self._echo:
+                self._echo.add(pattern)
+                if self._ws is not None:
+                    await self._call("_client.subscribe", self._sub_body(pattern), None)
+            return existing
         self._seq += 1
         entry = _Entry(self._seq, pattern, handler)
         first = self._patterns.get(pattern, 0) == 0
@@ -504,11 +528,17 @@ class Client:
             except BaseException:
                 await self._unsubscribe(entry, tell=False)
                 raise
-        return ClientSubscription(self, entry)
+        sub = ClientSubscription(self, entry)
+        if key is not None:
+            self._subs[key] = sub
+        return sub
 
     async def _unsubscribe(self, entry: _Entry, *, tell: bool = True) -> None:
         if not self._handlers.remove(entry.pattern, entry):
             return
+        key = _sub_key(entry.pattern, entry.fn)
+        if key is not None and (sub := self._subs.get(key)) is not None and sub._entry is entry:
+            del self._subs[key]
         left = self._patterns[entry.pattern] - 1
         if left:
             self._patterns[entry.pattern] = left
@@ -523,6 +553,15 @@ class Client:
         """Application-level ping (``_client.ping``); returns the broker's timestamp (ms)."""
         reply = await self._call("_client.ping", None, timeout)
         return int(reply.body["timestamp"])
+
+
+def _sub_key(pattern: str, handler: ClientHandler) -> tuple[str, ClientHandler] | None:
+    """The idempotency key of a subscription; None for an unhashable callable (never merged)."""
+    try:
+        hash(handler)
+    except TypeError:
+        return None
+    return (pattern, handler)
 
 
 class _Connect:
@@ -567,8 +606,9 @@ def connect(
     ``on_connect(client)`` runs after every (re)registration, ``on_disconnect(client, error)``
     after every loss. ``request_timeout`` is the default ttl of requests (seconds).
     ``auth`` (any JSON value) is sent in every registration for brokers that authenticate on
-    the first message (``BrokerOptions.authenticate_message``); a refusal raises
-    ``Unauthenticated`` from the first connect.
+    the first message (``BrokerOptions.authenticate_message``); a callable (sync or async) is
+    called on every (re)connection instead, so each reconnect can send a fresh token. A refusal
+    raises ``Unauthenticated`` from the first connect.
     """
     return _Connect(
         Client(
