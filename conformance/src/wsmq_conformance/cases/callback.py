@@ -13,7 +13,7 @@ from ..context import Context
 from ..model import CaseFailed, Unimplemented, case
 from ..peer import Msg, Peer, new_id
 from ..strategies import json_values
-from .common import check, expect_error, expect_silence
+from .common import check, expect_error, expect_none, expect_silence
 
 __all__: list[str] = []
 
@@ -21,10 +21,11 @@ CB = f"{S.RPC_S2C}; {S.FIXTURE}"
 
 
 async def start_callback(
-    a: Peer, topic: str, body: Any, timeout_ms: int = 3000
+    ctx: Context, a: Peer, name: str, body: Any, timeout_ms: int = 3000
 ) -> tuple[asyncio.Future[Msg], Msg]:
-    """Ask the server to call ``a`` back; returns (future of the fixture's answer, the server's
-    request as ``a`` received it)."""
+    """Ask the server to call ``a`` back on a fresh topic ending in ``name``; returns (future
+    of the fixture's answer, the server's request as ``a`` received it)."""
+    topic = f"{ctx.unique('cb')}.{name}"
     corr = f"cb-{topic}"
     fut = a.waiter(corr)
     await a.send(
@@ -53,6 +54,21 @@ async def answer(a: Peer, req: Msg, type_: str, body: Any) -> str:
     return str(env["header"]["messageID"])
 
 
+async def settle(a: Peer, fut: asyncio.Future[Msg], req: Msg, type_: str, body: Any) -> Msg:
+    """Answer the server's request and return what conformance.callback then answered."""
+    await answer(a, req, type_, body)
+    return await a.wait(fut, "conformance.callback")
+
+
+async def client_error_reaches_server(ctx: Context, name: str, code: str) -> None:
+    """The client answers the server's request with error ``code``; the fixture must report
+    that same code."""
+    a = await ctx.peer("A")
+    fut, req = await start_callback(ctx, a, name, {})
+    m = await settle(a, fut, req, "error", {"error": {"code": code, "message": code.lower()}})
+    check(m.type == "error" and m.error_code == code, f"callback answered {m.short()}")
+
+
 @case(
     "5.1.1",
     "the server's request reaches the client and its response comes back",
@@ -61,11 +77,9 @@ async def answer(a: Peer, req: Msg, type_: str, body: Any) -> str:
 )
 async def callback_roundtrip(ctx: Context) -> None:
     a = await ctx.peer("A")
-    t = ctx.unique("cb") + ".ask"
-    fut, req = await start_callback(a, t, {"question": 42})
+    fut, req = await start_callback(ctx, a, "ask", {"question": 42})
     check(req.body == {"question": 42}, f"server request body {req.body!r}")
-    await answer(a, req, "response", {"answer": 42})
-    m = await a.wait(fut, "conformance.callback")
+    m = await settle(a, fut, req, "response", {"answer": 42})
     check(
         m.type == "response" and m.body == {"response": {"answer": 42}},
         f"conformance.callback answered {m.short()}",
@@ -77,11 +91,9 @@ async def callback_bodies(ctx: Context) -> None:
     a = await ctx.peer("A")
 
     async def example(body: Any) -> None:
-        t = ctx.unique("cb") + ".gen"
-        fut, req = await start_callback(a, t, body)
+        fut, req = await start_callback(ctx, a, "gen", body)
         check(req.body == body, f"server request body {req.body!r}, expected {body!r}")
-        await answer(a, req, "response", body)
-        m = await a.wait(fut, "conformance.callback")
+        m = await settle(a, fut, req, "response", body)
         check(
             m.type == "response" and m.body == {"response": body}, f"callback answered {m.short()}"
         )
@@ -96,12 +108,7 @@ async def callback_bodies(ctx: Context) -> None:
     fixture=True,
 )
 async def callback_error(ctx: Context) -> None:
-    a = await ctx.peer("A")
-    t = ctx.unique("cb") + ".err"
-    fut, req = await start_callback(a, t, {})
-    await answer(a, req, "error", {"error": {"code": "CLIENT_SAID_NO", "message": "no"}})
-    m = await a.wait(fut, "conformance.callback")
-    check(m.type == "error" and m.error_code == "CLIENT_SAID_NO", f"callback answered {m.short()}")
+    await client_error_reaches_server(ctx, "err", "CLIENT_SAID_NO")
 
 
 @case(
@@ -112,8 +119,7 @@ async def callback_error(ctx: Context) -> None:
 )
 async def callback_timeout(ctx: Context) -> None:
     a = await ctx.peer("A")
-    t = ctx.unique("cb") + ".slow"
-    fut, _req = await start_callback(a, t, {}, timeout_ms=300)
+    fut, _req = await start_callback(ctx, a, "slow", {}, timeout_ms=300)
     m = await a.wait(fut, "conformance.callback", timeout=5)
     check(m.type == "error" and m.error_code == "TIMEOUT", f"unanswered callback gave {m.short()}")
 
@@ -126,8 +132,7 @@ async def callback_timeout(ctx: Context) -> None:
 )
 async def callback_cancel_event(ctx: Context) -> None:
     a = await ctx.peer("A")
-    t = ctx.unique("cb") + ".cancel"
-    fut, req = await start_callback(a, t, {}, timeout_ms=300)
+    fut, req = await start_callback(ctx, a, "cancel", {}, timeout_ms=300)
     await a.wait(fut, "conformance.callback", timeout=5)
     m = await a.expect(lambda m: m.topic == "_internal.cancel", "_internal.cancel", timeout=3)
     problems = ctx.body_problems("InternalCancelBody", m.body)
@@ -148,14 +153,12 @@ async def callback_cancel_event(ctx: Context) -> None:
 )
 async def wrong_client_answer(ctx: Context) -> None:
     a, b = await ctx.peer("A"), await ctx.peer("B")
-    t = ctx.unique("cb") + ".steal"
-    fut, req = await start_callback(a, t, {})
+    fut, req = await start_callback(ctx, a, "steal", {})
     mid = await answer(b, req, "response", {"from": "B"})
     # UNKNOWN_CORRELATION is "about the answer's messageID" (§8.7 rule 2).
     e = await expect_error(b, {mid}, "B's answer to A's request")
     check(e.error_code == "UNKNOWN_CORRELATION", f"B's stolen answer got {e.short()}")
-    await answer(a, req, "response", {"from": "A"})
-    m = await a.wait(fut, "conformance.callback")
+    m = await settle(a, fut, req, "response", {"from": "A"})
     check(
         m.type == "response" and m.body == {"response": {"from": "A"}},
         f"callback settled with {m.short()} (B's answer must not count)",
@@ -165,17 +168,13 @@ async def wrong_client_answer(ctx: Context) -> None:
 @case("5.2.2", "a duplicate answer is discarded silently", section="§8.7 item 1", fixture=True)
 async def duplicate_answer(ctx: Context) -> None:
     a = await ctx.peer("A")
-    t = ctx.unique("cb") + ".dup"
-    fut, req = await start_callback(a, t, {})
+    fut, req = await start_callback(ctx, a, "dup", {})
     await answer(a, req, "response", {"n": 1})
-    await answer(a, req, "response", {"n": 2})
-    m = await a.wait(fut, "conformance.callback")
+    m = await settle(a, fut, req, "response", {"n": 2})
     check(
         m.type == "response" and m.body == {"response": {"n": 1}}, f"callback answered {m.short()}"
     )
-    await a.ping()
-    errs = a.take(lambda m: m.type == "error")
-    check(not errs, f"the duplicate answer got an error: {errs[0].short() if errs else ''}")
+    await expect_none(a, lambda m: m.type == "error", "the duplicate answer got an error")
 
 
 @case(
@@ -212,8 +211,7 @@ async def no_error_loops(ctx: Context) -> None:
 )
 async def answer_other_topic(ctx: Context) -> None:
     a = await ctx.peer("A")
-    t = ctx.unique("cb") + ".topic"
-    fut, req = await start_callback(a, t, {})
+    fut, req = await start_callback(ctx, a, "topic", {})
     await a.send(a.envelope("response", "not-the-correlation-id", {"ok": 1}, corr=req.corr))
     m = await a.wait(fut, "conformance.callback")
     check(
@@ -228,12 +226,7 @@ async def answer_other_topic(ctx: Context) -> None:
     fixture=True,
 )
 async def callback_no_handler(ctx: Context) -> None:
-    a = await ctx.peer("A")
-    t = ctx.unique("cb") + ".none"
-    fut, req = await start_callback(a, t, {})
-    await answer(a, req, "error", {"error": {"code": "NO_HANDLER", "message": "no handler"}})
-    m = await a.wait(fut, "conformance.callback")
-    check(m.type == "error" and m.error_code == "NO_HANDLER", f"callback answered {m.short()}")
+    await client_error_reaches_server(ctx, "none", "NO_HANDLER")
 
 
 @case(
@@ -244,8 +237,7 @@ async def callback_no_handler(ctx: Context) -> None:
 )
 async def late_answer(ctx: Context) -> None:
     a = await ctx.peer("A")
-    t = ctx.unique("cb") + ".late"
-    fut, req = await start_callback(a, t, {}, timeout_ms=200)
+    fut, req = await start_callback(ctx, a, "late", {}, timeout_ms=200)
     m = await a.wait(fut, "conformance.callback", timeout=5)
     check(m.error_code == "TIMEOUT", f"callback answered {m.short()}")
     await answer(a, req, "response", {"too": "late"})
@@ -263,17 +255,13 @@ async def answer_race(ctx: Context) -> None:
     a = await ctx.peer("A")
 
     async def example(delay_ms: int) -> None:
-        t = ctx.unique("cb") + ".race"
-        fut, req = await start_callback(a, t, {"d": delay_ms}, timeout_ms=100)
+        fut, req = await start_callback(ctx, a, "race", {"d": delay_ms}, timeout_ms=100)
         await asyncio.sleep(delay_ms / 1000)
-        await answer(a, req, "response", {"d": delay_ms})
-        m = await a.wait(fut, "conformance.callback")
+        m = await settle(a, fut, req, "response", {"d": delay_ms})
         ok = m.type == "response" and m.body == {"response": {"d": delay_ms}}
         check(ok or m.error_code == "TIMEOUT", f"answer after {delay_ms} ms: {m.short()}")
-        await a.ping()
-        stray = a.take(lambda m: m.type in ("response", "error"))
-        check(
-            not stray, f"answer after {delay_ms} ms: also got {stray[0].short() if stray else ''}"
+        await expect_none(
+            a, lambda m: m.type in ("response", "error"), f"answer after {delay_ms} ms: also got"
         )
         a.take(lambda m: m.topic == "_internal.cancel")
 
@@ -287,14 +275,16 @@ async def answer_race(ctx: Context) -> None:
 
 async def targeted_callback(
     a: Peer, target: str, topic: str, timeout_ms: int
-) -> tuple[asyncio.Future[Msg], str]:
+) -> asyncio.Future[Msg]:
+    """``a`` asks the fixture to send request ``topic`` to client ``target``; returns the future
+    of the fixture's answer to ``a``."""
     corr = new_id("cbt")
     fut = a.waiter(corr)
     body = {"topic": topic, "body": {"for": target}, "timeoutMs": timeout_ms, "clientID": target}
     await a.send(
         a.envelope("request", "conformance.callback", body, corr=corr, ttl=timeout_ms + 5000)
     )
-    return fut, corr
+    return fut
 
 
 async def unless_caller_got_it(a: Peer, topic: str) -> None:
@@ -320,6 +310,20 @@ async def first_of(
     raise CaseFailed(f"no answer to conformance.callback and no request on {topic} in {timeout}s")
 
 
+async def request_at(
+    ctx: Context, a: Peer, b: Peer, name: str, timeout_ms: int
+) -> tuple[asyncio.Future[Msg], Msg]:
+    """``a`` has the fixture send a request to ``b``; returns (the future of the fixture's
+    answer to ``a``, the request as ``b`` received it).  UNIMPLEMENTED if the fixture called
+    ``a`` back instead."""
+    t = f"{ctx.unique('cb')}.{name}"
+    fut = await targeted_callback(a, str(b.client_id), t, timeout_ms)
+    if await first_of(fut, [a, b], t, 5) is a:
+        await unless_caller_got_it(a, t)
+    req = await b.expect(lambda m: m.type == "request" and m.topic == t, f"the request on {t} at B")
+    return fut, req
+
+
 @case(
     "5.4.1",
     "a request to a client ID nobody holds fails at once with UNKNOWN_CLIENT",
@@ -330,7 +334,7 @@ async def unknown_client(ctx: Context) -> None:
     a = await ctx.peer("A")
     t = ctx.unique("cb") + ".nobody"
     t0 = time.monotonic()
-    fut, _ = await targeted_callback(a, "nobody-" + ctx.unique("x").replace(".", "-"), t, 8000)
+    fut = await targeted_callback(a, "nobody-" + ctx.unique("x").replace(".", "-"), t, 8000)
     m = await first_of(fut, [a], t, 6)
     if not isinstance(m, Msg):
         await unless_caller_got_it(a, t)
@@ -347,11 +351,7 @@ async def unknown_client(ctx: Context) -> None:
 )
 async def other_client(ctx: Context) -> None:
     a, b = await ctx.peer("A"), await ctx.peer("B")
-    t = ctx.unique("cb") + ".other"
-    fut, _ = await targeted_callback(a, str(b.client_id), t, 5000)
-    if await first_of(fut, [a, b], t, 5) is a:
-        await unless_caller_got_it(a, t)
-    req = await b.expect(lambda m: m.type == "request" and m.topic == t, f"the request on {t} at B")
+    fut, req = await request_at(ctx, a, b, "other", 5000)
     mid = await answer(a, req, "response", {"from": "A"})  # A was not asked: not accepted
     e = await expect_error(a, {mid}, "A's answer to B's request")
     check(e.error_code == "UNKNOWN_CORRELATION", f"A's answer got {e.short()}")
@@ -368,11 +368,7 @@ async def other_client(ctx: Context) -> None:
 )
 async def disconnected(ctx: Context) -> None:
     a, b = await ctx.peer("A"), await ctx.peer("B")
-    t = ctx.unique("cb") + ".gone"
-    fut, _ = await targeted_callback(a, str(b.client_id), t, 10000)
-    if await first_of(fut, [a, b], t, 5) is a:
-        await unless_caller_got_it(a, t)
-    await b.expect(lambda m: m.type == "request" and m.topic == t, f"the request on {t} at B")
+    fut, _req = await request_at(ctx, a, b, "gone", 10000)
     t0 = time.monotonic()
     await b.close()
     m = await a.wait(fut, "conformance.callback after B disconnected", timeout=8)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from ..model import CaseFailed
@@ -11,8 +12,9 @@ from ..peer import Msg, Peer
 __all__ = [
     "candidates_for",
     "check",
+    "expect_code_for_frame",
     "expect_error",
-    "expect_error_for_frame",
+    "expect_none",
     "expect_silence",
     "readable_type",
     "strict_json",
@@ -85,16 +87,37 @@ async def expect_error(peer: Peer, candidates: set[str], what: str, timeout: flo
         raise
 
 
-async def expect_silence(peer: Peer, what: str) -> None:
-    """Nothing may answer what we just sent: a ping round trip proves the server has processed
-    it (per-connection order), then the inbox must hold no error and no stray answer."""
+async def expect_none(peer: Peer, pred: Callable[[Msg], bool], what: str) -> None:
+    """The negative check every case needs: after a ping round trip (the server has handled
+    everything ``peer`` sent before it, and everything it sent ``peer`` before the answer has
+    been read) no inbox message may match ``pred``.  ``what`` names the forbidden message; the
+    failure shows the first one that arrived.  Matching messages are removed from the inbox."""
     await peer.ping()
-    got = peer.take(lambda m: m.type in ("error", "response"))
+    got = peer.take(pred)
     if got:
-        raise CaseFailed(f"{what} was answered, must be dropped silently: {got[0].short()}")
+        raise CaseFailed(f"{what}: {got[0].short()}")
 
 
-async def expect_error_for_frame(peer: Peer, frame: str | bytes, candidates: set[str]) -> Msg:
+async def expect_silence(peer: Peer, what: str) -> None:
+    """Nothing may answer what we just sent: no error and no stray answer after a ping."""
+    await expect_none(
+        peer,
+        lambda m: m.type in ("error", "response"),
+        f"{what} was answered, must be dropped silently",
+    )
+
+
+async def expect_code_for_frame(
+    peer: Peer, frame: str | bytes, candidates: set[str], code: str, what: str | None = None
+) -> Msg:
+    """Send ``frame`` as it is, wait for the error about it (correlationID in ``candidates``),
+    check its code, then prove the connection survived with a ping round trip: the sequence
+    every bad-input case repeats."""
+    if what is None:
+        shown: Any = frame if len(frame) < 200 else frame[:200]
+        what = f"frame {shown!r}"
     await peer.send_raw(frame)
-    shown: Any = frame if len(frame) < 200 else frame[:200]
-    return await expect_error(peer, candidates, f"frame {shown!r}")
+    m = await expect_error(peer, candidates, what)
+    check(m.error_code == code, f"{what}: want {code}, got {m.short()}")
+    await peer.ping()
+    return m
