@@ -38,7 +38,7 @@ __all__: list[str] = []
 
 EXAMPLES = int(os.environ.get("WSMQ_FUZZ_EXAMPLES", "300"))
 ACTIONS = (Send, Close, Registered, Publish, Request, Subscribe, Unsubscribe, CancelRequest, Answer)
-CLOSE_CODES = {1009, 4029}
+CLOSE_CODES = {1009: "TOO_LARGE", 4029: "RATE_LIMITED"}  # close code -> the error sent before it
 
 topics = st.sampled_from(
     ["t.a", "t.*", "t.>", "_client.register", "_client.subscribe", "_client.unsubscribe",
@@ -139,5 +139,9 @@ def test_session_never_raises_and_stays_closed(
                 event(type(action).__name__)
         if closed:
             assert session.state is State.CLOSING
-            assert isinstance(actions[-1], Close)  # the close comes after its error envelope
-            assert isinstance(actions[-2], Send)
+            close, before = actions[-1], actions[-2]
+            assert isinstance(close, Close)  # the close comes after its error envelope
+            assert isinstance(before, Send)
+            err = decode(before.frame)
+            assert err.header.type == "error"
+            assert err.body["error"]["code"] == CLOSE_CODES[close.code], (close, err.body)
