@@ -89,6 +89,14 @@ async def running(**options: Any) -> AsyncIterator[tuple[Broker, Server, Probe]]
         yield broker, server, probe
 
 
+async def send_request(peer: RawPeer, topic: str, **header: Any) -> str:
+    """Send a request to ``topic`` and return its correlationID; the tests read the answer
+    (or check there is none) later."""
+    env = envelope("request", topic, None, **header)
+    await peer.send(env)
+    return str(env["header"]["correlationID"])
+
+
 async def no_more_answers(peer: RawPeer, corr: str) -> None:
     """After a ping round trip, nothing else arrived for ``corr`` (no second outcome)."""
     pong = await peer.request("_client.ping", None)
@@ -100,9 +108,7 @@ async def no_more_answers(peer: RawPeer, corr: str) -> None:
 async def test_handler_raises_one_handler_error() -> None:
     async with running() as (_, server, _probe):
         peer = await RawPeer.connect(server.url)
-        env = envelope("request", "f.raise", None)
-        await peer.send(env)
-        corr = env["header"]["correlationID"]
+        corr = await send_request(peer, "f.raise")
         answer = await peer.answer_to(corr)
         assert error_code(answer) == "HANDLER_ERROR"
         await no_more_answers(peer, corr)
@@ -112,9 +118,7 @@ async def test_handler_raises_one_handler_error() -> None:
 async def test_handler_past_ttl_is_cancelled_and_times_out_once() -> None:
     async with running() as (_, server, probe):
         peer = await RawPeer.connect(server.url)
-        env = envelope("request", "f.hang", None, ttl=300)
-        await peer.send(env)
-        corr = env["header"]["correlationID"]
+        corr = await send_request(peer, "f.hang", ttl=300)
         answer = await peer.answer_to(corr)
         assert error_code(answer) == "TIMEOUT"
         await asyncio.wait_for(probe.cancelled.wait(), TIMEOUT)  # the handler was cancelled
@@ -125,9 +129,7 @@ async def test_handler_past_ttl_is_cancelled_and_times_out_once() -> None:
 async def test_late_result_of_a_stubborn_handler_is_discarded() -> None:
     async with running() as (_, server, probe):
         peer = await RawPeer.connect(server.url)
-        env = envelope("request", "f.stubborn", None, ttl=300)
-        await peer.send(env)
-        corr = env["header"]["correlationID"]
+        corr = await send_request(peer, "f.stubborn", ttl=300)
         assert error_code(await peer.answer_to(corr)) == "TIMEOUT"
         await asyncio.wait_for(probe.finished_late.wait(), TIMEOUT)
         await no_more_answers(peer, corr)
@@ -138,9 +140,7 @@ async def test_late_result_of_a_stubborn_handler_is_discarded() -> None:
 async def test_client_cancel_cancels_the_handler_without_an_answer() -> None:
     async with running() as (_, server, probe):
         peer = await RawPeer.connect(server.url)
-        env = envelope("request", "f.hang", None, ttl=60_000)
-        await peer.send(env)
-        corr = env["header"]["correlationID"]
+        corr = await send_request(peer, "f.hang", ttl=60_000)
         await asyncio.wait_for(probe.started.wait(), TIMEOUT)
         await peer.send(envelope("event", "_client.cancel", {"correlationID": corr}))
         await asyncio.wait_for(probe.cancelled.wait(), TIMEOUT)
@@ -227,11 +227,10 @@ async def test_blackholed_client_is_freed_within_ping_interval_plus_timeout() ->
 async def test_shutdown_settles_in_flight_requests_once() -> None:
     async with running() as (_broker, server, probe):
         peer = await RawPeer.connect(server.url)
-        env = envelope("request", "f.hang", None, ttl=60_000)
-        await peer.send(env)
+        corr = await send_request(peer, "f.hang", ttl=60_000)
         await asyncio.wait_for(probe.started.wait(), TIMEOUT)
         closing = asyncio.create_task(server.close())
-        answer = await peer.answer_to(env["header"]["correlationID"])
+        answer = await peer.answer_to(corr)
         assert error_code(answer) == "SHUTTING_DOWN"
         assert await peer.closed() == 1001
         await asyncio.wait_for(closing, TIMEOUT)
