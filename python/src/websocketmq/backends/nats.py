@@ -63,6 +63,11 @@ from ..protocol.envelope import Message, decode, encode, new_error
 from ..protocol.topics import SubscriptionIndex, validate_pattern, validate_topic
 from .base import Backend, BackendHost, Reply
 
+try:
+    from . import nats_fast
+except ImportError:  # pragma: no cover - nats-py missing: reported by NatsBackend()
+    nats_fast = None  # type: ignore[assignment]
+
 try:  # optional dependency: import errors are reported when the backend is built
     import nats
     import nats.aio.client
@@ -80,6 +85,7 @@ DEFAULT_NAMESPACE = "default"
 _NAMESPACE_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _ACCEPT = b"accept "
 _QUEUE = "wsmq-handlers"
+_NO_RESPONDERS = b"NATS/1.0 503"
 
 
 @dataclass
@@ -181,6 +187,7 @@ class NatsBackend(Backend):
         self._probe_wakeup = asyncio.Event()
         self._prober: asyncio.Task[None] | None = None
         self._closing = False
+        self._fast: nats_fast.FastClient | None = None
         self.connected = asyncio.Event()
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -200,7 +207,8 @@ class NatsBackend(Backend):
         options.update(self._connect_options)
         # nats-py retries the first connection forever too (max_reconnect_attempts=-1): bound
         # it, so that a node pointed at a wrong URL fails at start instead of hanging silently
-        nc = nats.aio.client.Client()
+        fast = nats_fast is not None and nats_fast.supported()
+        nc = nats_fast.FastClient() if fast else nats.aio.client.Client()
         try:
             await asyncio.wait_for(
                 nc.connect(
@@ -220,8 +228,11 @@ class NatsBackend(Backend):
                 f"within {self.start_timeout:g} s: {exc!r}"
             ) from exc
         self.nc = nc
+        if isinstance(nc, nats_fast.FastClient):
+            self._fast = nc
         self.connected.set()
-        await self.nc.subscribe(self._inbox + ">", cb=self._on_inbox)
+        inbox = await self.nc.subscribe(self._inbox + ">", cb=self._on_inbox)
+        self._direct(inbox, self._inbox_direct)
         await self.nc.flush()
         self._prober = asyncio.create_task(self._probe_loop(), name="wsmq-nats-probe")
 
@@ -357,9 +368,10 @@ class NatsBackend(Backend):
         validate_pattern(pattern)
         if pattern in self._serves:
             return
-        self._serves[pattern] = await self._nc().subscribe(
+        sub = self._serves[pattern] = await self._nc().subscribe(
             self._r + pattern, queue=_QUEUE, cb=self._on_request
         )
+        self._direct(sub, self._request_direct)
         self._served.add(pattern, pattern)
         await self._flush()
 
@@ -390,20 +402,28 @@ class NatsBackend(Backend):
         )
 
     async def _on_request(self, msg: Msg) -> None:
-        """Serve side of a remote request: validate, run the host, answer (accept if slow)."""
-        if not msg.reply or not msg.reply.startswith(self._n):
+        """Serve side of a remote request (nats-py callback path)."""
+        self._serve_request(msg.subject, msg.reply, msg.data)
+
+    def _request_direct(self, subject: bytes, reply: bytes, data: bytes, _h: bytes | None) -> None:
+        """Serve side of a remote request (direct path, see :mod:`.nats_fast`)."""
+        self._serve_request(subject.decode(), reply.decode(), data)
+
+    def _serve_request(self, subject: str, reply: str, data: bytes) -> None:
+        """Validate, run the host, answer (accept if slow)."""
+        if not reply or not reply.startswith(self._n):
             return
-        topic = msg.subject[len(self._r) :]
+        topic = subject[len(self._r) :]
         try:
             validate_topic(topic)
-            message = decode(msg.data)
+            message = decode(data)
             if message.header.type != "request" or message.header.topic != topic:
                 raise BadTopic("frame does not match its NATS subject")
         except WsmqError as exc:
-            log.warning("dropping invalid request from NATS on %r: %s", msg.subject, exc)
+            log.warning("dropping invalid request from NATS on %r: %s", subject, exc)
             return
-        work = self._host().handle_request(topic, msg.data, message)
-        self._run_serving(msg.reply, work, message.correlation_id)
+        work = self._host().handle_request(topic, data, message)
+        self._run_serving(reply, work, message.correlation_id)
 
     # -- client-addressed traffic --------------------------------------------------------------
 
@@ -560,7 +580,10 @@ class NatsBackend(Backend):
         timer: asyncio.TimerHandle | None = None
         try:
             try:
-                await self._nc().publish(subject, frame, reply=reply, headers=headers)
+                fast = self._fast
+                raw = None if headers is None or fast is None else nats_fast.build_headers(headers)
+                if fast is None or not fast.publish_nowait(subject, frame, reply, raw):
+                    await self._nc().publish(subject, frame, reply=reply, headers=headers)
             except nats_errors.MaxPayloadError as exc:
                 raise TooLarge(f"request larger than the NATS max_payload: {exc}") from exc
             except nats_errors.Error as exc:
@@ -619,30 +642,39 @@ class NatsBackend(Backend):
 
     def _send_cancel(self, node: str, token: str) -> None:
         subject = f"{self._n}{node}.x"
-        self._spawn(self._safe_publish(subject, (self._answer_prefix + token).encode()))
+        self._send(subject, (self._answer_prefix + token).encode())
 
     async def _on_inbox(self, msg: Msg) -> None:
-        """Our node's inbox: answers (…a.<token>), liveness probes (…ping), cancels (…x)."""
-        kind = msg.subject[len(self._inbox) :]
+        """Our node's inbox (nats-py callback path)."""
+        no_responders = (msg.headers or {}).get("Status") == "503"
+        self._inbox_message(msg.subject, msg.reply, msg.data, no_responders)
+
+    def _inbox_direct(self, subject: bytes, reply: bytes, data: bytes, h: bytes | None) -> None:
+        """Our node's inbox (direct path, see :mod:`.nats_fast`)."""
+        no_responders = h is not None and h.startswith(_NO_RESPONDERS)
+        self._inbox_message(subject.decode(), reply.decode(), data, no_responders)
+
+    def _inbox_message(self, subject: str, reply: str, data: bytes, no_responders: bool) -> None:
+        """Answers (…a.<token>), liveness probes (…ping), cancels (…x)."""
+        kind = subject[len(self._inbox) :]
         if kind.startswith("a."):
-            self._on_answer(kind[2:], msg)
+            self._on_answer(kind[2:], data, no_responders)
         elif kind == "ping":
-            if msg.reply:
-                await self._safe_publish(msg.reply, b"pong")
+            if reply:
+                self._send(reply, b"pong")
         elif kind == "x":
-            task = self._serving.get(msg.data.decode(errors="replace"))
+            task = self._serving.get(data.decode(errors="replace"))
             if task is not None:
                 task.cancel()
 
-    def _on_answer(self, token: str, msg: Msg) -> None:
+    def _on_answer(self, token: str, data: bytes, no_responders: bool) -> None:
         pending = self._pending.get(token)
         if pending is None:
             return  # late or duplicate: the caller has moved on
-        if msg.headers and msg.headers.get("Status") == "503":
+        if no_responders:
             if not pending.future.done() and not pending.cancelled and pending.nobody:
                 pending.future.set_exception(pending.nobody)  # NoHandler / UnknownClient
             return
-        data = msg.data
         if data.startswith(_ACCEPT):
             node = data[len(_ACCEPT) :].decode(errors="replace")
             if _NAMESPACE_RE.fullmatch(node) and pending.node is None:
@@ -725,7 +757,7 @@ class NatsBackend(Backend):
     # -- serve-side helpers --------------------------------------------------------------------
 
     def _accept(self, reply: str) -> None:
-        self._spawn(self._safe_publish(reply, _ACCEPT + self.node_id.encode()))
+        self._send(reply, _ACCEPT + self.node_id.encode())
 
     def _run_serving(self, reply: str, work: Any, correlation_id: str | None) -> None:
         """Run a host call for a remote caller; publish its answer; cancellable via …x.
@@ -754,11 +786,33 @@ class NatsBackend(Backend):
             finally:
                 accept.cancel()
             data = encode(answer) if isinstance(answer, Message) else answer
-            await self._safe_publish(reply, data)
+            if not self._publish_nowait(reply, data):
+                await self._safe_publish(reply, data)
 
         task = asyncio.create_task(run())
         self._serving[reply] = task
         task.add_done_callback(lambda _t: self._serving.pop(reply, None))
+
+    def _direct(self, sub: Any, fn: nats_fast.DirectHandler) -> None:
+        """Have ``fn`` called from the parser loop for ``sub`` when the fast client is on."""
+        if self._fast is not None:
+            self._fast.set_direct(sub, fn)
+
+    def _publish_nowait(self, subject: str, data: bytes) -> bool:
+        """Queue a fire-and-forget publish without awaiting; False: use ``_safe_publish``."""
+        fast = self._fast
+        if fast is None:
+            return False
+        try:
+            return fast.publish_nowait(subject, data)
+        except nats_errors.Error as exc:
+            log.warning("NATS publish to %r failed: %r", subject, exc)
+            return True  # nothing more to do: the async path would fail the same way
+
+    def _send(self, subject: str, data: bytes) -> None:
+        """Fire-and-forget publish from synchronous code."""
+        if not self._publish_nowait(subject, data):
+            self._spawn(self._safe_publish(subject, data))
 
     async def _safe_publish(self, subject: str, data: bytes) -> None:
         try:
