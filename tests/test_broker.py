@@ -24,6 +24,8 @@ from websocketmq import (
 )
 from websocketmq.testing import RunningBroker, run_broker
 
+__all__: list[str] = []
+
 
 @dataclasses.dataclass
 class TimeResp:

@@ -21,6 +21,8 @@ from codegen import OUTPUTS, generate_all
 from codegen.schema import bundle
 from codegen.typescript import render_typescript
 
+__all__: list[str] = []
+
 
 def _run(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(

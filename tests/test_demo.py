@@ -13,6 +13,8 @@ from websocketmq import Message, connect
 from websocketmq.demo import install_demo
 from websocketmq.testing import run_broker, spawn_broker
 
+__all__: list[str] = []
+
 
 @dataclasses.dataclass
 class TimeResp:

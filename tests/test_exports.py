@@ -7,6 +7,8 @@ import pkgutil
 
 import websocketmq
 
+__all__: list[str] = []
+
 EXPECTED = {
     "Broker",
     "BrokerOptions",

@@ -26,6 +26,8 @@ from websocketmq.limits import json_depth_exceeds
 from websocketmq.protocol.envelope import INVALID_CORRELATION, Message, decode, encode
 from websocketmq.protocol.topics import validate_pattern, validate_topic
 
+__all__: list[str] = []
+
 EXAMPLES = int(os.environ.get("WSMQ_FUZZ_EXAMPLES", "300"))
 fuzz = settings(
     max_examples=EXAMPLES,

@@ -26,6 +26,8 @@ from websocketmq.limits import (
     sniff_correlation,
 )
 
+__all__: list[str] = []
+
 # --- token bucket ---------------------------------------------------------------------------
 
 

@@ -15,6 +15,8 @@ from websocketmq.protocol.envelope import (
     new_response,
 )
 
+__all__: list[str] = []
+
 
 def frame(header: dict[str, object], body: object = None) -> str:
     return json.dumps({"header": header, "body": body})

@@ -21,6 +21,8 @@ from websocketmq.protocol.session import (
     Subscribe,
 )
 
+__all__: list[str] = []
+
 SECRET = b"k" * 32
 
 

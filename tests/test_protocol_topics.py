@@ -11,6 +11,8 @@ from websocketmq.protocol.topics import (
     validate_topic,
 )
 
+__all__: list[str] = []
+
 
 @pytest.mark.parametrize("topic", ["a", "a.b", "example.echo", "_client.register", "é.ü"])
 def test_valid_topics(topic: str) -> None:

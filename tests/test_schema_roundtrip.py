@@ -25,6 +25,8 @@ from websocketmq.protocol.envelope import decode
 
 from codegen.schema import bundle
 
+__all__: list[str] = []
+
 SCHEMA = bundle()
 DEFS: dict[str, Any] = SCHEMA["$defs"]
 MAX_INT = 2**53 - 1

@@ -14,6 +14,8 @@ from jsonschema import Draft202012Validator
 from spec_support import ROOT, SCHEMA_DIR, load_json, vectors
 from websocketmq import errors
 
+__all__: list[str] = []
+
 PROTOCOL = (ROOT / "spec" / "protocol.md").read_text(encoding="utf-8")
 HEADING = re.compile(r"^(#{2,4}) (\d+(?:\.\d+)*)\.? (.+)$", re.MULTILINE)
 SECTIONS = {m.group(2): m.group(3) for m in HEADING.finditer(PROTOCOL)}

@@ -18,6 +18,8 @@ from websocketmq.errors import RequestTimeout
 from websocketmq.testing import RunningBroker, run_broker
 from websockets.asyncio.client import ClientConnection, connect
 
+__all__: list[str] = []
+
 _ids = itertools.count()
 
 

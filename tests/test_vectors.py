@@ -30,6 +30,8 @@ from websocketmq import models
 from websocketmq.errors import ProtocolError
 from websocketmq.protocol.envelope import decode
 
+__all__: list[str] = []
+
 ENVELOPES = vectors("envelopes")
 SEMANTICS = vectors("semantics")
 BODIES = vectors("bodies")

@@ -19,6 +19,8 @@ from spec_support import vectors
 from websocketmq.testing import run_broker
 from websockets.asyncio.client import ClientConnection, connect
 
+__all__: list[str] = []
+
 C2B = [v for v in vectors("semantics") if v["direction"] == "client-to-broker"]
 _barriers = itertools.count()
 
