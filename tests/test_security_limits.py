@@ -1,8 +1,9 @@
 """The limits of websocketmq.limits wired into the broker and server, over real sockets.
 
 Message rate, protocol-error budget (close 4029), JSON depth, connections per IP (HTTP 429),
-handshake deadline (slowloris) and the Origin policy (HTTP 403). Each case also checks that a
-well-behaved bystander is still served: a limit hits the offender only.
+handshake deadline (slowloris) and the Origin policy (HTTP 403). The rate, error-budget, flood
+and slowloris cases also check that a well-behaved bystander is still served: a limit hits the
+offender only.
 """
 
 from __future__ import annotations
