@@ -34,7 +34,7 @@ async def ws_ping(ctx: Context) -> None:
 
 @case(
     "8.1.3",
-    "an idle registered connection stays open for a ping interval",
+    "an idle registered connection stays open for one ping interval (at most 3 s of it)",
     section=S.KEEPALIVE,
     profiles=("full",),
 )
