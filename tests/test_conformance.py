@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from wsmq_conformance import RunConfig, Verdict, run_suite, spawned_server
-from wsmq_conformance.spawn import REFERENCE_CMD
+from wsmq_conformance.spawn import REFERENCE_CMD, SpawnError, spawned_process
 
 __all__: list[str] = []
 
@@ -110,3 +110,21 @@ def test_cli_list_shows_unique_ids_with_sections() -> None:
     ids = [line.split()[0] for line in res.stdout.splitlines() if line.strip()]
     assert len(ids) == len(set(ids)) > 100
     assert all("[§" in line for line in res.stdout.splitlines() if line.strip())
+
+
+async def test_spawned_process_reports_a_server_that_exits_before_ready() -> None:
+    cmd = [sys.executable, "-c", "import sys; sys.stderr.write('boom\\n'); sys.exit(3)"]
+    with pytest.raises(SpawnError, match=r"exited \(3\) before ready:\nboom"):
+        async with spawned_process(cmd, ready_timeout=20):
+            pass
+
+
+async def test_a_timeout_inside_the_block_is_not_blamed_on_the_server() -> None:
+    """A TimeoutError raised by the code under the ``async with`` (a test's own deadline) stays a
+    TimeoutError: it once turned into 'printed no readiness line'. The server is still stopped."""
+    cmd = [sys.executable, str(MINI), "--port", "0"]
+    with pytest.raises(TimeoutError, match="the test's own deadline"):
+        async with spawned_process(cmd, ready_timeout=20) as spawned:
+            proc = spawned.process
+            raise TimeoutError("the test's own deadline")
+    assert proc.returncode is not None
