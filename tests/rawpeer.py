@@ -6,7 +6,7 @@ bookkeeping, so both talk to the broker through this thin layer over ``websocket
 frames out, nothing answered automatically.
 
 :func:`spawn_broker` starts ``wsmq serve`` as a child process on a free port and waits for its
-readiness line (design §8) — never a sleep — and always stops it.
+readiness line (design §8) — never a sleep — and always stops it (wsmq_conformance.spawn).
 """
 
 from __future__ import annotations
@@ -16,8 +16,6 @@ import contextlib
 import itertools
 import json
 import os
-import re
-import signal
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -25,10 +23,10 @@ from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
+from wsmq_conformance.spawn import spawned_process
 
 __all__ = ["BrokerProcess", "RawPeer", "envelope", "error_code", "spawn_broker"]
 
-READY = re.compile(r"^wsmq: listening on (ws://\S+)$")
 TIMEOUT = float(os.environ.get("WSMQ_TEST_TIMEOUT_FACTOR", "1")) * 10
 _ids = itertools.count(1)
 
@@ -152,7 +150,6 @@ class BrokerProcess:
 
     url: str
     proc: asyncio.subprocess.Process
-    output: list[str] = field(default_factory=list)
 
     @property
     def port(self) -> int:
@@ -162,52 +159,11 @@ class BrokerProcess:
 
 @contextlib.asynccontextmanager
 async def spawn_broker(*args: str, timeout: float = 30.0) -> AsyncIterator[BrokerProcess]:
-    """Run ``wsmq serve --host 127.0.0.1 --port 0 *args``; yield once it prints its URL."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "websocketmq",
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "0",
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    assert proc.stdout is not None
-    broker: BrokerProcess | None = None
-    output: list[str] = []
-    drain: asyncio.Task[None] | None = None
-    try:
-        async with asyncio.timeout(timeout):
-            while broker is None:
-                line = (await proc.stdout.readline()).decode(errors="replace")
-                if not line:
-                    raise RuntimeError("wsmq serve exited before it was ready:\n" + "".join(output))
-                output.append(line)
-                if m := READY.match(line.strip()):
-                    broker = BrokerProcess(m.group(1), proc, output)
+    """Run ``wsmq serve --host 127.0.0.1 --port 0 *args``; yield once it prints its URL.
 
-        async def keep_draining() -> None:  # a full pipe would block the broker
-            assert proc.stdout is not None
-            while line := await proc.stdout.readline():
-                if len(output) < 10_000:
-                    output.append(line.decode(errors="replace"))
-
-        drain = asyncio.create_task(keep_draining())
-        yield broker
-    finally:
-        if proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                proc.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(proc.wait(), 10)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
-        if drain is not None:
-            drain.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await drain
+    The conformance suite's spawned_process does the work (readiness line, pipes drained,
+    SIGTERM then kill on exit): one implementation of "start a server, wait until it is ready".
+    """
+    cmd = (sys.executable, "-m", "websocketmq", "serve", "--host", "127.0.0.1", "--port", "0")
+    async with spawned_process((*cmd, *args), ready_timeout=timeout) as spawned:
+        yield BrokerProcess(spawned.url, spawned.process)
