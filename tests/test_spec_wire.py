@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from spec_support import body_validator, envelope_validator
 from websocketmq.errors import RequestTimeout
-from websocketmq.testing import RunningBroker, run_broker
+from websocketmq.testing import RunningBroker
 from websockets.asyncio.client import ClientConnection, connect
 
 __all__: list[str] = []
@@ -64,33 +64,27 @@ async def _call(ws: ClientConnection, topic: str, body: Any, schema: str) -> dic
     return _valid(answer, schema)
 
 
-@pytest.fixture
-async def broker() -> Any:
-    async with run_broker() as running:
-        yield running
-
-
-async def test_subprotocol_negotiation(broker: RunningBroker) -> None:
+async def test_subprotocol_negotiation(live: RunningBroker) -> None:
     """§2.1: wsmq.v1 is selected when offered; a client offering none is accepted."""
-    async with connect(broker.url, subprotocols=["wsmq.v1"]) as ws:  # type: ignore[list-item]
+    async with connect(live.url, subprotocols=["wsmq.v1"]) as ws:  # type: ignore[list-item]
         assert ws.subprotocol == "wsmq.v1"
         await _register(ws)
-    async with connect(broker.url) as ws:
+    async with connect(live.url) as ws:
         assert ws.subprotocol is None
         await _register(ws, {"pageSessionID": "seed-page"})
 
 
-async def test_registration_ack_and_resume(broker: RunningBroker) -> None:
+async def test_registration_ack_and_resume(live: RunningBroker) -> None:
     """§6.2, §6.4: the ack validates; a valid token resumes the ID, a forged one does not."""
-    async with connect(broker.url) as ws:
+    async with connect(live.url) as ws:
         ack = (await _register(ws, {"pageSessionID": "p-1"}))["body"]
         assert ack["pageSessionID"] == "p-1" and ack["status"] == "registered"
         assert ack["resumed"] is False and ack["protocol"] == "wsmq/1"
     client_id, token = ack["brokerClientID"], ack["resumeToken"]
-    async with connect(broker.url) as ws:
+    async with connect(live.url) as ws:
         again = (await _register(ws, {"brokerClientID": client_id, "resumeToken": token}))["body"]
         assert again["brokerClientID"] == client_id and again["resumed"] is True
-    async with connect(broker.url) as ws:
+    async with connect(live.url) as ws:
         # Flip the last character so the forgery always differs from the real token.
         tampered = token[:-1] + ("A" if token[-1] != "A" else "B")
         forged = {"brokerClientID": client_id, "resumeToken": tampered}
@@ -98,9 +92,9 @@ async def test_registration_ack_and_resume(broker: RunningBroker) -> None:
         assert other["brokerClientID"] != client_id and other["resumed"] is False
 
 
-async def test_control_responses_and_errors_validate(broker: RunningBroker) -> None:
+async def test_control_responses_and_errors_validate(live: RunningBroker) -> None:
     """§7.1, §7.2, §9, §11.1: control answers and error envelopes match their schemas."""
-    async with connect(broker.url) as ws:
+    async with connect(live.url) as ws:
         await _register(ws)
         sub = await _call(ws, "_client.subscribe", {"topic": "chat.*"}, "SubscribeResult")
         assert sub["body"] == {"topic": "chat.*", "subscribed": True}
@@ -115,9 +109,9 @@ async def test_control_responses_and_errors_validate(broker: RunningBroker) -> N
         assert error["body"]["error"]["code"] == "FORBIDDEN"
 
 
-async def test_delivery_carries_the_publisher_as_source(broker: RunningBroker) -> None:
+async def test_delivery_carries_the_publisher_as_source(live: RunningBroker) -> None:
     """§4.1, §7.4: a delivery is a valid event whose source is the publisher's ID."""
-    async with connect(broker.url) as sub, connect(broker.url) as pub:
+    async with connect(live.url) as sub, connect(live.url) as pub:
         await _register(sub)
         pub_id = (await _register(pub))["body"]["brokerClientID"]
         await _call(sub, "_client.subscribe", {"topic": "chat.>"}, "SubscribeResult")
@@ -130,11 +124,11 @@ async def test_delivery_carries_the_publisher_as_source(broker: RunningBroker) -
         assert delivery["body"] == {"text": "hi"}
 
 
-async def test_server_to_client_request_and_internal_cancel(broker: RunningBroker) -> None:
+async def test_server_to_client_request_and_internal_cancel(live: RunningBroker) -> None:
     """§8.4, §8.8: the request a client receives validates; on timeout it gets _internal.cancel."""
-    async with connect(broker.url) as ws:
+    async with connect(live.url) as ws:
         client_id = (await _register(ws))["body"]["brokerClientID"]
-        call = asyncio.create_task(broker.broker.request_to_client(client_id, "client.add", [1, 2]))
+        call = asyncio.create_task(live.broker.request_to_client(client_id, "client.add", [1, 2]))
         request = await _recv(ws)
         header = request["header"]
         assert header["type"] == "request" and header["topic"] == "client.add"
@@ -145,7 +139,7 @@ async def test_server_to_client_request_and_internal_cancel(broker: RunningBroke
         assert await asyncio.wait_for(call, 10) == 3
 
         slow = asyncio.create_task(
-            broker.broker.request_to_client(client_id, "client.slow", None, 0.2)
+            live.broker.request_to_client(client_id, "client.slow", None, 0.2)
         )
         request = await _recv(ws)
         cancel = _valid(await _recv(ws), "InternalCancelBody")
