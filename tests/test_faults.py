@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from rawpeer import TIMEOUT, RawPeer, envelope, error_code
 from tcp_proxy import TcpProxy
+from test_security import Departures
 from websocketmq import Broker, BrokerOptions, connect
 from websocketmq.errors import Disconnected, RequestTimeout, ShuttingDown, UnknownClient
 from websocketmq.protocol.envelope import Message
@@ -32,25 +33,17 @@ __all__: list[str] = []
 class Probe:
     """Handlers with observable side effects, and deregistrations as they happen."""
 
-    def __init__(self) -> None:
+    def __init__(self, broker: Broker) -> None:
         self.started = asyncio.Event()
         self.cancelled = asyncio.Event()
         self.finished_late = asyncio.Event()
-        self.departed: dict[str, str] = {}
-        self.changed = asyncio.Condition()
-
-    async def departure(self, client_id: str, timeout: float = TIMEOUT) -> str:
-        async with self.changed:
-            await asyncio.wait_for(
-                self.changed.wait_for(lambda: client_id in self.departed), timeout
-            )
-        return self.departed[client_id]
+        self.departures = Departures(broker)
 
 
 @contextlib.asynccontextmanager
 async def running(**options: Any) -> AsyncIterator[tuple[Broker, Server, Probe]]:
     broker = Broker(BrokerOptions(**options))
-    probe = Probe()
+    probe = Probe(broker)
 
     @broker.subscribe("f.raise")
     async def raises(msg: Message, client_id: str | None) -> Any:
@@ -78,12 +71,6 @@ async def running(**options: Any) -> AsyncIterator[tuple[Broker, Server, Probe]]
     @broker.subscribe("f.echo")
     async def echo(msg: Message, client_id: str | None) -> Any:
         return msg.body
-
-    @broker.subscribe("_internal.client.deregistered")
-    async def gone(msg: Message, client_id: str | None) -> None:
-        async with probe.changed:
-            probe.departed[msg.body["brokerClientID"]] = msg.body.get("reason", "")
-            probe.changed.notify_all()
 
     async with serve(broker, "127.0.0.1", 0) as server:
         yield broker, server, probe
@@ -158,7 +145,7 @@ async def test_request_to_client_that_disconnects_mid_call() -> None:
         with pytest.raises(Disconnected):
             await asyncio.wait_for(call, TIMEOUT)  # not after the 60 s ttl
         assert time.monotonic() - started < 60
-        await probe.departure(a.client_id)
+        await probe.departures.wait(a.client_id)
 
 
 async def test_request_to_client_that_never_existed() -> None:
@@ -210,7 +197,7 @@ async def test_blackholed_client_is_freed_within_ping_interval_plus_timeout() ->
         proxy.blackhole()
         started = time.monotonic()
         # the documented bound is interval + timeout + close_timeout; allow scheduling slack
-        await probe.departure(victim.client_id, timeout=(interval + timeout + close) * 2 + 1)
+        await probe.departures.wait(victim.client_id, timeout=(interval + timeout + close) * 2 + 1)
         freed_after = time.monotonic() - started
         with pytest.raises(Disconnected):
             await asyncio.wait_for(call, TIMEOUT)  # the pending call settles once, not at 60 s

@@ -48,14 +48,7 @@ async def running(**options: Any) -> AsyncIterator[tuple[Broker, Server]]:
         conn = broker.get_client(client_id or "")
         return {"client": client_id, "identity": conn.identity if conn else None}
 
-    departed = _DEPARTED[broker] = {}
-    changed = _CHANGED[broker] = asyncio.Condition()
-
-    @broker.subscribe("_internal.client.deregistered")
-    async def gone(msg: Message, client_id: str | None) -> None:
-        async with changed:
-            departed[msg.body["brokerClientID"]] = msg.body.get("reason", "")
-            changed.notify_all()
+    _DEPARTURES[broker] = Departures(broker)
 
     release = asyncio.Event()
 
@@ -71,17 +64,37 @@ async def running(**options: Any) -> AsyncIterator[tuple[Broker, Server]]:
             release.set()
 
 
-_DEPARTED: weakref.WeakKeyDictionary[Broker, dict[str, str]] = weakref.WeakKeyDictionary()
-_CHANGED: weakref.WeakKeyDictionary[Broker, asyncio.Condition] = weakref.WeakKeyDictionary()
+class Departures:
+    """Deregistrations as the broker announces them (``_internal.client.deregistered``), so a
+    test can wait for "this client's state is freed" instead of sleeping (also test_faults)."""
+
+    def __init__(self, broker: Broker) -> None:
+        self.broker = broker
+        self.reasons: dict[str, str] = {}
+        self._changed = asyncio.Condition()
+        broker.subscribe("_internal.client.deregistered", self._gone)
+
+    async def _gone(self, msg: Message, client_id: str | None) -> None:
+        async with self._changed:
+            self.reasons[msg.body["brokerClientID"]] = msg.body.get("reason", "")
+            self._changed.notify_all()
+
+    async def wait(self, client_id: str, timeout: float = TIMEOUT) -> str:
+        """Wait until the broker has deregistered ``client_id`` (freed its state); the reason."""
+        async with self._changed:
+            await asyncio.wait_for(
+                self._changed.wait_for(lambda: client_id in self.reasons), timeout
+            )
+        assert client_id not in self.broker.client_ids()
+        return self.reasons[client_id]
+
+
+_DEPARTURES: weakref.WeakKeyDictionary[Broker, Departures] = weakref.WeakKeyDictionary()
 
 
 async def departure(broker: Broker, client_id: str, timeout: float = TIMEOUT) -> str:
-    """Wait until the broker has deregistered ``client_id`` (freed its state); the reason."""
-    cond = _CHANGED[broker]
-    async with cond:
-        await asyncio.wait_for(cond.wait_for(lambda: client_id in _DEPARTED[broker]), timeout)
-    assert client_id not in broker.client_ids()
-    return _DEPARTED[broker][client_id]
+    """:meth:`Departures.wait` for a broker made by :func:`running`."""
+    return await _DEPARTURES[broker].wait(client_id, timeout)
 
 
 async def bystander_ok(url: str, **kwargs: Any) -> None:
