@@ -1,9 +1,10 @@
 """Cases generated from the language-neutral vector files (spec/vectors/*.json, spec §15.2).
 
 - ``envelopes.json``: every vector with ``"valid": false`` becomes case ``6.3.<vector id>``:
-  send its exact frame and expect ``BAD_MESSAGE`` (correlated as §3.5 item 2 says) with the
-  connection surviving, except that an invalid frame whose type reads as ``response`` or
-  ``error`` MUST be dropped without an answer (§3.5 item 3).
+  send its exact frame and expect the vector's ``error`` code, ``BAD_MESSAGE`` when it names
+  none (correlated as §3.5 item 2 says), with the connection surviving, except that an invalid
+  frame whose type reads as ``response`` or ``error`` MUST be dropped without an answer (§3.5
+  item 3).
 - ``semantics.json``: every ``client-to-broker`` vector becomes case ``6.6.<vector id>``: send
   its ``setup`` frames, then its frame, and check ``expect`` (``error`` code, ``accept`` = no
   error about it, ``drop`` = no answer at all).
