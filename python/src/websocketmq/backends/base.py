@@ -40,11 +40,16 @@ with ``message`` (never both missing). Remote backends leave it False and always
 
 Change log (announce changes to this contract here):
 - v1 (initial): as above.
+- v1.1: optional fast paths, both default to "not offered": ``Backend.request_nowait`` (a
+  future of the reply instead of a coroutine: the broker needs no task per remote request) and
+  ``BackendHost.start_request`` (``Broker`` has it: a sync handler's reply without a task;
+  ``NatsBackend`` uses it when the host has it).
 """
 
 from __future__ import annotations
 
 import abc
+import asyncio
 from typing import Protocol
 
 from ..protocol.envelope import Message
@@ -116,6 +121,14 @@ class Backend(abc.ABC):
         self, topic: str, frame: bytes, timeout: float, message: Message | None = None
     ) -> Reply:
         """Have exactly one serving node handle the request; raise ``NoHandler`` if none."""
+
+    def request_nowait(
+        self, topic: str, frame: bytes, timeout: float, message: Message | None = None
+    ) -> asyncio.Future[Reply] | None:
+        """Optional fast path of :meth:`request` (same contract): start the request and return
+        a future of its reply (cancel the future to give up; ``NoHandler`` is its exception), or
+        None when the caller must use :meth:`request` (the default: not offered)."""
+        return None
 
     @abc.abstractmethod
     async def request_client(

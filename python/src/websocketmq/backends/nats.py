@@ -50,11 +50,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import heapq
 import itertools
 import logging
 import re
 import secrets
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,20 +88,44 @@ _NAMESPACE_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _ACCEPT = b"accept "
 _QUEUE = "wsmq-handlers"
 _NO_RESPONDERS = b"NATS/1.0 503"
+_SWEEP_INTERVAL = 0.05  # s: resolution of the accept checks and deadlines of remote requests
 
 
-@dataclass
 class _Pending:
     """A request this node sent over NATS and still waits for (caller side)."""
 
-    future: asyncio.Future[bytes]
-    correlation_id: str | None
-    node: str | None = None  # the node that accepted it, once known
-    target: str = ""  # for error messages
-    cancelled: bool = False  # the caller gave up before the accept arrived
-    nobody: WsmqError | None = None  # raised when nobody serves the target
-    deadline: float = 0.0  # loop time after which the caller answers TIMEOUT
-    timer: asyncio.TimerHandle | None = None
+    __slots__ = ("cancelled", "correlation_id", "deadline", "future", "nobody", "node", "target")
+
+    def __init__(
+        self,
+        future: asyncio.Future[Reply],
+        correlation_id: str | None,
+        target: str,
+        nobody: Callable[[], WsmqError],
+        deadline: float,
+    ) -> None:
+        self.future = future
+        self.correlation_id = correlation_id
+        self.target = target  # for error messages
+        self.nobody = nobody  # builds the exception raised when nobody serves the target
+        self.deadline = deadline  # loop time after which the caller answers TIMEOUT
+        self.node: str | None = None  # the node that accepted it, once known
+        self.cancelled = False  # the caller gave up before the accept arrived
+
+
+class _RemoteFuture(asyncio.Future[Reply]):
+    """The future of a remote request: cancelling it tells the backend at once (a done
+    callback per request would cost a loop callback on every answer, cancelled or not)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, on_cancel: Callable[[], None]) -> None:
+        super().__init__(loop=loop)
+        self._on_cancel = on_cancel
+
+    def cancel(self, msg: Any | None = None) -> bool:
+        if not super().cancel(msg):
+            return False
+        self._on_cancel()
+        return True
 
 
 @dataclass
@@ -184,6 +210,14 @@ class NatsBackend(Backend):
         self._nodes: dict[str, _NodeHealth] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._tokens = itertools.count(1)
+        # request timing without a timer per request: accept checks in FIFO order (they are
+        # all accept_timeout after the start), tokens grouped per sweep interval; deadlines of
+        # accepted or short requests in a heap; one sweep timer runs while either holds
+        # something (_sweep). Only token strings are kept: nothing for the GC to traverse
+        # (holding the _Pending objects here for seconds made the GC cost more than timers)
+        self._accept_checks: deque[tuple[float, list[str]]] = deque()
+        self._deadlines: list[tuple[float, str]] = []
+        self._sweeper: asyncio.TimerHandle | None = None
         self._probe_wakeup = asyncio.Event()
         self._prober: asyncio.Task[None] | None = None
         self._closing = False
@@ -245,6 +279,9 @@ class NatsBackend(Backend):
             task.cancel()
         if self._prober is not None:
             self._prober.cancel()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
         await asyncio.gather(
             *self._serving.values(),
             *self._tasks,
@@ -397,7 +434,23 @@ class NatsBackend(Backend):
             frame,
             timeout,
             message,
-            NoHandler(f"no handler for {topic!r}"),
+            functools.partial(_no_handler, topic),
+            target=f"handler for {topic!r}",
+        )
+
+    def request_nowait(
+        self, topic: str, frame: bytes, timeout: float, message: Message | None = None
+    ) -> asyncio.Future[Reply] | None:
+        """:meth:`request` as a future when it goes over NATS (None: served on this node)."""
+        validate_topic(topic)
+        if self._served.match(topic):
+            return None
+        return self._start_remote(
+            self._r + topic,
+            frame,
+            timeout,
+            message,
+            functools.partial(_no_handler, topic),
             target=f"handler for {topic!r}",
         )
 
@@ -422,7 +475,15 @@ class NatsBackend(Backend):
         except WsmqError as exc:
             log.warning("dropping invalid request from NATS on %r: %s", subject, exc)
             return
-        work = self._host().handle_request(topic, data, message)
+        host = self._host()
+        start = getattr(host, "start_request", None)  # optional sync fast path (Broker has it)
+        if start is None:
+            work = host.handle_request(topic, data, message)
+        else:
+            work = start(topic, data, message)
+            if isinstance(work, Message | bytes):  # answered at once: no task, no accept
+                self._send(reply, encode(work) if isinstance(work, Message) else work)
+                return
         self._run_serving(reply, work, message.correlation_id)
 
     # -- client-addressed traffic --------------------------------------------------------------
@@ -438,7 +499,7 @@ class NatsBackend(Backend):
             frame,
             timeout,
             message,
-            UnknownClient(f"no connected client {client_id!r}"),
+            functools.partial(_unknown_client, client_id),
             target=f"client {client_id!r}",
             headers={"Wsmq-Timeout": f"{timeout:.3f}"},
         )
@@ -551,80 +612,142 @@ class NatsBackend(Backend):
         frame: bytes,
         timeout: float,
         message: Message | None,
-        nobody: WsmqError,
+        nobody: Callable[[], WsmqError],
         *,
         target: str,
         headers: dict[str, str] | None = None,
     ) -> Reply:
         """Send a request over NATS and wait for its answer, the node's death, or the timeout.
 
+        Cancelling the caller cancels the remote handler (see :meth:`_start_remote`).
+        """
+        return await self._start_remote(
+            subject, frame, timeout, message, nobody, target=target, headers=headers
+        )
+
+    def _start_remote(
+        self,
+        subject: str,
+        frame: bytes,
+        timeout: float,
+        message: Message | None,
+        nobody: Callable[[], WsmqError],
+        *,
+        target: str,
+        headers: dict[str, str] | None = None,
+    ) -> asyncio.Future[Reply]:
+        """Send a request over NATS; the future settles with its answer, or an error reply
+        when the serving node dies or the time is up, or raises ``nobody()`` when no node
+        serves the target. Cancelling the future cancels the remote handler.
+
         The remote host enforces the request's ttl itself and answers TIMEOUT; we wait
         ``timeout + grace`` so that its answer, not ours, is what the caller normally sees.
+        A future rather than a coroutine so that the broker needs no task per request.
         """
         if message is None:
             message = decode(frame)
+        loop = asyncio.get_running_loop()
         if not self._nc().is_connected:  # nats-py would buffer it and we would wait in vain
-            return new_error(
-                message.correlation_id,
-                "DISCONNECTED",
-                f"this broker node is not connected to NATS, cannot reach the {target}",
+            done: asyncio.Future[Reply] = loop.create_future()
+            done.set_result(
+                new_error(
+                    message.correlation_id,
+                    "DISCONNECTED",
+                    f"this broker node is not connected to NATS, cannot reach the {target}",
+                )
             )
+            return done
         token = f"{next(self._tokens):x}"  # unique within this node's inbox; no syscall
         reply = self._answer_prefix + token
-        loop = asyncio.get_running_loop()
-        pending = _Pending(loop.create_future(), message.correlation_id, target=target)
-        pending.nobody = nobody
-        self._pending[token] = pending
+        future = _RemoteFuture(loop, functools.partial(self._cancelled, token))
+        now = loop.time()
         total = timeout + self.grace
-        pending.deadline = loop.time() + total
-        timer: asyncio.TimerHandle | None = None
+        pending = _Pending(future, message.correlation_id, target, nobody, now + total)
+        fast = self._fast
         try:
-            try:
-                fast = self._fast
-                raw = None if headers is None or fast is None else nats_fast.build_headers(headers)
-                if fast is None or not fast.publish_nowait(subject, frame, reply, raw):
-                    await self._nc().publish(subject, frame, reply=reply, headers=headers)
-            except nats_errors.MaxPayloadError as exc:
-                raise TooLarge(f"request larger than the NATS max_payload: {exc}") from exc
-            except nats_errors.Error as exc:
-                return new_error(message.correlation_id, "DISCONNECTED", f"NATS: {exc!r}")
-            # one timer per request: first the accept check, then the deadline (_on_timer)
-            timer = pending.timer = loop.call_later(
-                min(self.accept_timeout, total), self._on_timer, token
-            )
-            return await pending.future
-        except asyncio.CancelledError:
-            # the caller gave up (client cancel, broker closing): stop the remote handler too
-            if pending.node is not None:
-                self._send_cancel(pending.node, token)
+            raw = None if headers is None or fast is None else nats_fast.build_headers(headers)
+            sent = fast is not None and fast.publish_nowait(subject, frame, reply, raw)
+        except nats_errors.MaxPayloadError as exc:
+            future.set_exception(TooLarge(f"request larger than the NATS max_payload: {exc}"))
+            return future
+        self._pending[token] = pending
+        if not sent:
+            self._spawn(self._publish_request(token, subject, frame, reply, headers))
+        # first the accept check, then (once accepted) the deadline: see _sweep
+        if total < self.accept_timeout:
+            heapq.heappush(self._deadlines, (pending.deadline, token))
+        else:
+            due = now + self.accept_timeout
+            checks = self._accept_checks
+            if checks and due <= checks[-1][0]:
+                checks[-1][1].append(token)
             else:
-                # not accepted yet: keep the entry a little so a late accept gets the cancel
-                pending.cancelled = True
-                loop.call_later(self.accept_timeout, self._forget, token)
-                token = ""
-            raise
-        finally:
-            if pending.timer is not None:
-                pending.timer.cancel()
-            elif timer is not None:
-                timer.cancel()
-            if token:
-                self._forget(token)
+                checks.append((due + _SWEEP_INTERVAL, [token]))
+        if self._sweeper is None:
+            self._sweeper = loop.call_later(_SWEEP_INTERVAL, self._sweep)
+        return future
 
-    def _on_timer(self, token: str) -> None:
-        """The request's timer: at ``accept_timeout`` it must have been answered or accepted
-        (else: see :meth:`_check_accepted`); at the deadline the caller stops waiting."""
+    async def _publish_request(
+        self, token: str, subject: str, frame: bytes, reply: str, headers: dict[str, str] | None
+    ) -> None:
+        """The slow path of :meth:`_start_remote`: nats-py's own (awaiting) publish."""
+        try:
+            await self._nc().publish(subject, frame, reply=reply, headers=headers)
+        except nats_errors.MaxPayloadError as exc:
+            pending = self._pending.get(token)
+            if pending is not None and not pending.future.done():
+                pending.future.set_exception(
+                    TooLarge(f"request larger than the NATS max_payload: {exc}")
+                )
+                self._forget(token)
+        except nats_errors.Error as exc:
+            self._settle_error(token, "DISCONNECTED", f"NATS: {exc!r}")
+
+    def _cancelled(self, token: str) -> None:
+        """The caller gave up (client cancel, disconnect, broker closing): stop the handler."""
         pending = self._pending.get(token)
-        if pending is None or pending.future.done() or pending.cancelled:
+        if pending is None:
             return
+        if pending.node is not None:
+            self._send_cancel(pending.node, token)
+            self._forget(token)
+        else:
+            # not accepted yet: keep the entry until its accept check so that a late accept
+            # gets the cancel (_on_answer); the sweep forgets it then
+            pending.cancelled = True
+
+    def _sweep(self) -> None:
+        """The requests' clock, every ``_SWEEP_INTERVAL`` s while any wait: at
+        ``accept_timeout`` a request must have been answered or accepted (else
+        :meth:`_check_accepted`); at its deadline the caller stops waiting (TIMEOUT)."""
         loop = asyncio.get_running_loop()
-        if loop.time() < pending.deadline - 1e-3:
-            if pending.node is None:
-                self._check_accepted(token)
-                return
-            pending.timer = loop.call_at(pending.deadline, self._on_timer, token)
-            return
-        self._settle_error(token, "TIMEOUT", f"no answer from the {pending.target} in time")
+        now = loop.time()
+        checks = self._accept_checks
+        while checks and checks[0][0] <= now:
+            for token in checks.popleft()[1]:
+                pending = self._pending.get(token)
+                if pending is None:
+                    continue  # settled and forgotten
+                if pending.cancelled or pending.future.done():
+                    self._forget(token)
+                elif pending.node is None:
+                    self._check_accepted(token)
+                else:
+                    heapq.heappush(self._deadlines, (pending.deadline, token))
+        deadlines = self._deadlines
+        while deadlines and deadlines[0][0] <= now:
+            token = heapq.heappop(deadlines)[1]
+            pending = self._pending.get(token)
+            if pending is None:
+                continue
+            if pending.cancelled or pending.future.done():
+                self._forget(token)
+            else:
+                self._settle_error(token, "TIMEOUT", f"no answer from the {pending.target} in time")
+        if checks or deadlines:
+            self._sweeper = loop.call_later(_SWEEP_INTERVAL, self._sweep)
+        else:
+            self._sweeper = None
 
     def _check_accepted(self, token: str) -> None:
         """Neither answered nor accepted by ``accept_timeout``: the node that got the request
@@ -672,8 +795,9 @@ class NatsBackend(Backend):
         if pending is None:
             return  # late or duplicate: the caller has moved on
         if no_responders:
-            if not pending.future.done() and not pending.cancelled and pending.nobody:
-                pending.future.set_exception(pending.nobody)  # NoHandler / UnknownClient
+            if not pending.future.done():
+                pending.future.set_exception(pending.nobody())  # NoHandler / UnknownClient
+            self._forget(token)
             return
         if data.startswith(_ACCEPT):
             node = data[len(_ACCEPT) :].decode(errors="replace")
@@ -686,7 +810,8 @@ class NatsBackend(Backend):
                 self._nodes.setdefault(node, _NodeHealth()).pendings.add(token)
                 self._probe_wakeup.set()
             return
-        if pending.future.done():
+        if pending.future.done():  # cancelled: the caller has moved on
+            self._forget(token)
             return
         try:
             answer = decode(data)
@@ -698,11 +823,16 @@ class NatsBackend(Backend):
             self._settle_error(token, "INTERNAL", "a broker node sent a non-answer")
             return
         pending.future.set_result(data)
+        self._forget(token)
 
     def _settle_error(self, token: str, code: str, text: str) -> None:
+        """Answer the caller with an error envelope of ours and forget the request."""
         pending = self._pending.get(token)
-        if pending is not None and not pending.future.done():
+        if pending is None:
+            return
+        if not pending.future.done():
             pending.future.set_result(encode(new_error(pending.correlation_id, code, text)))
+        self._forget(token)
 
     def _forget(self, token: str) -> None:
         pending = self._pending.pop(token, None)
@@ -833,6 +963,14 @@ class NatsBackend(Backend):
             return  # reconnecting: nats-py re-sends every SUB when it is back
         with contextlib.suppress(nats_errors.Error, asyncio.TimeoutError):
             await nc.request(self._inbox + "ping", b"", timeout=2)
+
+
+def _no_handler(topic: str) -> WsmqError:
+    return NoHandler(f"no handler for {topic!r}")
+
+
+def _unknown_client(client_id: str) -> WsmqError:
+    return UnknownClient(f"no connected client {client_id!r}")
 
 
 def _token_ok(token: str) -> bool:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
@@ -160,7 +161,8 @@ class ClientConnection:
         )
         self._subs: set[str] = set()
         self._echo: set[str] = set()
-        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._tasks: dict[str, asyncio.Future[Any]] = {}
+        """Requests in flight (tasks, or futures from ``Backend.request_nowait``)."""
         self._auth: asyncio.TimerHandle | None = None
         """Deadline of first-message authentication while it is pending, else None."""
 
@@ -267,7 +269,7 @@ class Broker:
         if self._closing:
             return
         self._closing = True
-        tasks: list[asyncio.Task[Any]] = []
+        tasks: list[asyncio.Future[Any]] = []
         for conn in list(self._connections):
             for task in conn._tasks.values():
                 task.cancel("SHUTTING_DOWN")
@@ -586,8 +588,43 @@ class Broker:
                 )
                 conn._tasks[corr] = task
                 return
+        else:
+            ttl = (msg.header.ttl or 1) / 1000
+            try:
+                future = self.backend.request_nowait(topic, encode(msg), ttl, msg)
+            except WsmqError as exc:
+                conn.send(ServerSession.fail(msg, exc))
+                return
+            if future is not None:  # remote: a future, no task per request
+                conn._tasks[corr] = future
+                future.add_done_callback(functools.partial(self._request_done, conn, msg))
+                return
         task = asyncio.get_running_loop().create_task(self._serve_client_request(conn, msg))
         conn._tasks[corr] = task
+
+    def _request_done(
+        self, conn: ClientConnection, msg: Message, future: asyncio.Future[Reply]
+    ) -> None:
+        """Answer the client when the future of ``Backend.request_nowait`` settles (like the
+        end of :meth:`_serve_client_request`)."""
+        corr = msg.header.correlation_id
+        assert corr is not None
+        if conn._tasks.get(corr) is future:
+            del conn._tasks[corr]
+        if future.cancelled():
+            if self._closing:
+                conn.send(ServerSession.fail(msg, ShuttingDown("the broker is shutting down")))
+            return  # _client.cancel or disconnect: no answer
+        exc = future.exception()
+        if exc is None:
+            reply = future.result()
+            out = reply if isinstance(reply, bytes) else encode(reply)
+        elif isinstance(exc, WsmqError):
+            out = ServerSession.fail(msg, exc)
+        else:
+            log.error("routing request %s failed", corr, exc_info=exc)
+            out = ServerSession.fail(msg, WsmqError("INTERNAL", f"{type(exc).__name__}: {exc}"))
+        conn.send(out)
 
     async def _serve_client_request(
         self, conn: ClientConnection, msg: Message, pending: Awaitable[Any] | None = None
@@ -786,6 +823,23 @@ class Broker:
             result.header.topic = corr or result.header.topic
             return result
         return _new_response(msg, result)
+
+    def start_request(
+        self, topic: str, frame: bytes, message: Message | None = None
+    ) -> Reply | Awaitable[Reply]:
+        """:meth:`handle_request` that answers synchronously when it can (a sync handler's
+        reply, NO_HANDLER, a handler error), else returns the awaitable to wait for. Remote
+        backends use it to serve a request without a task per request."""
+        msg = message if message is not None else decode(frame)
+        entry = self._first_handler(topic)
+        if entry is None:
+            return new_error(msg.header.correlation_id, NoHandler(f"no handler for {topic!r}"))
+        if entry.is_async:
+            return self.handle_request(topic, frame, msg)
+        reply = self._call_sync(entry, msg)
+        if isinstance(reply, Message):
+            return reply
+        return self._settle(msg, reply)
 
     async def handle_request(
         self, topic: str, frame: bytes, message: Message | None = None
