@@ -79,6 +79,11 @@ class SpawnedBroker:
         return int(self.url.rsplit(":", 1)[1].split("/", 1)[0])
 
 
+async def _drain(stream: asyncio.StreamReader) -> None:
+    while await stream.read(65536):
+        pass
+
+
 @contextlib.asynccontextmanager
 async def spawn_broker(*cli_args: str, ready_timeout: float = 20.0) -> AsyncIterator[SpawnedBroker]:
     """Run ``python -m websocketmq serve --port 0 <cli_args>``; waits for the readiness line,
@@ -97,6 +102,7 @@ async def spawn_broker(*cli_args: str, ready_timeout: float = 20.0) -> AsyncIter
         stderr=asyncio.subprocess.DEVNULL,
         env=env,
     )
+    drain: asyncio.Task[None] | None = None
     try:
         assert proc.stdout is not None
         async with asyncio.timeout(ready_timeout):
@@ -107,8 +113,13 @@ async def spawn_broker(*cli_args: str, ready_timeout: float = 20.0) -> AsyncIter
                 m = _READY.match(line.decode().strip())
                 if m:
                     break
+        # Keep reading stdout after the readiness line, so a chatty server never blocks on a
+        # full pipe while the test runs.
+        drain = asyncio.create_task(_drain(proc.stdout))
         yield SpawnedBroker(proc, m.group(1))
     finally:
+        if drain is not None:
+            drain.cancel()
         if proc.returncode is None:
             proc.terminate()
             try:
