@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
+from websocketmq.limits import DEFAULT_LIMITS
 from websocketmq.protocol.envelope import decode, new_request
 from websocketmq.protocol.session import (
     TRANSITIONS,
@@ -193,3 +195,18 @@ def test_register_body_with_wrong_types_is_bad_message_and_stays_open() -> None:
     assert s.state is State.OPEN
     out = sent(s.receive(env("event", "_client.register", {"brokerClientID": "x" * 129})))
     assert out[0]["body"]["error"]["code"] == "BAD_MESSAGE" and s.state is State.OPEN
+
+
+def test_bad_register_bodies_are_charged_to_the_error_budget() -> None:
+    """§12.1: every error the client causes counts, registration included (then 4029)."""
+    limits = dataclasses.replace(DEFAULT_LIMITS, error_budget=3, error_window=60.0)
+    s = ServerSession(
+        "c-1",
+        SessionConfig(resume_secret=SECRET, max_message_size=1000, limits=limits),
+        lambda: 1.0,
+    )
+    actions: list[Any] = []
+    for _ in range(4):
+        actions = s.receive(env("event", "_client.register", {"pageSessionID": 5}))
+    assert isinstance(actions[-1], Close) and actions[-1].code == 4029
+    assert sent(actions)[-1]["body"]["error"]["code"] == "RATE_LIMITED"

@@ -348,7 +348,7 @@ class ServerSession(Generic[W]):
                         None,
                         msg.header.message_id,
                     )
-                    return [Send(_error_frame(err))]  # stays OPEN (spec §6.2)
+                    return [Send(self._fault(err))]  # stays OPEN (spec §6.2), charged
             page = body.get("pageSessionID")
             self.page_session_id = page if isinstance(page, str) else None
             old_id = body.get("brokerClientID")
