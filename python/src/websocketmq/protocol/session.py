@@ -13,19 +13,19 @@ Rules, in the order :meth:`receive` applies them:
 4. A frame nesting JSON deeper than ``limits.max_json_depth`` → ``BAD_MESSAGE``, checked on
    the raw text before decoding (docs/security.md §4: the parser recurses per level).
 5. An undecodable frame → ``BAD_MESSAGE`` about it, unless it reads as response/error (§3.5).
-5a. An event or request over the connection's message rate → ``RATE_LIMITED``, dropped.
-   Every error the client caused (2-5a and the FORBIDDEN/BAD_TOPIC/… of 6-8) is charged to
+6. An event or request over the connection's message rate → ``RATE_LIMITED``, dropped.
+   Every error the client caused (2-6 and the FORBIDDEN/BAD_TOPIC/… of 7-10) is charged to
    the protocol-error budget; once it is spent: ``RATE_LIMITED`` error, then close 4029.
-5. ``_client.register`` while OPEN registers (resume if the token verifies); while REGISTERED it
+7. ``_client.register`` while OPEN registers (resume if the token verifies); while REGISTERED it
    is ``ALREADY_REGISTERED``. Any other message while OPEN registers implicitly: the ack is sent
    first, then the message is processed (design.md §4).
-6. Events: ``_client.cancel`` → :class:`CancelRequest`; other ``_`` topics → ``FORBIDDEN``; bad
+8. Events: ``_client.cancel`` → :class:`CancelRequest`; other ``_`` topics → ``FORBIDDEN``; bad
    topic → ``BAD_TOPIC``; else :class:`Publish` with ``source`` set to this client.
-7. Requests: ``_client.subscribe``/``_client.unsubscribe`` → :class:`Subscribe`/
+9. Requests: ``_client.subscribe``/``_client.unsubscribe`` → :class:`Subscribe`/
    :class:`Unsubscribe` (pattern checked; ``_`` patterns are FORBIDDEN); ``_client.ping`` is
    answered here; other ``_`` topics → FORBIDDEN; bad topic → BAD_TOPIC; else the ttl is
    defaulted/clamped and :class:`Request` is emitted.
-8. Responses/errors settle the pending server→client request with that correlation exactly once
+10. Responses/errors settle the pending server→client request with that correlation exactly once
    (:class:`Answer`); late or duplicate ones are dropped; never-sent ones get
    ``UNKNOWN_CORRELATION`` (about the answer's messageID; the answer itself is not answered).
 
