@@ -218,6 +218,8 @@ class NatsBackend(Backend):
         self._accept_checks: deque[tuple[float, list[str]]] = deque()
         self._deadlines: list[tuple[float, str]] = []
         self._sweeper: asyncio.TimerHandle | None = None
+        self._accept_slots: deque[tuple[float, list[str]]] = deque()  # see _run_serving
+        self._accept_sweeper: asyncio.TimerHandle | None = None
         self._probe_wakeup = asyncio.Event()
         self._prober: asyncio.Task[None] | None = None
         self._closing = False
@@ -279,9 +281,10 @@ class NatsBackend(Backend):
             task.cancel()
         if self._prober is not None:
             self._prober.cancel()
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            self._sweeper = None
+        for timer in (self._sweeper, self._accept_sweeper):
+            if timer is not None:
+                timer.cancel()
+        self._sweeper = self._accept_sweeper = None
         await asyncio.gather(
             *self._serving.values(),
             *self._tasks,
@@ -533,6 +536,7 @@ class NatsBackend(Backend):
         subject = self._client_subject(client_id, "evict")
         hold = self._clients[client_id] = _ClientHold(None)
         sub = await self._nc().subscribe(self._c + client_id + ".*", cb=self._on_client_msg)
+        self._direct(sub, self._client_direct)
         if self._clients.get(client_id) is not hold:  # detached while we subscribed
             with contextlib.suppress(nats_errors.Error):
                 await sub.unsubscribe()
@@ -560,41 +564,58 @@ class NatsBackend(Backend):
         return f"{self._c}{client_id}.{kind}"
 
     async def _on_client_msg(self, msg: Msg) -> None:
-        """Traffic for a client this node holds: a request, a frame, or an eviction."""
-        rest = msg.subject[len(self._c) :]
+        """Traffic for a client this node holds (nats-py callback path)."""
+        timeout = _float_header(msg, "Wsmq-Timeout", 30.0)
+        self._client_message(msg.subject, msg.reply, msg.data, timeout)
+
+    def _client_direct(self, subject: bytes, reply: bytes, data: bytes, h: bytes | None) -> None:
+        """Traffic for a client this node holds (direct path, see :mod:`.nats_fast`)."""
+        timeout = 30.0
+        if h is not None:
+            at = h.find(b"\r\nWsmq-Timeout: ")
+            if at >= 0:
+                end = h.find(b"\r\n", at + 16)
+                timeout = _timeout_value(h[at + 16 : end if end >= 0 else None], 30.0)
+        self._client_message(subject.decode(), reply.decode(), data, timeout)
+
+    def _client_message(self, subject: str, reply: str, data: bytes, timeout: float) -> None:
+        """A request, a frame, or an eviction for a client this node holds."""
+        rest = subject[len(self._c) :]
         client_id, _, kind = rest.rpartition(".")
         host = self._host()
         if kind == "evict":
-            if msg.data.decode(errors="replace") == self.node_id:
+            if data.decode(errors="replace") == self.node_id:
                 return  # our own evict, sent after we took the ID
             hold = self._clients.pop(client_id, None)
             if hold is not None:
                 if hold.sub is not None:
-                    with contextlib.suppress(nats_errors.Error):
-                        await hold.sub.unsubscribe()
+                    self._spawn(self._unsubscribe(hold.sub))
                 host.evict_client(client_id)
-            if msg.reply:
-                await self._safe_publish(msg.reply, b"evicted")
+            if reply:
+                self._send(reply, b"evicted")
             return
         if client_id not in self._clients:
             return  # evicted or detached a moment ago: the current holder answers
         try:
-            message = decode(msg.data)
+            message = decode(data)
         except WsmqError as exc:
             log.warning("dropping invalid frame for %r from NATS: %s", client_id, exc)
-            if kind == "msg" and msg.reply:
-                await self._safe_publish(msg.reply, b"0")
+            if kind == "msg" and reply:
+                self._send(reply, b"0")
             return
         if kind == "msg":
-            delivered = host.deliver_to_client(client_id, msg.data)
-            if msg.reply:
-                await self._safe_publish(msg.reply, b"1" if delivered else b"0")
+            delivered = host.deliver_to_client(client_id, data)
+            if reply:
+                self._send(reply, b"1" if delivered else b"0")
         elif kind == "req":
-            if not msg.reply or not msg.reply.startswith(self._n) or message.type != "request":
+            if not reply or not reply.startswith(self._n) or message.type != "request":
                 return
-            timeout = _float_header(msg, "Wsmq-Timeout", 30.0)
-            work = self._answer_client(client_id, msg.data, timeout, message)
-            self._run_serving(msg.reply, work, message.correlation_id)
+            work = self._answer_client(client_id, data, timeout, message)
+            self._run_serving(reply, work, message.correlation_id)
+
+    async def _unsubscribe(self, sub: Any) -> None:
+        with contextlib.suppress(nats_errors.Error):
+            await sub.unsubscribe()
 
     async def _answer_client(
         self, client_id: str, frame: bytes, timeout: float, message: Message
@@ -897,8 +918,18 @@ class NatsBackend(Backend):
         """
 
         # The accept tells the caller which node to watch. Answers faster than accept_delay
-        # need none: one NATS message saved per request on the hot path.
-        accept = asyncio.get_running_loop().call_later(self.accept_delay, self._accept, reply)
+        # need none: one NATS message saved per request on the hot path. No timer per request
+        # either: the replies wait in FIFO slots that _accept_sweep visits (accept_delay is
+        # the same for all, so the order of arrival is the order of due times).
+        loop = asyncio.get_running_loop()
+        due = loop.time() + self.accept_delay
+        slots = self._accept_slots
+        if slots and due <= slots[-1][0]:
+            slots[-1][1].append(reply)
+        else:
+            slots.append((due + self.accept_delay / 2, [reply]))
+            if self._accept_sweeper is None:
+                self._accept_sweeper = loop.call_later(self.accept_delay, self._accept_sweep)
 
         async def run() -> None:
             try:
@@ -913,15 +944,32 @@ class NatsBackend(Backend):
                 answer = new_error(
                     correlation_id, err or "INTERNAL", "" if err else "internal error"
                 )
-            finally:
-                accept.cancel()
             data = encode(answer) if isinstance(answer, Message) else answer
             if not self._publish_nowait(reply, data):
                 await self._safe_publish(reply, data)
 
         task = asyncio.create_task(run())
         self._serving[reply] = task
-        task.add_done_callback(lambda _t: self._serving.pop(reply, None))
+        task.add_done_callback(functools.partial(self._served_done, reply))
+
+    def _served_done(self, reply: str, task: asyncio.Task[None]) -> None:
+        if self._serving.get(reply) is task:
+            del self._serving[reply]
+
+    def _accept_sweep(self) -> None:
+        """Accept the requests that are still running ``accept_delay`` after they came."""
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        slots = self._accept_slots
+        while slots and slots[0][0] <= now:
+            for reply in slots.popleft()[1]:
+                if reply in self._serving:
+                    self._accept(reply)
+        if slots:
+            delay = max(slots[0][0] - now, self.accept_delay / 4)
+            self._accept_sweeper = loop.call_later(delay, self._accept_sweep)
+        else:
+            self._accept_sweeper = None
 
     def _direct(self, sub: Any, fn: nats_fast.DirectHandler) -> None:
         """Have ``fn`` called from the parser loop for ``sub`` when the fast client is on."""
@@ -978,8 +1026,12 @@ def _token_ok(token: str) -> bool:
 
 
 def _float_header(msg: Msg, name: str, default: float) -> float:
+    return _timeout_value((msg.headers or {}).get(name, default), default)
+
+
+def _timeout_value(raw: str | bytes | float, default: float) -> float:
     try:
-        value = float((msg.headers or {}).get(name, default))
+        value = float(raw)
     except ValueError:
         return default
     return value if 0 < value <= 3600 else default

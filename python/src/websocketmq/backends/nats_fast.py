@@ -41,7 +41,14 @@ log = logging.getLogger(__name__)
 DirectHandler = Callable[[bytes, bytes, bytes, "bytes | None"], None]
 """``fn(subject, reply, data, raw_headers)`` called from the parser loop."""
 
-_REQUIRED = ("_process_msg", "_pending", "_pending_data_size", "_flush_queue", "_flusher_task")
+_REQUIRED = (
+    "_process_msg",
+    "_remove_sub",
+    "_pending",
+    "_pending_data_size",
+    "_flush_queue",
+    "_flusher_task",
+)
 
 
 def supported() -> bool:
@@ -74,6 +81,11 @@ class FastClient(nats.aio.client.Client):
             self._direct.pop(sid, None)
         else:
             self._direct[sid] = fn
+
+    def _remove_sub(self, sid: int, max_msgs: int = 0) -> None:
+        """nats-py drops a subscription (unsubscribe, drain): drop its direct handler too."""
+        self._direct.pop(sid, None)
+        super()._remove_sub(sid, max_msgs)
 
     async def _process_msg(
         self, sid: int, subject: bytes, reply: bytes, data: bytes, headers: bytes | None
