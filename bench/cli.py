@@ -54,6 +54,22 @@ def versions() -> dict[str, str]:
         except importlib.metadata.PackageNotFoundError:
             out[dist] = "absent"
     try:
+        head = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(ROOT), "status", "--porcelain", "--", "python/src/websocketmq"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+        out["websocketmq commit"] = head + (" + uncommitted broker edits" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        pass
+    try:
         text = subprocess.run(
             ["nats-server", "--version"], capture_output=True, text=True, timeout=10
         ).stdout
@@ -148,8 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
         print(f"bench: {command.strip()} — systems {', '.join(systems)}", flush=True)
+        ver = versions()  # before the run: the tree measured, not the one at the end
         samples = asyncio.run(run_all(cfg))
-        ver = versions()
         machine = report.machine_info() | {"started": started}
         experiment = os.environ.get("BENCH_WSMQ_EXPERIMENT") if "wsmq-exp" in systems else None
         args.out.mkdir(parents=True, exist_ok=True)
