@@ -33,8 +33,9 @@ from typing import Any
 
 import nats.aio.client
 import nats.errors as nats_errors
+import nats.protocol.parser as nats_parser
 
-__all__ = ["DirectHandler", "FastClient", "build_headers", "supported"]
+__all__ = ["DirectHandler", "FastClient", "FastParser", "build_headers", "supported"]
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,105 @@ _REQUIRED = (
 def supported() -> bool:
     """True if the installed nats-py has the internals :class:`FastClient` relies on."""
     probe = nats.aio.client.Client()
-    return all(hasattr(probe, name) for name in _REQUIRED)
+    parser = getattr(probe, "_ps", None)
+    return (
+        all(hasattr(probe, name) for name in _REQUIRED)
+        and isinstance(parser, nats_parser.Parser)
+        and all(hasattr(parser, name) for name in ("buf", "state", "reset"))
+        and hasattr(nats_parser, "AWAITING_CONTROL_LINE")
+    )
+
+
+class FastParser(nats_parser.Parser):
+    """nats-py's protocol parser with a fast path for the common case: whole ``MSG`` /
+    ``HMSG`` / ``PING`` / ``PONG`` / ``+OK`` operations in the bytes just read.
+
+    nats-py matches a regular expression per message and deletes each message from the front
+    of a ``bytearray`` (a copy of the rest of the buffer per message); this walks the chunk
+    with offsets and copies each payload once. Anything else (INFO, -ERR, a payload split
+    across reads left mid-way by the base parser) goes to the base class, which is the
+    reference for every corner of the protocol.
+    """
+
+    async def parse(self, data: bytes = b"") -> None:
+        if self.state != nats_parser.AWAITING_CONTROL_LINE:
+            await super().parse(data)
+            return
+        if self.buf:
+            self.buf.extend(data)
+            data = bytes(self.buf)
+        buf = self.buf = bytearray()
+        nc = self.nc
+        pos = 0
+        end_of_data = len(data)
+        try:
+            while pos < end_of_data:
+                if data.startswith(b"MSG ", pos):
+                    with_headers = False
+                elif data.startswith(b"HMSG ", pos):
+                    with_headers = True
+                elif data.startswith(b"PING\r\n", pos):
+                    pos += 6
+                    await nc._process_ping()
+                    if self.buf is not buf:
+                        return  # reset (reconnect) meanwhile: the rest is stale
+                    continue
+                elif data.startswith(b"PONG\r\n", pos):
+                    pos += 6
+                    await nc._process_pong()
+                    if self.buf is not buf:
+                        return
+                    continue
+                elif data.startswith(b"+OK\r\n", pos):
+                    pos += 5
+                    continue
+                else:
+                    break
+                eol = data.find(b"\r\n", pos)
+                if eol < 0:
+                    break
+                args = data[pos + (5 if with_headers else 4) : eol].split()
+                try:
+                    if with_headers:
+                        if len(args) == 5:
+                            subject, sid, reply, hsize, size = args
+                        else:
+                            subject, sid, hsize, size = args
+                            reply = b""
+                        header_size = int(hsize)
+                    else:
+                        if len(args) == 4:
+                            subject, sid, reply, size = args
+                        else:
+                            subject, sid, size = args
+                            reply = b""
+                        header_size = 0
+                    total = int(size)
+                    sid_int = int(sid)
+                except ValueError as exc:  # wrong field count or not a number
+                    raise nats_errors.ProtocolError("nats: malformed MSG") from exc
+                start = eol + 2
+                stop = start + total
+                if stop + 2 > end_of_data:
+                    break  # payload not all here yet: keep the op for the next read
+                if header_size:
+                    headers: bytes | None = data[start : start + header_size]
+                    payload = data[start + header_size : stop]
+                else:
+                    headers = None
+                    payload = data[start:stop]
+                pos = stop + 2
+                await nc._process_msg(sid_int, subject, reply, payload, headers)
+                if self.buf is not buf:
+                    return
+        finally:
+            if self.buf is buf and pos < end_of_data:
+                buf.extend(data[pos:] if pos else data)
+        if not buf:
+            return
+        if buf.startswith((b"MSG ", b"HMSG ")) and b"\r\n" in buf:
+            return  # a message whose payload is still on its way
+        await super().parse()  # another operation (INFO, -ERR…) or a partial line
 
 
 def build_headers(headers: dict[str, str]) -> bytes:
@@ -71,6 +170,7 @@ class FastClient(nats.aio.client.Client):
 
     def __init__(self) -> None:
         super().__init__()
+        self._ps = FastParser(self)
         self._direct: dict[int, DirectHandler] = {}
         self._kick: asyncio.Future[None] | None = None
 
