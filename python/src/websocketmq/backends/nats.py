@@ -88,6 +88,9 @@ _NAMESPACE_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _ACCEPT = b"accept "
 _QUEUE = "wsmq-handlers"
 _NO_RESPONDERS = b"NATS/1.0 503"
+# one subject token: no whitespace (str.isspace), no control characters, no '*' or '>'; a
+# regular expression instead of a per-character loop (client IDs are checked per request)
+_TOKEN_RE = re.compile(r"[^\s\x00-\x1f*>]+")
 _SWEEP_INTERVAL = 0.05  # s: resolution of the accept checks and deadlines of remote requests
 
 
@@ -686,7 +689,7 @@ class NatsBackend(Backend):
         pending = _Pending(future, message.correlation_id, target, nobody, now + total)
         fast = self._fast
         try:
-            raw = None if headers is None or fast is None else nats_fast.build_headers(headers)
+            raw = None if headers is None or fast is None else _raw_headers(headers)
             sent = fast is not None and fast.publish_nowait(subject, frame, reply, raw)
         except nats_errors.MaxPayloadError as exc:
             future.set_exception(TooLarge(f"request larger than the NATS max_payload: {exc}"))
@@ -1013,6 +1016,17 @@ class NatsBackend(Backend):
             await nc.request(self._inbox + "ping", b"", timeout=2)
 
 
+def _raw_headers(headers: dict[str, str]) -> bytes:
+    if len(headers) == 1 and "Wsmq-Timeout" in headers:  # every server->client request
+        return _timeout_headers(headers["Wsmq-Timeout"])
+    return nats_fast.build_headers(headers)
+
+
+@functools.lru_cache(maxsize=256)
+def _timeout_headers(value: str) -> bytes:
+    return nats_fast.build_headers({"Wsmq-Timeout": value})
+
+
 def _no_handler(topic: str) -> WsmqError:
     return NoHandler(f"no handler for {topic!r}")
 
@@ -1022,7 +1036,7 @@ def _unknown_client(client_id: str) -> WsmqError:
 
 
 def _token_ok(token: str) -> bool:
-    return not any(c.isspace() or c in "*>" or ord(c) < 32 for c in token)
+    return _TOKEN_RE.fullmatch(token) is not None
 
 
 def _float_header(msg: Msg, name: str, default: float) -> float:
