@@ -425,7 +425,19 @@ class Client:
         finally:
             if self._served.get(corr) is asyncio.current_task():
                 del self._served[corr]
-        await self._send_frame(encode(out))
+        await self._send_frame(self._answer_frame(out, corr, msg.topic))
+
+    def _answer_frame(self, out: Message, corr: str, topic: str) -> bytes:
+        """Encode a handler's answer; one that cannot be encoded becomes an error answer,
+        so the server caller never waits it out."""
+        try:
+            return encode(out)
+        except WsmqError as exc:
+            return encode(new_error(corr, exc))
+        except Exception as exc:
+            log.warning("answer of the handler for %s cannot be encoded: %s", topic, exc)
+            err = HandlerError(f"the handler's answer cannot be encoded: {exc}")
+            return encode(new_error(corr, err))
 
     async def _send_frame(self, frame: bytes) -> None:
         ws = self._ws
