@@ -218,7 +218,9 @@ class Server:
         self.port = port
         self._ws_options = ws_options
         self._server: _WsServer | None = None
-        self._identities: dict[int, Any] = {}
+        self._identities: dict[ServerConnection, Any] = {}
+        """Identity from ``authenticate``, from the upgrade until :meth:`_handle` takes it;
+        dropped by :meth:`_release` on every other way out (failed handshake, timeout)."""
         self._per_ip = ConnectionCounter(broker.options.max_connections_per_ip)
         self._ip_of: dict[ServerConnection, str] = {}
         self._watchers: set[asyncio.Task[None]] = set()
@@ -333,11 +335,13 @@ class Server:
             if identity is None:
                 self._release(conn)
                 return _response(401, "Unauthorized", b"unauthenticated\n", "text/plain")
-            self._identities[id(conn)] = identity
+            self._identities[conn] = identity
         return None
 
     def _release(self, conn: ServerConnection) -> None:
-        """Give back ``conn``'s per-IP slot; idempotent (called on every way out)."""
+        """Give back ``conn``'s per-IP slot and forget its identity; idempotent (called on
+        every way out)."""
+        self._identities.pop(conn, None)
         ip = self._ip_of.pop(conn, None)
         if ip is not None:
             self._per_ip.release(ip)
@@ -352,7 +356,7 @@ class Server:
     # -- WebSocket ------------------------------------------------------------------------
 
     async def _handle(self, ws: ServerConnection) -> None:
-        identity = self._identities.pop(id(ws), None)
+        identity = self._identities.pop(ws, None)
         broker = self.broker
         transport = _Transport(ws, broker.options.send_queue_size)
         try:

@@ -690,15 +690,23 @@ class Broker:
         client_id = action.client_id
         old = self._clients.get(client_id)
         if old is not None and old is not conn:
+            # Spec §6.4 rule 3, §6.5 rule 3: close the old connection (4009), settle what waits
+            # on it *now* (a superseded socket is usually dead: its close handshake would only
+            # end after close_timeout), and announce it before the new registration.
             log.info("client %s resumed on a new connection; closing the old one", client_id)
             self._clients.pop(client_id, None)
             old.abort(4009, "superseded")
+            self._connections.discard(old)
+            self._teardown(old)
+            await self._deregistered_event(old, "superseded")
         self._clients[client_id] = conn
         await self.backend.attach_client(client_id)
         log.info("client registered: %s%s", client_id, " (resumed)" if action.resumed else "")
         body: dict[str, Any] = {"brokerClientID": client_id}
         if action.page_session_id is not None:
             body["pageSessionID"] = action.page_session_id
+        if action.resumed:
+            body["resumed"] = True
         await self._internal_event(TOPIC_CLIENT_REGISTERED, body)
 
     async def _internal_event(self, topic: str, body: Any) -> None:
@@ -715,6 +723,21 @@ class Broker:
             return
         self._connections.discard(conn)
         was_registered = conn.registered or conn.session.state.value == "closing"
+        self._teardown(conn)
+        client_id = conn.client_id
+        if self._clients.get(client_id) is conn:
+            del self._clients[client_id]
+            try:
+                await self.backend.detach_client(client_id)
+            except Exception:
+                log.exception("backend detach of %s failed", client_id)
+            if not self._closing or was_registered:
+                await self._deregistered_event(conn, reason)
+
+    def _teardown(self, conn: ClientConnection) -> None:
+        """Drop a connection's state at once (spec §8.9): server→client requests pending on
+        it settle DISCONNECTED, its client→server handlers are cancelled, its subscriptions
+        end. Idempotent."""
         for waiter in conn.session.closed():
             if not waiter.done():
                 waiter.set_exception(Disconnected(f"client {conn.client_id} disconnected"))
@@ -725,22 +748,18 @@ class Broker:
             self._client_subs.remove(pattern, conn)
             self._unwatch(pattern)
         conn._subs.clear()
-        client_id = conn.client_id
-        if self._clients.get(client_id) is conn:
-            del self._clients[client_id]
-            try:
-                await self.backend.detach_client(client_id)
-            except Exception:
-                log.exception("backend detach of %s failed", client_id)
-            log.info("client deregistered: %s (%s)", client_id, reason)
-            body: dict[str, Any] = {"brokerClientID": client_id, "reason": reason}
-            if conn.session.page_session_id is not None:
-                body["pageSessionID"] = conn.session.page_session_id
-            if not self._closing or was_registered:
-                try:
-                    await self._internal_event(TOPIC_CLIENT_DEREGISTERED, body)
-                except Exception:
-                    log.exception("deregistration event failed")
+        conn._echo.clear()
+
+    async def _deregistered_event(self, conn: ClientConnection, reason: str) -> None:
+        """Publish ``_internal.client.deregistered`` for ``conn`` (spec §6.5); never raises."""
+        log.info("client deregistered: %s (%s)", conn.client_id, reason)
+        body: dict[str, Any] = {"brokerClientID": conn.client_id, "reason": reason}
+        if conn.session.page_session_id is not None:
+            body["pageSessionID"] = conn.session.page_session_id
+        try:
+            await self._internal_event(TOPIC_CLIENT_DEREGISTERED, body)
+        except Exception:
+            log.exception("deregistration event failed")
 
     # -- BackendHost ----------------------------------------------------------------------
 
@@ -925,10 +944,14 @@ class Broker:
         return True
 
     def evict_client(self, client_id: str) -> None:
-        """The identity was resumed on another node: close ours with 4009."""
+        """The identity was resumed on another node: close ours with 4009, settle what waits
+        on it at once and announce it (as a local resume does, :meth:`_registered`)."""
         conn = self._clients.pop(client_id, None)
         if conn is not None:
             conn.abort(4009, "superseded")
+            self._connections.discard(conn)
+            self._teardown(conn)
+            self._spawn(self._deregistered_event(conn, "superseded"))
 
 
 async def _bounded(awaitable: Awaitable[Any], ttl: float) -> Any:

@@ -1,0 +1,112 @@
+"""Regression tests for broker-side bugs found in review, each against spec/protocol.md.
+
+Every test here failed before its fix. They run a real broker on 127.0.0.1 (port 0) and talk
+to it with raw peers (tests/rawpeer.py), so nothing about the transport is mocked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+from rawpeer import RawPeer, envelope
+from websocketmq.errors import Disconnected
+from websocketmq.testing import run_broker
+
+__all__: list[str] = []
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def _is_request(topic: str) -> Any:
+    return lambda m: m["header"]["type"] == "request" and m["header"]["topic"] == topic
+
+
+# -- §6.4 rule 3, §6.5 rule 3: resume while the old connection is still open -------------------
+
+
+async def test_resume_supersedes_a_dead_connection_at_once_and_announces_it() -> None:
+    """Resuming an ID whose old connection is still open (but dead: the usual case after a
+    network drop) must close the old one with 4009, settle its pending server→client requests
+    with DISCONNECTED *at once* (not after the close handshake times out), publish
+    ``deregistered`` (reason ``superseded``) before ``registered`` (``resumed: true``) and not
+    let the old connection's subscriptions keep receiving.
+
+    Bug: the superseded connection's state was only torn down when its socket finished
+    closing (close_timeout later for a dead peer), and no ``deregistered`` event was ever
+    published for it (the registry already pointed at the new connection)."""
+    async with run_broker(close_timeout=20.0) as rb:
+        presence: list[tuple[str, dict[str, Any]]] = []
+        rb.broker.subscribe("_internal.client.*", lambda m, _: presence.append((m.topic, m.body)))
+        old = await RawPeer.connect(rb.url)
+        assert (await old.subscribe("news.*"))["header"]["type"] == "response"
+        pending = asyncio.create_task(
+            rb.broker.request_to_client(old.client_id, "app.ask", {"q": 1}, timeout=30)
+        )
+        await old.expect(_is_request("app.ask"))
+        old.ws.transport.pause_reading()  # the old socket goes dead: it never answers a close
+
+        heir = await RawPeer.connect(rb.url, register=False)
+        t0 = time.monotonic()
+        resume = {"brokerClientID": old.client_id, "resumeToken": old.resume_token}
+        ack = await heir.register(resume)
+        assert ack["resumed"] is True and ack["brokerClientID"] == old.client_id
+        with pytest.raises(Disconnected):
+            await asyncio.wait_for(pending, 5)
+        assert time.monotonic() - t0 < 5  # well before close_timeout (20 s)
+
+        topics = [(t, b.get("reason"), b.get("resumed")) for t, b in presence]
+        assert topics == [
+            ("_internal.client.registered", None, None),
+            ("_internal.client.deregistered", "superseded", None),
+            ("_internal.client.registered", None, True),
+        ]
+        assert all(b["brokerClientID"] == old.client_id for _, b in presence)
+        # the old connection's subscription is gone; the heir has none until it re-subscribes
+        assert rb.broker._client_subs.match("news.x") == ()
+        assert rb.broker.client_ids() == [old.client_id]
+        assert rb.broker.get_client(old.client_id) is not None
+        await heir.aclose()
+        old.ws.transport.abort()
+
+
+# -- §12.3: an identity from ``authenticate`` must not outlive a failed handshake -------------
+
+
+async def test_identity_of_a_failed_handshake_is_not_kept() -> None:
+    """Bug (reported): the identity returned by ``authenticate`` was stored by ``id(conn)`` and
+    only removed when the WebSocket handler ran; a handshake that failed after authentication
+    left it in the dict forever (a leak, and a later connection object reusing the same
+    ``id()`` would have inherited somebody else's identity)."""
+    async with run_broker(authenticate=lambda req: {"user": "alice"}) as rb:
+        reader, writer = await asyncio.open_connection("127.0.0.1", rb.port)
+        # Authenticated, but not a valid WebSocket upgrade (bad Sec-WebSocket-Key): 400 after
+        # process_request has run.
+        writer.write(
+            (
+                "GET /ws HTTP/1.1\r\n"
+                f"Host: 127.0.0.1:{rb.port}\r\n"
+                "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                "Sec-WebSocket-Key: not-a-valid-key\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            ).encode()
+        )
+        await writer.drain()
+        async with asyncio.timeout(10):
+            response = await reader.read()  # until the server closes
+        writer.close()
+        assert response.startswith(b"HTTP/1.1 400"), response[:80]
+        # the close watcher releases the per-IP slot (and now the identity) on every way out
+        await asyncio.wait(set(rb.server._watchers), timeout=10)
+        assert not rb.server._ip_of
+        assert rb.server._identities == {}
+        # and a good connection still gets its identity
+        seen: list[Any] = []
+        rb.broker.subscribe("who", lambda m, cid: seen.append(rb.broker.get_client(cid).identity))
+        peer = await RawPeer.connect(rb.url)
+        await peer.send(envelope("event", "who", {}))
+        assert (await peer.request("_client.ping"))["header"]["type"] == "response"
+        assert seen == [{"user": "alice"}]
+        assert rb.server._identities == {}
+        await peer.aclose()
