@@ -5,10 +5,11 @@ Every test runs the real in-process broker over 127.0.0.1 (``run_broker(port=0)`
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
-from websocketmq import connect
+from websocketmq import Message, connect
 from websocketmq.testing import run_broker
 
 __all__: list[str] = []
@@ -30,3 +31,32 @@ async def test_a_handler_result_that_cannot_be_encoded_is_answered_not_left_hang
         with pytest.raises(Exception) as info:
             await live.broker.request_to_client(client.client_id or "", "client.weird", None, 3)
         assert getattr(info.value, "code", None) == "HANDLER_ERROR"
+
+
+async def test_a_request_the_caller_cancels_tells_the_broker_so_its_handler_stops() -> None:
+    """§8.8.1: when the application aborts a call (``task.cancel()``, ``asyncio.wait_for``)
+    the client SHOULD send ``_client.cancel``. Bug: only the client's own timeout sent it, so a
+    ``wait_for`` around ``request`` left the server handler running (and holding one of the 256
+    in-flight slots) for the whole ttl."""
+    async with run_broker(port=0) as live:
+        entered = asyncio.Event()
+        stopped = asyncio.Event()
+
+        @live.broker.subscribe("slow.job")
+        async def slow(msg: Message, _: str | None) -> Any:
+            entered.set()
+            try:
+                await asyncio.sleep(60)
+            except asyncio.CancelledError:
+                stopped.set()
+                raise
+
+        async with connect(live.url) as client:
+            call = asyncio.create_task(client.request("slow.job", None, timeout=30))
+            await asyncio.wait_for(entered.wait(), 5)
+            call.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await call
+            await asyncio.wait_for(stopped.wait(), 5)
+            assert client._pending == {}
+            assert await client.ping(5) > 0  # the connection is fine

@@ -480,6 +480,13 @@ class Client:
                 with contextlib.suppress(WsmqError):
                     await self._send(encode(cancel))
             raise RequestTimeout(f"no answer to {topic!r} within {ttl:g} s", None, corr) from None
+        except asyncio.CancelledError:
+            # The application gave up (task.cancel(), wait_for): §8.8.1, tell the broker so it
+            # stops the handler. Sent from its own task: the cancellation is not delayed.
+            if self._ws is not None:
+                cancel = new_event("_client.cancel", {"correlationID": corr})
+                self._spawn(self._send_frame(encode(cancel)))
+            raise
         finally:
             self._pending.pop(corr, None)
         if reply.header.type == "error":
