@@ -9,7 +9,7 @@ import asyncio
 from typing import Any
 
 import pytest
-from websocketmq import Message, connect
+from websocketmq import Message, TooLarge, connect
 from websocketmq.testing import run_broker
 
 __all__: list[str] = []
@@ -60,3 +60,29 @@ async def test_a_request_the_caller_cancels_tells_the_broker_so_its_handler_stop
             await asyncio.wait_for(stopped.wait(), 5)
             assert client._pending == {}
             assert await client.ping(5) > 0  # the connection is fine
+
+
+async def test_frames_over_max_message_size_fail_locally_with_too_large() -> None:
+    """§12.1: clients SHOULD fail an oversize message locally with TOO_LARGE. Bug: the Python
+    client sent it; the broker answered TOO_LARGE and closed 1009, taking every other request
+    in flight on the connection down with DISCONNECTED."""
+    async with run_broker(port=0, max_message_size=4096) as live:
+
+        @live.broker.subscribe("big.echo")
+        async def echo(msg: Message, _: str | None) -> Any:
+            return msg.body
+
+        lost: list[Any] = []
+        async with connect(live.url, on_disconnect=lambda c, e: lost.append(e)) as client:
+            assert client.registration["maxMessageSize"] == 4096
+            with pytest.raises(TooLarge):
+                await client.publish("big.topic", "x" * 5000)
+            with pytest.raises(TooLarge):
+                await client.request("big.echo", "x" * 5000, timeout=5)
+            assert client._pending == {}
+            await client.subscribe("client.big", lambda m: "y" * 5000)
+            with pytest.raises(Exception) as info:  # the answer is too big: an error instead
+                await live.broker.request_to_client(client.client_id or "", "client.big", None, 3)
+            assert getattr(info.value, "code", None) == "TOO_LARGE"
+            assert await client.request("big.echo", "small", timeout=5) == "small"
+            assert client.connected and lost == []

@@ -41,6 +41,7 @@ from ..errors import (
     ProtocolError,
     RateLimited,
     RequestTimeout,
+    TooLarge,
     WsmqError,
     error_from_wire,
 )
@@ -428,16 +429,25 @@ class Client:
         await self._send_frame(self._answer_frame(out, corr, msg.topic))
 
     def _answer_frame(self, out: Message, corr: str, topic: str) -> bytes:
-        """Encode a handler's answer; one that cannot be encoded becomes an error answer,
-        so the server caller never waits it out."""
+        """Encode a handler's answer; one that cannot be encoded or is over the broker's
+        ``maxMessageSize`` becomes an error answer, so the server caller never waits it out."""
         try:
-            return encode(out)
+            frame = encode(out)
+            self._check_size(frame)
+            return frame
         except WsmqError as exc:
             return encode(new_error(corr, exc))
         except Exception as exc:
             log.warning("answer of the handler for %s cannot be encoded: %s", topic, exc)
             err = HandlerError(f"the handler's answer cannot be encoded: {exc}")
             return encode(new_error(corr, err))
+
+    def _check_size(self, frame: bytes) -> None:
+        """§12.1: fail an oversize frame locally with TOO_LARGE instead of sending it (the
+        broker would close the connection 1009, failing every other request in flight)."""
+        limit = self.registration.get("maxMessageSize")
+        if isinstance(limit, int) and 0 < limit < len(frame):
+            raise TooLarge(f"message is {len(frame)} bytes, the broker accepts {limit}")
 
     async def _send_frame(self, frame: bytes) -> None:
         ws = self._ws
@@ -452,6 +462,7 @@ class Client:
         ws = self._ws
         if ws is None:
             raise (ConnectionClosed if self._closing else Disconnected)("not connected")
+        self._check_size(frame)
         try:
             await ws.send(frame, text=True)
         except _WsClosed as exc:
