@@ -9,7 +9,7 @@ import asyncio
 from typing import Any
 
 import pytest
-from websocketmq import Message, TooLarge, connect
+from websocketmq import Message, Status, TooLarge, connect
 from websocketmq.testing import run_broker
 
 __all__: list[str] = []
@@ -86,3 +86,35 @@ async def test_frames_over_max_message_size_fail_locally_with_too_large() -> Non
             assert getattr(info.value, "code", None) == "TOO_LARGE"
             assert await client.request("big.echo", "small", timeout=5) == "small"
             assert client.connected and lost == []
+
+
+async def test_reconnecting_survives_an_unexpected_error_while_reopening() -> None:
+    """Reconnects retry with backoff until close(). Bug: only network/handshake/wsmq errors
+    were retried; any other exception while reopening (here the ``auth`` callable failing once)
+    ended the supervisor task for good, leaving the client RECONNECTING forever."""
+    calls = 0
+
+    def flaky_token() -> str:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise RuntimeError("token service hiccup")
+        return f"token-{calls}"
+
+    async with run_broker(port=0) as live:
+        connects: asyncio.Queue[None] = asyncio.Queue()
+        client = await connect(
+            live.url,
+            auth=flaky_token,
+            reconnect_min=0.02,
+            reconnect_max=0.1,
+            on_connect=lambda c: connects.put_nowait(None),
+        )
+        try:
+            await asyncio.wait_for(connects.get(), 5)
+            _drop(live, client.client_id)
+            await asyncio.wait_for(connects.get(), 5)  # after the failed attempt: connected
+            assert client.status is Status.CONNECTED and calls == 3
+        finally:
+            await client.close()
+        assert client.status is Status.CLOSED

@@ -270,6 +270,9 @@ class Client:
                 except (OSError, WebSocketException, TimeoutError, WsmqError) as exc:
                     log.debug("reconnect to %s failed: %s", self.url, exc)
                     continue
+                except Exception as exc:  # e.g. the auth callable failed: retry, never give up
+                    log.warning("reconnect to %s failed: %r", self.url, exc)
+                    continue
                 attempt = 0
                 break
             if self._closing:
