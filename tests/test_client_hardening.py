@@ -118,3 +118,33 @@ async def test_reconnecting_survives_an_unexpected_error_while_reopening() -> No
         finally:
             await client.close()
         assert client.status is Status.CLOSED
+
+
+async def test_close_leaves_no_task_of_the_client_running() -> None:
+    """``close()`` stops everything it started. Bug: it cancelled the handler tasks but did not
+    wait for them, so they were still pending after ``close()`` returned (and a loop closed
+    right after warned 'Task was destroyed but it is pending')."""
+    async with run_broker(port=0) as live:
+        entered = asyncio.Event()
+
+        async def busy(msg: Message) -> Any:
+            entered.set()
+            await asyncio.sleep(60)
+
+        client = await connect(live.url)
+        await client.subscribe("client.busy", busy)
+        await client.subscribe("client.events", busy)
+        ask = asyncio.create_task(
+            live.broker.request_to_client(client.client_id or "", "client.busy", None, 30)
+        )
+        await asyncio.wait_for(entered.wait(), 5)
+        entered.clear()
+        await live.broker.publish("client.events", 1)
+        await asyncio.wait_for(entered.wait(), 5)
+        started = set(client._tasks) | set(client._served.values())
+        assert len(started) == 2
+        await client.close()
+        assert all(task.done() for task in started)
+        with pytest.raises(Exception) as info:
+            await asyncio.wait_for(ask, 5)
+        assert getattr(info.value, "code", None) == "DISCONNECTED"

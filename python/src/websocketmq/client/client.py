@@ -295,8 +295,12 @@ class Client:
             supervisor.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await supervisor
-        for task in list(self._tasks) + list(self._served.values()):
+        me = asyncio.current_task()
+        tasks = [t for t in list(self._tasks) + list(self._served.values()) if t is not me]
+        for task in tasks:
             task.cancel()
+        if tasks:  # wait for them, bounded: a handler that swallows cancellation cannot hang us
+            await asyncio.wait(tasks, timeout=self.connect_timeout)
         self.status = Status.CLOSED
         if ws is not None:
             self._ws = None
