@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from rawpeer import RawPeer, envelope
-from websocketmq.errors import Disconnected
+from websocketmq.errors import Disconnected, ShuttingDown
 from websocketmq.testing import run_broker
 
 __all__: list[str] = []
@@ -110,3 +110,61 @@ async def test_identity_of_a_failed_handshake_is_not_kept() -> None:
         assert seen == [{"user": "alice"}]
         assert rb.server._identities == {}
         await peer.aclose()
+
+
+# -- §8.8 rule 2, §8.5: shutdown settles server→client requests and tells the client ---------
+
+
+async def test_shutdown_sends_internal_cancel_for_pending_server_requests() -> None:
+    """Bug: on shutdown the pending server→client requests failed with SHUTTING_DOWN
+    server-side, but the client was never sent ``_internal.cancel`` (reason
+    ``SHUTTING_DOWN``), so its handler kept running for a request nobody waits for."""
+    async with run_broker() as rb:
+        peer = await RawPeer.connect(rb.url)
+        pending = asyncio.create_task(
+            rb.broker.request_to_client(peer.client_id, "app.slow", None, timeout=30)
+        )
+        req = await peer.expect(_is_request("app.slow"))
+        stopping = asyncio.create_task(rb.stop())
+        cancel = await peer.expect(lambda m: m["header"]["topic"] == "_internal.cancel")
+        assert cancel["body"] == {
+            "correlationID": req["header"]["correlationID"],
+            "reason": "SHUTTING_DOWN",
+        }
+        with pytest.raises(ShuttingDown):
+            await asyncio.wait_for(pending, 5)
+        assert await peer.closed() == 1001
+        await asyncio.wait_for(stopping, 10)
+
+
+# -- an exception in the authorize hook must not kill the publisher's connection -------------
+
+
+async def test_authorize_raising_for_one_subscriber_does_not_break_delivery() -> None:
+    """Bug: ``authorize`` is called per subscriber at delivery; when it raised for one
+    subscriber the exception escaped into the *publisher's* receive loop, which closed the
+    publisher with 1011 and left the remaining subscribers without the event. A raising hook
+    now counts as a refusal (fail closed) for that one check only."""
+
+    def authorize(conn: Any, action: str, topic: str) -> bool:
+        if action == "subscribe" and topic == "room.1" and conn.identity == "bad":
+            raise RuntimeError("authorization service unavailable")
+        return True
+
+    identities = iter(["bad", "good", "pub"])
+    async with run_broker(authorize=authorize, authenticate=lambda _r: next(identities)) as rb:
+        bad = await RawPeer.connect(rb.url)
+        good = await RawPeer.connect(rb.url)
+        pub = await RawPeer.connect(rb.url)
+        for peer in (bad, good):
+            assert (await peer.subscribe("room.*"))["header"]["type"] == "response"
+        await pub.send(envelope("event", "room.1", {"n": 1}))
+        got = await good.expect(lambda m: m["header"]["topic"] == "room.1")
+        assert got["body"] == {"n": 1} and got["header"]["source"] == pub.client_id
+        # the publisher's connection is alive and served
+        assert (await pub.request("_client.ping"))["header"]["type"] == "response"
+        # the subscriber whose check raised got nothing
+        assert (await bad.request("_client.ping"))["header"]["type"] == "response"
+        assert not [m for m in bad.inbox if m["header"]["topic"] == "room.1"]
+        for peer in (bad, good, pub):
+            await peer.aclose()

@@ -274,7 +274,8 @@ class Broker:
             for task in conn._tasks.values():
                 task.cancel("SHUTTING_DOWN")
                 tasks.append(task)
-            for waiter in conn.session.pending.drain():
+            for waiter, cancel in conn.session.give_up_all("SHUTTING_DOWN"):
+                conn.send(cancel)  # spec §8.8 rule 2: the client stops its handler
                 if not waiter.done():
                     waiter.set_exception(ShuttingDown("the broker is shutting down"))
         if tasks:
@@ -542,8 +543,17 @@ class Broker:
             conn.transport.close(action.code, action.reason)
 
     def _allowed(self, conn: ClientConnection, action: Any, topic: str) -> bool:
+        """The ``authorize`` hook's verdict; a hook that raises refuses (fail closed) instead
+        of breaking the connection that happened to trigger the check (at delivery, that is
+        the publisher's, and the other subscribers would miss the event)."""
         authorize = self.options.authorize
-        return authorize is None or bool(authorize(conn, action, topic))
+        if authorize is None:
+            return True
+        try:
+            return bool(authorize(conn, action, topic))
+        except Exception:
+            log.exception("authorize(%s, %r) raised: refused", action, topic)
+            return False
 
     async def _client_publish(self, conn: ClientConnection, msg: Message) -> None:
         topic = msg.header.topic
@@ -778,7 +788,7 @@ class Broker:
                         conn._echo and _any_match(conn._echo, topic)
                     ):
                         continue
-                    if authorize is not None and not authorize(conn, "subscribe", topic):
+                    if authorize is not None and not self._allowed(conn, "subscribe", topic):
                         continue
                     conn.send(frame)
         entries = self._handlers.match(topic)

@@ -38,6 +38,10 @@ class PendingTable(Generic[W]):
     def __contains__(self, correlation_id: object) -> bool:
         return correlation_id in self._pending
 
+    def correlations(self) -> list[str]:
+        """The pending correlation IDs (a copy: safe to settle while iterating)."""
+        return list(self._pending)
+
     def add(self, correlation_id: str, waiter: W) -> None:
         """Register a waiter; the correlation must not be pending already."""
         if correlation_id in self._pending:

@@ -477,6 +477,17 @@ class ServerSession(Generic[W]):
         body = {"correlationID": correlation_id, "reason": reason}
         return encode(new_event(TOPIC_CANCEL_OUT, body))
 
+    def give_up_all(self, reason: str) -> list[tuple[W, bytes]]:
+        """Forget every pending server→client request (shutdown): each waiter with the
+        ``_internal.cancel`` frame to send the client (spec §8.8 rule 2)."""
+        out: list[tuple[W, bytes]] = []
+        for corr in self.pending.correlations():
+            waiter = self.pending.discard(corr)
+            if waiter is not None:
+                body = {"correlationID": corr, "reason": reason}
+                out.append((waiter, encode(new_event(TOPIC_CANCEL_OUT, body))))
+        return out
+
     @staticmethod
     def respond(request: Message, body: Any) -> bytes:
         """The response frame to a client request."""
