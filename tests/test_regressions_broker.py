@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from rawpeer import RawPeer, envelope
 from websocketmq.errors import Disconnected, ShuttingDown
-from websocketmq.testing import run_broker
+from websocketmq.protocol.topics import SubscriptionIndex, matches
+from websocketmq.testing import RunningBroker, run_broker
 
 __all__: list[str] = []
 
@@ -168,3 +169,44 @@ async def test_authorize_raising_for_one_subscriber_does_not_break_delivery() ->
         assert not [m for m in bad.inbox if m["header"]["topic"] == "room.1"]
         for peer in (bad, good, pub):
             await peer.aclose()
+
+
+# -- §5.2: a leading wildcard never matches a reserved topic --------------------------------
+
+
+def test_leading_wildcards_do_not_match_reserved_topics() -> None:
+    """Spec §5.2: "a pattern whose first token is ``*`` or ``>`` MUST NOT match a topic whose
+    first token starts with ``_``" (table: ``>`` does not match ``_client.register``).
+
+    Bug: ``matches`` and :class:`SubscriptionIndex` applied plain NATS semantics, so a server
+    handler on ``>`` (an audit log, say) was handed every ``_internal.client.*`` presence event.
+    """
+    assert not matches(">", "_client.register")
+    assert not matches("*.client.registered", "_internal.client.registered")
+    assert not matches("*", "_x")
+    assert matches("_internal.>", "_internal.client.registered")
+    assert matches("_internal.*.registered", "_internal.client.registered")
+    assert matches(">", "chat.room1") and matches("*.b", "a.b")
+    index: SubscriptionIndex[str] = SubscriptionIndex()
+    for pattern in (">", "*.client.registered", "*.*.*", "_internal.>", "_internal.client.*"):
+        index.add(pattern, pattern)
+    assert set(index.match("_internal.client.registered")) == {"_internal.>", "_internal.client.*"}
+    assert set(index.match("a.client.registered")) == {">", "*.client.registered", "*.*.*"}
+
+
+async def test_catch_all_server_handler_gets_no_internal_events(live: RunningBroker) -> None:
+    """The same rule over a real broker: a ``>`` handler sees client publishes only, while a
+    handler on ``_internal.client.*`` still gets the presence events (spec §6.5)."""
+    everything: list[str] = []
+    presence: list[str] = []
+    live.broker.subscribe(">", lambda m, _: everything.append(m.topic))
+    live.broker.subscribe("_internal.client.*", lambda m, _: presence.append(m.topic))
+    peer = await RawPeer.connect(live.url)
+    await peer.send(envelope("event", "app.hello", {}))
+    assert (await peer.request("_client.ping"))["header"]["type"] == "response"
+    await peer.aclose()
+    async with asyncio.timeout(10):
+        while len(presence) < 2:  # noqa: ASYNC110 - the deregistration follows the close
+            await asyncio.sleep(0.01)
+    assert presence == ["_internal.client.registered", "_internal.client.deregistered"]
+    assert everything == ["app.hello"]

@@ -3,8 +3,9 @@
 Tokens are separated by ``.``; a token is one or more characters, none of them whitespace, a
 control character, ``.``, ``*`` or ``>``. Patterns may use ``*`` (exactly one token) and ``>``
 (one or more tokens, last position only): NATS subject semantics, so topics map one-to-one onto
-NATS subjects. A topic is at most 255 UTF-8 bytes and 32 tokens. Topics starting with ``_`` are
-reserved for the control topics of §4.
+NATS subjects; except that a pattern starting with a wildcard never matches a reserved topic
+(spec §5.2), so ``>`` catches no control traffic. A topic is at most 255 UTF-8 bytes and 32
+tokens. Topics starting with ``_`` are reserved for the control topics of §4.
 
 :class:`SubscriptionIndex` is a token trie with a per-topic match cache: a publish looks up its
 topic once and gets every subscriber, and repeated publishes on the same topic cost one dict hit.
@@ -74,9 +75,12 @@ def is_reserved(topic: str) -> bool:
 
 
 def matches(pattern: str, topic: str) -> bool:
-    """Whether the literal ``topic`` matches ``pattern`` (NATS semantics)."""
+    """Whether the literal ``topic`` matches ``pattern`` (NATS semantics, except that a
+    leading wildcard never matches a reserved topic: spec §5.2)."""
     pt = pattern.split(".")
     tt = topic.split(".")
+    if pt[0] in ("*", ">") and topic.startswith("_"):
+        return False
     for i, p in enumerate(pt):
         if p == ">":
             return len(tt) > i
@@ -175,7 +179,13 @@ class SubscriptionIndex(Generic[V]):
         if hit is not None:
             return hit
         found: dict[V, None] = {}
-        self._walk(self._root, topic.split("."), 0, found)
+        tokens = topic.split(".")
+        if topic.startswith("_"):  # spec §5.2: leading wildcards never match reserved topics
+            child = self._root.children.get(tokens[0])
+            if child is not None:
+                self._walk(child, tokens, 1, found)
+        else:
+            self._walk(self._root, tokens, 0, found)
         result = tuple(found)
         if len(self._cache) >= self._cache_size:
             self._cache.clear()
