@@ -382,7 +382,9 @@ export class WebSocketMQ {
       return Promise.resolve();
     }
     const closed = new Promise<void>((resolve) => this.closeWaiters.push(resolve));
-    socket.onerror = null; // closing a socket that is still connecting "errors": we asked for it
+    // Closing a socket that is still connecting "errors": we asked for it. A no-op listener, not
+    // null: `ws` emits that error as an EventEmitter 'error', which Node throws without one.
+    socket.onerror = () => undefined;
     try {
       socket.close(code, reason);
     } catch {
@@ -606,7 +608,8 @@ export class WebSocketMQ {
   /** Give up on a socket that looks dead (missed ping, no ack): don't wait for its close event. */
   private dropSocket(socket: WebSocketLike, reason: string): void {
     if (socket !== this.socket) return;
-    socket.onopen = socket.onmessage = socket.onerror = socket.onclose = null;
+    socket.onopen = socket.onmessage = socket.onclose = null;
+    socket.onerror = () => undefined; // see close(): a listener-less 'error' would be thrown (ws)
     try {
       socket.close(4000, reason);
     } catch {

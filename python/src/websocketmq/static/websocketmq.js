@@ -854,7 +854,7 @@
         return Promise.resolve();
       }
       const closed = new Promise((resolve) => this.closeWaiters.push(resolve));
-      socket.onerror = null;
+      socket.onerror = () => void 0;
       try {
         socket.close(code, reason);
       } catch {
@@ -1056,7 +1056,8 @@
     /** Give up on a socket that looks dead (missed ping, no ack): don't wait for its close event. */
     dropSocket(socket, reason) {
       if (socket !== this.socket) return;
-      socket.onopen = socket.onmessage = socket.onerror = socket.onclose = null;
+      socket.onopen = socket.onmessage = socket.onclose = null;
+      socket.onerror = () => void 0;
       try {
         socket.close(4e3, reason);
       } catch {

@@ -1,0 +1,88 @@
+// TypeScript client bugs found by reading it against spec/protocol.md: each test failed before
+// its fix. Faults a real broker cannot produce on demand run against a scripted fake peer (or a
+// bare TCP server that never finishes the WebSocket handshake).
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { after, afterEach, before, describe, it } from 'node:test';
+import WebSocket from 'ws';
+import { WebSocketMQ } from '../dist/index.js';
+import { Inbox, event, ms, startFakePeer, waitUntil, withTimeout } from './helpers.mjs';
+
+const clients = [];
+function newClient(url, options = {}) {
+  const client = new WebSocketMQ(url, { WebSocket, backoff: { initialDelayMs: 20, maxDelayMs: 200 }, ...options });
+  clients.push(client);
+  return client;
+}
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+});
+
+/** Acknowledge registration and answer `_client.subscribe` / `_client.unsubscribe`. */
+function politeBroker(peer, ackBody = {}) {
+  // A link the client gives up before registering (the test is over) never sends it: fine.
+  peer.received.waitFor(1, ms(5000), 'register').then(() => peer.ack(ackBody), () => undefined);
+  peer.ws.on('message', (data) => {
+    const env = JSON.parse(String(data));
+    if (env.header.type !== 'request') return;
+    if (env.header.topic === '_client.subscribe') peer.respond(env, { topic: env.body.topic, subscribed: true });
+    if (env.header.topic === '_client.unsubscribe') peer.respond(env, { topic: env.body.topic, unsubscribed: true });
+  });
+}
+
+describe('a socket still in its WebSocket handshake', () => {
+  let server;
+  let url;
+  const sockets = new Set();
+  before(async () => {
+    // Accepts TCP and never answers the upgrade: the client's socket stays CONNECTING.
+    server = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+    });
+    await new Promise((res) => server.listen(0, '127.0.0.1', res));
+    url = `ws://127.0.0.1:${server.address().port}/ws`;
+  });
+  after(async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise((res) => server.close(res));
+  });
+
+  // Bug: dropSocket() (connect timeout) and close() set `socket.onerror = null` before closing a
+  // CONNECTING socket; `ws` then emits 'error' with no listener, which Node turns into an
+  // uncaught exception that kills the whole process.
+  it('is given up (connect timeout) and closed without an uncaught error', async () => {
+    const uncaught = [];
+    const onUncaught = (error) => uncaught.push(error);
+    process.on('uncaughtException', onUncaught);
+    try {
+      const client = newClient(url, { connectTimeoutMs: 100 });
+      const statuses = new Inbox();
+      client.on('status', statuses.push);
+      client.connect();
+      await waitUntil(
+        () => statuses.items.some((s) => s.state === 'connecting' && s.attempt === 2),
+        ms(5000),
+        'a second attempt after the first handshake timed out',
+      );
+      await withTimeout(client.close(), ms(5000), 'close() during the second handshake');
+      await new Promise((res) => setImmediate(res)); // ws reports the abort on process.nextTick
+      assert.deepEqual(uncaught.map((e) => e.message), []);
+      assert.equal(client.status.state, 'closed');
+      assert.ok(statuses.items.some((s) => s.state === 'reconnecting'), 'the timed-out attempt is retried');
+    } finally {
+      process.off('uncaughtException', onUncaught);
+    }
+  });
+});
+
+describe('against a fake peer', () => {
+  let fake;
+  let onConnection;
+  before(async () => {
+    fake = await startFakePeer((peer) => onConnection(peer));
+  });
+  after(async () => {
+    await fake.stop();
+  });
+});
