@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 import pytest
-from rawpeer import RawPeer, envelope
+from rawpeer import RawPeer, envelope, error_code
 from websocketmq.errors import Disconnected, ShuttingDown
 from websocketmq.protocol.topics import SubscriptionIndex, matches
 from websocketmq.testing import RunningBroker, run_broker
@@ -210,3 +210,29 @@ async def test_catch_all_server_handler_gets_no_internal_events(live: RunningBro
             await asyncio.sleep(0.01)
     assert presence == ["_internal.client.registered", "_internal.client.deregistered"]
     assert everything == ["app.hello"]
+
+
+# -- §8.3 rule 2, §11.3: a handler result that cannot be sent is an error answer -------------
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+async def test_unencodable_handler_result_is_answered_and_connection_survives(
+    live: RunningBroker, kind: str
+) -> None:
+    """Bug: a *sync* handler whose return value is not JSON-encodable (``object()``, a set…)
+    raised in the broker's encode outside any try; the exception escaped into the receive
+    loop and the requesting client was closed with 1011 instead of getting an error answer.
+    Both kinds now answer ``HANDLER_ERROR`` and the connection keeps working."""
+
+    async def async_bad(_m: Any, _c: Any) -> Any:
+        return {"oops": object()}
+
+    def sync_bad(_m: Any, _c: Any) -> Any:
+        return {"oops": object()}
+
+    live.broker.subscribe("bad.result", sync_bad if kind == "sync" else async_bad)
+    peer = await RawPeer.connect(live.url)
+    answer = await peer.request("bad.result", {})
+    assert error_code(answer) == "HANDLER_ERROR", answer
+    assert (await peer.request("_client.ping"))["header"]["type"] == "response"
+    await peer.aclose()

@@ -591,7 +591,7 @@ class Broker:
             if not entry.is_async:
                 reply = self._call_sync(entry, msg)
                 if isinstance(reply, Message):
-                    conn.send(encode(reply))
+                    conn.send(_reply_frame(msg, reply))
                     return
                 task = asyncio.get_running_loop().create_task(
                     self._serve_client_request(conn, msg, reply)
@@ -628,12 +628,12 @@ class Broker:
         exc = future.exception()
         if exc is None:
             reply = future.result()
-            out = reply if isinstance(reply, bytes) else encode(reply)
+            out = reply if isinstance(reply, bytes) else _reply_frame(msg, reply)
         elif isinstance(exc, WsmqError):
             out = ServerSession.fail(msg, exc)
         else:
             log.error("routing request %s failed", corr, exc_info=exc)
-            out = ServerSession.fail(msg, WsmqError("INTERNAL", f"{type(exc).__name__}: {exc}"))
+            out = ServerSession.fail(msg, self._internal_error(exc))
         conn.send(out)
 
     async def _serve_client_request(
@@ -648,7 +648,7 @@ class Broker:
                 ttl = (msg.header.ttl or 1) / 1000
                 frame = b"" if self._in_process else encode(msg)
                 reply = await self.backend.request(msg.header.topic, frame, ttl, msg)
-            out = reply if isinstance(reply, bytes) else encode(reply)
+            out = reply if isinstance(reply, bytes) else _reply_frame(msg, reply)
         except asyncio.CancelledError:
             if self._closing:
                 conn.send(ServerSession.fail(msg, ShuttingDown("the broker is shutting down")))
@@ -657,7 +657,7 @@ class Broker:
             out = ServerSession.fail(msg, exc)
         except Exception as exc:
             log.exception("routing request %s failed", corr)
-            out = ServerSession.fail(msg, WsmqError("INTERNAL", f"{type(exc).__name__}: {exc}"))
+            out = ServerSession.fail(msg, self._internal_error(exc))
         finally:
             if conn._tasks.get(corr) is asyncio.current_task():
                 del conn._tasks[corr]
@@ -837,12 +837,24 @@ class Broker:
         except WsmqError as exc:
             return new_error(corr, exc)
         except Exception as exc:
-            log.warning("handler for %s raised %s: %s", msg.topic, type(exc).__name__, exc)
-            err = HandlerError(f"handler for {msg.topic!r} raised {type(exc).__name__}: {exc}")
-            return new_error(corr, err)
+            return new_error(corr, self._handler_failed(msg.topic, exc))
         if inspect.isawaitable(result):
             return result
         return self._as_response(msg, result)
+
+    def _internal_error(self, exc: BaseException) -> WsmqError:
+        """INTERNAL for a routing failure (a bug); its text only with ``detailed_errors``."""
+        if self.options.detailed_errors:
+            return WsmqError("INTERNAL", f"{type(exc).__name__}: {exc}")
+        return WsmqError("INTERNAL", "internal error while routing the request")
+
+    def _handler_failed(self, topic: str, exc: Exception) -> HandlerError:
+        """The HANDLER_ERROR for an unexpected exception (spec §11.3). The full exception goes
+        to the log; the caller sees its text only with ``detailed_errors`` on."""
+        log.warning("handler for %s raised", topic, exc_info=exc)
+        if self.options.detailed_errors:
+            return HandlerError(f"handler for {topic!r} raised {type(exc).__name__}: {exc}")
+        return HandlerError(f"handler for {topic!r} failed")
 
     @staticmethod
     def _as_response(msg: Message, result: Any) -> Message:
@@ -867,7 +879,7 @@ class Broker:
             return self.handle_request(topic, frame, msg)
         reply = self._call_sync(entry, msg)
         if isinstance(reply, Message):
-            return reply
+            return _reply_frame(msg, reply)  # encoded here: an unencodable reply is answered
         return self._settle(msg, reply)
 
     async def handle_request(
@@ -883,9 +895,7 @@ class Broker:
         except WsmqError as exc:
             return new_error(msg.header.correlation_id, exc)
         except Exception as exc:
-            log.warning("handler for %s raised %s: %s", topic, type(exc).__name__, exc)
-            err = HandlerError(f"handler for {topic!r} raised {type(exc).__name__}: {exc}")
-            return new_error(msg.header.correlation_id, err)
+            return new_error(msg.header.correlation_id, self._handler_failed(topic, exc))
         if inspect.isawaitable(result):
             return await self._settle(msg, result)
         return self._as_response(msg, result)
@@ -905,9 +915,7 @@ class Broker:
         except WsmqError as exc:
             return new_error(msg.header.correlation_id, exc)
         except Exception as exc:
-            log.warning("handler for %s raised %s: %s", topic, type(exc).__name__, exc)
-            err = HandlerError(f"handler for {topic!r} raised {type(exc).__name__}: {exc}")
-            return new_error(msg.header.correlation_id, err)
+            return new_error(msg.header.correlation_id, self._handler_failed(topic, exc))
         return self._as_response(msg, result)
 
     async def request_client(
@@ -989,6 +997,19 @@ def _discard_result(task: asyncio.Future[Any]) -> None:
 def _expire(waiter: asyncio.Future[Any]) -> None:
     if not waiter.done():
         waiter.set_exception(TimeoutError())
+
+
+def _reply_frame(request: Message, reply: Message) -> bytes:
+    """Encode a handler's reply; a value JSON cannot carry (``object()``, a set…) is the
+    handler's failure: ``HANDLER_ERROR`` (spec §8.3 rule 2), never an exception in the
+    requesting client's receive loop (which closed that client with 1011)."""
+    try:
+        return encode(reply)
+    except (TypeError, ValueError, OverflowError) as exc:
+        topic = request.header.topic
+        log.warning("handler for %s returned an unencodable value: %s", topic, exc)
+        err = HandlerError(f"handler for {topic!r} returned a value that is not JSON: {exc}")
+        return ServerSession.fail(request, err)
 
 
 def _seq_of(entry: _Entry) -> int:
