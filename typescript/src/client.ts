@@ -701,7 +701,7 @@ export class WebSocketMQ {
   /** Application keepalive (§4 `_client.ping`): browsers cannot send WebSocket pings. */
   private schedulePing(socket: WebSocketLike): void {
     const interval = this.pingOverride ?? this.registration?.pingInterval ?? 0;
-    if (!(interval > 0)) return;
+    if (!(interval > 0) || socket !== this.socket) return; // never overwrite a newer link's timer
     this.pingTimer = setTimeout(() => {
       if (socket !== this.socket) return;
       this.controlRequest('_client.ping', {}, interval).then(
@@ -709,6 +709,8 @@ export class WebSocketMQ {
         (error: unknown) => {
           if (error instanceof WsmqError && error.code === 'TIMEOUT') {
             this.dropSocket(socket, 'keepalive ping not answered');
+          } else {
+            this.schedulePing(socket); // an error answer (e.g. RATE_LIMITED) proves the link is alive
           }
         },
       );

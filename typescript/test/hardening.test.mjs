@@ -85,4 +85,29 @@ describe('against a fake peer', () => {
   after(async () => {
     await fake.stop();
   });
+
+  // Bug: the keepalive rescheduled itself only after an answered ping; any error answer other
+  // than TIMEOUT (here RATE_LIMITED) stopped it for the rest of the connection, so a link that
+  // died afterwards was never detected (spec §9.2).
+  it('keeps pinging after a ping is answered with an error, and still detects a dead link', async () => {
+    const base = fake.connections.items.length;
+    const pings = new Inbox();
+    onConnection = (peer) => {
+      politeBroker(peer, { pingInterval: 80 });
+      peer.ws.on('message', (data) => {
+        const env = JSON.parse(String(data));
+        if (env.header.topic !== '_client.ping') return;
+        if (peer.index !== base + 1) {
+          peer.respond(env, { timestamp: Date.now() }); // the new link is healthy
+          return;
+        }
+        pings.push(env);
+        if (pings.items.length === 1) peer.fail(env, 'RATE_LIMITED', 'slow down'); // later: silence
+      });
+    };
+    const client = newClient(fake.url);
+    await client.connect();
+    await pings.waitFor(2, ms(5000), 'a second ping after the error answer');
+    await fake.connections.waitFor(base + 2, ms(5000), 'a reconnect after the unanswered ping');
+  });
 });

@@ -1135,7 +1135,7 @@
     /** Application keepalive (§4 `_client.ping`): browsers cannot send WebSocket pings. */
     schedulePing(socket) {
       const interval = this.pingOverride ?? this.registration?.pingInterval ?? 0;
-      if (!(interval > 0)) return;
+      if (!(interval > 0) || socket !== this.socket) return;
       this.pingTimer = setTimeout(() => {
         if (socket !== this.socket) return;
         this.controlRequest("_client.ping", {}, interval).then(
@@ -1143,6 +1143,8 @@
           (error) => {
             if (error instanceof WsmqError && error.code === "TIMEOUT") {
               this.dropSocket(socket, "keepalive ping not answered");
+            } else {
+              this.schedulePing(socket);
             }
           }
         );
