@@ -234,6 +234,8 @@ const NO_RECONNECT_CODES: ReadonlySet<number> = new Set([1008, 4001, 4009]);
 const DEFAULT_TIMEOUT_MS = 30_000;
 const DEFAULT_MAX_QUEUED = 1000;
 const TTL_GRACE_MS = 1_000;
+/** How many settled correlation IDs are remembered to recognize late answers (§8.7). */
+const SETTLED_MEMORY = 1024;
 
 function randomId(random: () => number): string {
   let id = '';
@@ -284,6 +286,8 @@ export class WebSocketMQ {
   private idCounter = 0;
 
   private readonly pending = new Map<string, Pending>();
+  /** Recently settled correlation IDs, oldest first: their late answers are dropped silently. */
+  private readonly settled = new Set<string>();
   private outbox: Array<{ frame: string; pending?: Pending }> = [];
   private readonly patterns = new Map<string, PatternState>();
   private readonly handlers: HandlerEntry[] = [];
@@ -834,6 +838,8 @@ export class WebSocketMQ {
 
   private settle(pending: Pending, outcome: WsmqError | { body: unknown }): void {
     if (!this.pending.delete(pending.correlationID)) return;
+    this.settled.add(pending.correlationID);
+    if (this.settled.size > SETTLED_MEMORY) this.settled.delete(this.settled.values().next().value as string);
     clearTimeout(pending.timer);
     pending.detachSignal?.();
     if (outcome instanceof WsmqError) pending.reject(outcome);
@@ -920,6 +926,7 @@ export class WebSocketMQ {
   private receiveAnswer(envelope: Envelope & (ResponseMessage | ErrorMessage)): void {
     const correlationID = envelope.header.correlationID;
     const pending = this.pending.get(correlationID);
+    if (pending === undefined && this.settled.has(correlationID)) return; // late or duplicate (§8.7)
     if (envelope.header.type === 'response') {
       if (pending !== undefined) this.settle(pending, { body: envelope.body });
       return; // late or duplicate answers are discarded silently (§2)

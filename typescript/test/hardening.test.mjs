@@ -110,4 +110,31 @@ describe('against a fake peer', () => {
     await pings.waitFor(2, ms(5000), 'a second ping after the error answer');
     await fake.connections.waitFor(base + 2, ms(5000), 'a reconnect after the unanswered ping');
   });
+
+  // Bug: an error answer for a request the client had already settled (its own timer fired,
+  // it sent _client.cancel, the broker's TIMEOUT crossed it on the wire) was reported to
+  // onError; spec §8.7 rule 1: late and duplicate answers MUST be discarded silently.
+  it('discards a late error answer to a request it already settled, silently', async () => {
+    const base = fake.connections.items.length;
+    onConnection = (peer) => {
+      politeBroker(peer);
+      peer.ws.on('message', (data) => {
+        const env = JSON.parse(String(data));
+        if (env.header.topic !== '_client.cancel') return;
+        const cid = env.body.correlationID;
+        peer.fail({ header: { correlationID: cid } }, 'TIMEOUT', 'late');
+        peer.send(event('tick.now', 'after the late answer'));
+      });
+    };
+    const client = newClient(fake.url);
+    const errors = new Inbox();
+    client.on('error', errors.push);
+    const ticks = new Inbox();
+    client.subscribe('tick.*', ticks.push);
+    await client.connect();
+    await fake.connections.waitFor(base + 1);
+    await assert.rejects(client.request('svc.slow', null, 50), { code: 'TIMEOUT' });
+    await ticks.waitFor(1, ms(5000), 'the event sent after the late answer');
+    assert.deepEqual(errors.items.map((e) => `${e.code}: ${e.message}`), []);
+  });
 });

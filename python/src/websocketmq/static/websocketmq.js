@@ -728,6 +728,7 @@
   var DEFAULT_TIMEOUT_MS = 3e4;
   var DEFAULT_MAX_QUEUED = 1e3;
   var TTL_GRACE_MS = 1e3;
+  var SETTLED_MEMORY = 1024;
   function randomId(random) {
     let id = "";
     for (let i = 0; i < 8; i++) id += Math.floor(random() * 36).toString(36);
@@ -770,6 +771,8 @@
       __publicField(this, "idPrefix");
       __publicField(this, "idCounter", 0);
       __publicField(this, "pending", /* @__PURE__ */ new Map());
+      /** Recently settled correlation IDs, oldest first: their late answers are dropped silently. */
+      __publicField(this, "settled", /* @__PURE__ */ new Set());
       __publicField(this, "outbox", []);
       __publicField(this, "patterns", /* @__PURE__ */ new Map());
       __publicField(this, "handlers", []);
@@ -1256,6 +1259,8 @@
     }
     settle(pending, outcome) {
       if (!this.pending.delete(pending.correlationID)) return;
+      this.settled.add(pending.correlationID);
+      if (this.settled.size > SETTLED_MEMORY) this.settled.delete(this.settled.values().next().value);
       clearTimeout(pending.timer);
       pending.detachSignal?.();
       if (outcome instanceof WsmqError) pending.reject(outcome);
@@ -1330,6 +1335,7 @@
     receiveAnswer(envelope) {
       const correlationID = envelope.header.correlationID;
       const pending = this.pending.get(correlationID);
+      if (pending === void 0 && this.settled.has(correlationID)) return;
       if (envelope.header.type === "response") {
         if (pending !== void 0) this.settle(pending, { body: envelope.body });
         return;
