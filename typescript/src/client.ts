@@ -870,7 +870,14 @@ export class WebSocketMQ {
     if (state.echo) body.echo = true;
     this.controlRequest('_client.subscribe', body).then(
       () => {
-        if (this.patterns.get(state.pattern) !== state) return;
+        if (this.patterns.get(state.pattern) !== state) {
+          // Unsubscribed while this was in flight (so no _client.unsubscribe went out then):
+          // undo it at the broker now, unless the pattern was subscribed again meanwhile.
+          if (!this.patterns.has(state.pattern) && this.isOpen) {
+            this.controlRequest('_client.unsubscribe', { topic: state.pattern }).catch(() => undefined);
+          }
+          return;
+        }
         state.subscribed = true;
         state.settleReady();
       },

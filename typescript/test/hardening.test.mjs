@@ -137,4 +137,31 @@ describe('against a fake peer', () => {
     await ticks.waitFor(1, ms(5000), 'the event sent after the late answer');
     assert.deepEqual(errors.items.map((e) => `${e.code}: ${e.message}`), []);
   });
+
+  // Bug: unsubscribing before the broker confirmed the subscription skipped _client.unsubscribe
+  // (the pattern was not `subscribed` yet), and the confirmation that arrived next was ignored:
+  // the broker kept the subscription and went on delivering events nobody handles.
+  it('unsubscribing before the subscription is confirmed still unsubscribes at the broker', async () => {
+    const base = fake.connections.items.length;
+    const control = new Inbox();
+    onConnection = (peer) => {
+      politeBroker(peer);
+      peer.ws.on('message', (data) => {
+        const env = JSON.parse(String(data));
+        if (env.header.topic.startsWith('_client.') && env.header.type === 'request') control.push(env);
+      });
+    };
+    const client = newClient(fake.url);
+    await client.connect();
+    await fake.connections.waitFor(base + 1);
+    const unsubscribe = client.subscribe('news.*', () => undefined);
+    unsubscribe(); // the subscribe request is on the wire, its answer not yet back
+    const [subscribe, unsub] = await control.waitFor(2, ms(5000), '_client.unsubscribe after the confirmation');
+    assert.deepEqual([subscribe.header.topic, subscribe.body], ['_client.subscribe', { topic: 'news.*' }]);
+    assert.deepEqual([unsub.header.topic, unsub.body], ['_client.unsubscribe', { topic: 'news.*' }]);
+    // Subscribing again afterwards works and is not undone by the late clean-up.
+    const again = client.subscribe('news.*', () => undefined);
+    await withTimeout(again.ready, ms(5000), 'the new subscription');
+    assert.equal(control.items.filter((e) => e.header.topic === '_client.unsubscribe').length, 1);
+  });
 });

@@ -1282,7 +1282,12 @@
       if (state.echo) body.echo = true;
       this.controlRequest("_client.subscribe", body).then(
         () => {
-          if (this.patterns.get(state.pattern) !== state) return;
+          if (this.patterns.get(state.pattern) !== state) {
+            if (!this.patterns.has(state.pattern) && this.isOpen) {
+              this.controlRequest("_client.unsubscribe", { topic: state.pattern }).catch(() => void 0);
+            }
+            return;
+          }
           state.subscribed = true;
           state.settleReady();
         },
