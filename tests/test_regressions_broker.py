@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from rawpeer import RawPeer, envelope, error_code
+from websocketmq.backends.memory import MemoryBackend
 from websocketmq.errors import Disconnected, ShuttingDown
 from websocketmq.protocol.topics import SubscriptionIndex, matches
 from websocketmq.testing import RunningBroker, run_broker
@@ -236,3 +237,62 @@ async def test_unencodable_handler_result_is_answered_and_connection_survives(
     assert error_code(answer) == "HANDLER_ERROR", answer
     assert (await peer.request("_client.ping"))["header"]["type"] == "response"
     await peer.aclose()
+
+
+# -- §6.5 rule 2: shutdown announces every client with reason "shutdown" ----------------------
+
+
+async def test_shutdown_deregisters_every_client_with_reason_shutdown() -> None:
+    """Spec §6.5 rule 2 names the reason ``"shutdown"``. Bug: the deregistration events of a
+    shutdown were published only when each socket had finished closing, after the backend
+    was already closed (lost on a cluster backend), and with the reason
+    ``"closed by broker: 1001 broker shutting down"``. Now the broker publishes them itself,
+    before it closes the backend."""
+    async with run_broker() as rb:
+        gone: list[dict[str, Any]] = []
+        rb.broker.subscribe("_internal.client.deregistered", lambda m, _: gone.append(m.body))
+        peers = [await RawPeer.connect(rb.url) for _ in range(2)]
+        closed = [asyncio.create_task(p.closed()) for p in peers]
+        await rb.stop()
+        assert sorted(await asyncio.gather(*closed)) == [1001, 1001]
+        assert sorted(b["brokerClientID"] for b in gone) == sorted(p.client_id for p in peers)
+        assert {b["reason"] for b in gone} == {"shutdown"}
+        assert rb.broker.client_ids() == []
+
+
+class _CountingBackend(MemoryBackend):
+    """The in-process backend, counting attach/detach per client ID (a cluster backend such as
+    NATS keeps one hold per attach and releases the ID when the count drops to zero)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.holds: dict[str, int] = {}
+
+    async def attach_client(self, client_id: str) -> None:
+        self.holds[client_id] = self.holds.get(client_id, 0) + 1
+        await super().attach_client(client_id)
+
+    async def detach_client(self, client_id: str) -> None:
+        self.holds[client_id] = self.holds.get(client_id, 0) - 1
+        await super().detach_client(client_id)
+
+
+async def test_every_attach_is_detached_after_a_local_resume() -> None:
+    """Bug: a connection superseded by a resume on the same node was never detached from the
+    backend, so a counting backend (NATS) kept holding the ID (its subscription leaked, and
+    other nodes kept routing to this node) after the heir disconnected too."""
+    backend = _CountingBackend()
+    async with run_broker(backend=backend) as rb:
+        old = await RawPeer.connect(rb.url)
+        heir = await RawPeer.connect(rb.url, register=False)
+        await heir.register({"brokerClientID": old.client_id, "resumeToken": old.resume_token})
+        assert await old.closed() == 4009
+        assert backend.holds == {old.client_id: 1}
+        other = await RawPeer.connect(rb.url)
+        await heir.aclose()
+        async with asyncio.timeout(10):
+            while backend.holds.get(old.client_id):  # noqa: ASYNC110 - detach follows the close
+                await asyncio.sleep(0.01)
+        assert backend.holds[old.client_id] == 0
+        assert old.client_id not in backend._clients
+    assert backend.holds == {old.client_id: 0, other.client_id: 0}  # shutdown detaches too

@@ -19,7 +19,8 @@ class MemoryBackend(Backend):
     in_process = True
 
     def __init__(self) -> None:
-        self._clients: set[str] = set()
+        self._clients: dict[str, int] = {}
+        """Client ID → attached connections (two for a moment while a resume supersedes)."""
 
     def _host(self) -> BackendHost:
         if self.host is None:
@@ -52,11 +53,15 @@ class MemoryBackend(Backend):
 
     async def attach_client(self, client_id: str) -> None:
         """Remember the client (one node: the broker itself evicts a superseded connection)."""
-        self._clients.add(client_id)
+        self._clients[client_id] = self._clients.get(client_id, 0) + 1
 
     async def detach_client(self, client_id: str) -> None:
-        """Forget the client."""
-        self._clients.discard(client_id)
+        """Forget one attach of the client; it is gone when the last one is."""
+        left = self._clients.get(client_id, 0) - 1
+        if left > 0:
+            self._clients[client_id] = left
+        else:
+            self._clients.pop(client_id, None)
 
     async def watch(self, pattern: str) -> None:
         """Nothing to do: the host matches its own subscriptions on every publish."""

@@ -284,6 +284,17 @@ class Broker:
             if conn.session.state.value in ("open", "registered"):
                 conn.session.close()
                 conn.transport.close(1001, "broker shutting down")
+        # Announce the clients now, while the backend can still carry it (spec §6.5 rule 2,
+        # reason "shutdown"); their sockets finish closing later and find nothing left to do.
+        for conn in list(self._connections):
+            self._connections.discard(conn)
+            self._teardown(conn)
+            client_id = conn.client_id
+            if self._clients.get(client_id) is conn:
+                del self._clients[client_id]
+                with contextlib.suppress(Exception):
+                    await self.backend.detach_client(client_id)
+                await self._deregistered_event(conn, "shutdown")
         for task in list(self._background):
             task.cancel()
         if self._started:
@@ -699,18 +710,25 @@ class Broker:
     async def _registered(self, conn: ClientConnection, action: Registered) -> None:
         client_id = action.client_id
         old = self._clients.get(client_id)
+        self._clients[client_id] = conn  # before any await: a concurrent resume sees us
         if old is not None and old is not conn:
             # Spec §6.4 rule 3, §6.5 rule 3: close the old connection (4009), settle what waits
             # on it *now* (a superseded socket is usually dead: its close handshake would only
             # end after close_timeout), and announce it before the new registration.
             log.info("client %s resumed on a new connection; closing the old one", client_id)
-            self._clients.pop(client_id, None)
             old.abort(4009, "superseded")
             self._connections.discard(old)
             self._teardown(old)
             await self._deregistered_event(old, "superseded")
-        self._clients[client_id] = conn
         await self.backend.attach_client(client_id)
+        if old is not None and old is not conn:
+            # one detach per attach: a counting backend (NATS) would hold the ID forever
+            try:
+                await self.backend.detach_client(client_id)
+            except Exception:
+                log.exception("backend detach of superseded %s failed", client_id)
+        if self._clients.get(client_id) is not conn:
+            return  # superseded in the meantime: the newer connection announces itself
         log.info("client registered: %s%s", client_id, " (resumed)" if action.resumed else "")
         body: dict[str, Any] = {"brokerClientID": client_id}
         if action.page_session_id is not None:
