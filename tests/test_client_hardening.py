@@ -148,3 +148,21 @@ async def test_close_leaves_no_task_of_the_client_running() -> None:
         with pytest.raises(Exception) as info:
             await asyncio.wait_for(ask, 5)
         assert getattr(info.value, "code", None) == "DISCONNECTED"
+
+
+async def test_a_cancelled_error_raised_by_the_handler_itself_is_answered() -> None:
+    """§8.4.3: a handler that fails is answered with an error. Bug: any CancelledError was taken
+    for the server's ``_internal.cancel`` (or a lost connection) and left unanswered, so a
+    handler that awaited something cancelled elsewhere left the server caller waiting out its
+    ttl. Only a cancellation of the handler's own task means "do not answer"."""
+    async with run_broker(port=0) as live, connect(live.url) as client:
+
+        async def awaits_a_cancelled_future(msg: Message) -> Any:
+            fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            fut.cancel()
+            await fut
+
+        await client.subscribe("client.cancelled", awaits_a_cancelled_future)
+        with pytest.raises(Exception) as info:
+            await live.broker.request_to_client(client.client_id or "", "client.cancelled", None, 3)
+        assert getattr(info.value, "code", None) == "HANDLER_ERROR"

@@ -424,7 +424,13 @@ class Client:
             else:
                 out = new_response(msg, result)
         except asyncio.CancelledError:
-            return  # the server gave up (_internal.cancel) or we lost the connection
+            task = asyncio.current_task()
+            if task is None or task.cancelling():
+                return  # the server gave up (_internal.cancel) or we lost the connection
+            # A CancelledError the handler raised itself (it awaited something cancelled
+            # elsewhere): a failure like any other, the server caller must not wait its ttl out.
+            log.warning("handler for %s raised CancelledError", msg.topic)
+            out = new_error(corr, HandlerError("CancelledError: the handler was interrupted"))
         except WsmqError as exc:
             out = new_error(corr, exc)
         except Exception as exc:
