@@ -166,3 +166,18 @@ async def test_a_cancelled_error_raised_by_the_handler_itself_is_answered() -> N
         with pytest.raises(Exception) as info:
             await live.broker.request_to_client(client.client_id or "", "client.cancelled", None, 3)
         assert getattr(info.value, "code", None) == "HANDLER_ERROR"
+
+
+async def test_wait_closed_can_be_cancelled_and_timed_out() -> None:
+    """``wait_closed()`` waits until the client stops for good. Bug: it suppressed every
+    CancelledError, including its caller's, so cancelling a task blocked in it (or wrapping it
+    in ``asyncio.wait_for``, which then reported no timeout) made it return as if the client
+    had closed."""
+    async with run_broker(port=0) as live, connect(live.url) as client:
+        waiter = asyncio.create_task(client.wait_closed())
+        await asyncio.sleep(0)  # a yield: the waiter is now blocked in wait_closed()
+        waiter.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiter
+        assert client.connected
+    await client.wait_closed()  # closed: returns at once

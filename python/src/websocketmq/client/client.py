@@ -315,9 +315,14 @@ class Client:
     async def wait_closed(self) -> None:
         """Wait until the client has stopped for good (closed, or a close code that forbids
         reconnecting such as 4009, or a loss with ``auto_reconnect=False``)."""
-        if self._supervisor is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.shield(self._supervisor)
+        supervisor = self._supervisor
+        if supervisor is None:
+            return
+        # asyncio.wait, not a suppressed CancelledError: our caller's cancellation (or its
+        # wait_for timeout) must propagate, and waiting must not cancel the supervisor.
+        await asyncio.wait({supervisor})
+        if not supervisor.cancelled() and (error := supervisor.exception()) is not None:
+            raise error
 
     async def wait_connected(self, timeout: float | None = None) -> None:
         """Wait until the client is connected and registered (after a reconnect)."""
