@@ -296,3 +296,34 @@ async def test_every_attach_is_detached_after_a_local_resume() -> None:
         assert backend.holds[old.client_id] == 0
         assert old.client_id not in backend._clients
     assert backend.holds == {old.client_id: 0, other.client_id: 0}  # shutdown detaches too
+
+
+async def test_identity_of_a_client_gone_during_async_authentication_is_not_kept() -> None:
+    """The same leak by another path: an async ``authenticate`` that returns after the client
+    has already hung up stored the identity after the close watcher had cleaned up, and no
+    handler ever came to take it."""
+    entered, proceed = asyncio.Event(), asyncio.Event()
+
+    async def authenticate(_req: Any) -> Any:
+        entered.set()
+        await proceed.wait()
+        return {"user": "late"}
+
+    async with run_broker(authenticate=authenticate) as rb:
+        _reader, writer = await asyncio.open_connection("127.0.0.1", rb.port)
+        writer.write(
+            (
+                "GET /ws HTTP/1.1\r\n"
+                f"Host: 127.0.0.1:{rb.port}\r\n"
+                "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            ).encode()
+        )
+        await writer.drain()
+        await asyncio.wait_for(entered.wait(), 10)
+        writer.close()  # the client gives up while authentication runs
+        await asyncio.wait(set(rb.server._watchers), timeout=10)  # the slot is released
+        assert not rb.server._ip_of
+        proceed.set()
+        await rb.stop()  # waits for the handshake to finish
+        assert rb.server._identities == {}

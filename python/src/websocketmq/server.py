@@ -335,6 +335,8 @@ class Server:
             if identity is None:
                 self._release(conn)
                 return _response(401, "Unauthorized", b"unauthenticated\n", "text/plain")
+            if conn not in self._ip_of:  # the client left while the hook ran: cleaned up
+                return _response(401, "Unauthorized", b"connection gone\n", "text/plain")
             self._identities[conn] = identity
         return None
 
