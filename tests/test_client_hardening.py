@@ -181,3 +181,19 @@ async def test_wait_closed_can_be_cancelled_and_timed_out() -> None:
             await waiter
         assert client.connected
     await client.wait_closed()  # closed: returns at once
+
+
+async def test_a_normal_closure_1000_from_the_broker_is_not_reconnected() -> None:
+    """§12.2: after close code 1000 (normal closure) a client does not reconnect unless the
+    application asks. Bug: only 1008/4001/4009 stopped the reconnect loop, so a broker that
+    ended a session normally saw the client come straight back."""
+    async with run_broker(port=0) as live:
+        client = await connect(live.url, reconnect_min=0.02, reconnect_max=0.1)
+        try:
+            conn = live.broker.get_client(client.client_id or "")
+            assert conn is not None
+            conn.transport.close(1000, "done")
+            await asyncio.wait_for(client.wait_closed(), 5)
+            assert client.status is Status.CLOSED and client.last_close_code == 1000
+        finally:
+            await client.close()

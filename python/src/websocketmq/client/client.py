@@ -65,7 +65,10 @@ T = TypeVar("T")
 ClientHandler = Callable[[Message], Any]
 """``(msg) -> body | None`` (sync or async)."""
 
-_NO_RECONNECT = {1008, 4001, 4009}  # policy, auth deadline, superseded: retrying cannot help
+_NO_RECONNECT = {1000, 1008, 4001, 4009}
+"""Close codes from the broker after which the client does not reconnect (spec §12.2): normal
+closure (the broker ended the session on purpose), policy / auth deadline (retrying with the same
+credential cannot help) and superseded (reconnecting would steal the identity back)."""
 
 
 class Status(enum.Enum):
