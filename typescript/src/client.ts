@@ -14,7 +14,7 @@
  *       │                     │  └──── reconnecting ◀─────┴─────────────────┘ socket lost,
  *       │                     │        (backoff+jitter)                       ping missed,
  *       │                     ▼                                               ack deadline
- *       └──connect()────── closed ◀── close(), reconnect off, attempts exhausted, 4009 superseded
+ *       └──connect()────── closed ◀── close(), reconnect off, attempts exhausted, close 1000/1008/4001/4009
  *
  * On every (re)open the client registers with `_client.register` (sending back the
  * `brokerClientID` + `resumeToken` of its last acknowledgement, so the broker can give it the same
@@ -229,8 +229,12 @@ interface PatternState {
 }
 
 const OPEN = 1;
-/** Close codes after which retrying cannot help: policy (origin/auth), auth deadline, superseded. */
-const NO_RECONNECT_CODES: ReadonlySet<number> = new Set([1008, 4001, 4009]);
+/**
+ * Close codes after which the client does not reconnect by itself (spec §12.2): normal closure
+ * (the broker ended the session on purpose; the application may call connect()), policy / auth
+ * deadline (retrying cannot help) and superseded (it would steal the identity back).
+ */
+const NO_RECONNECT_CODES: ReadonlySet<number> = new Set([1000, 1008, 4001, 4009]);
 const DEFAULT_TIMEOUT_MS = 30_000;
 const DEFAULT_MAX_QUEUED = 1000;
 const TTL_GRACE_MS = 1_000;

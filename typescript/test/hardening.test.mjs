@@ -164,4 +164,23 @@ describe('against a fake peer', () => {
     await withTimeout(again.ready, ms(5000), 'the new subscription');
     assert.equal(control.items.filter((e) => e.header.topic === '_client.unsubscribe').length, 1);
   });
+
+  // Bug: only 1008/4001/4009 stopped reconnecting, so a broker that ended the session with a
+  // normal closure (1000) saw the client come straight back; spec §12.2: after 1000 do not
+  // reconnect unless the application asks (connect() again).
+  it('does not reconnect after a normal closure (1000) from the broker', async () => {
+    const base = fake.connections.items.length;
+    onConnection = (peer) => politeBroker(peer);
+    const client = newClient(fake.url);
+    const closes = new Inbox();
+    client.onClose = closes.push;
+    await client.connect();
+    const peer = (await fake.connections.waitFor(base + 1)).at(-1);
+    peer.ws.close(1000, 'session over');
+    const [info] = await closes.waitFor(1, ms(5000), 'onClose');
+    assert.deepEqual([info.code, info.willReconnect], [1000, false]);
+    assert.equal(client.status.state, 'closed');
+    await withTimeout(client.connect(), ms(5000), 'connect() when the application asks');
+    assert.equal(fake.connections.items.length, base + 2);
+  });
 });

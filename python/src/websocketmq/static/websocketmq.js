@@ -724,7 +724,7 @@
 
   // src/client.ts
   var OPEN = 1;
-  var NO_RECONNECT_CODES = /* @__PURE__ */ new Set([1008, 4001, 4009]);
+  var NO_RECONNECT_CODES = /* @__PURE__ */ new Set([1e3, 1008, 4001, 4009]);
   var DEFAULT_TIMEOUT_MS = 3e4;
   var DEFAULT_MAX_QUEUED = 1e3;
   var TTL_GRACE_MS = 1e3;
