@@ -6,6 +6,7 @@ Every test runs the real in-process broker over 127.0.0.1 (``run_broker(port=0)`
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import pytest
@@ -197,3 +198,62 @@ async def test_a_normal_closure_1000_from_the_broker_is_not_reconnected() -> Non
             assert client.status is Status.CLOSED and client.last_close_code == 1000
         finally:
             await client.close()
+
+
+async def test_no_answer_after_internal_cancel_even_when_the_handler_returns_anyway() -> None:
+    """§8.8.2: after ``_internal.cancel`` the client MUST NOT answer. Bug: a handler that caught
+    the cancellation and returned anyway (cleanup code often does) had its result sent. The real
+    broker discards such late answers silently, so a raw ``websockets`` server plays the broker
+    here and records what the client sends; a marker request afterwards bounds the wait (the
+    client answers in order)."""
+    from websockets.asyncio.server import ServerConnection, serve
+
+    entered = asyncio.Event()
+    answers: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    peer: asyncio.Future[ServerConnection] = asyncio.get_running_loop().create_future()
+
+    def frame(kind: str, topic: str, body: Any, corr: str | None = None) -> str:
+        header: dict[str, Any] = {"messageID": corr or f"f-{topic}", "type": kind, "topic": topic}
+        header["timestamp"] = 0
+        if corr is not None:
+            header["correlationID"] = corr
+        return json.dumps({"header": header, "body": body})
+
+    async def fake_broker(ws: ServerConnection) -> None:
+        async for raw in ws:
+            msg = json.loads(raw)
+            head = msg["header"]
+            if head["topic"] == "_client.register":
+                ack = {"brokerClientID": "fake-1", "status": "registered", "resumeToken": "t"}
+                ack |= {"resumed": False, "protocol": "wsmq/1", "pingInterval": 600_000}
+                await ws.send(frame("event", "_internal.client.registered", ack))
+                peer.set_result(ws)
+            elif head["type"] == "request" and head["topic"] == "_client.subscribe":
+                corr = head["correlationID"]
+                reply = {"topic": msg["body"]["topic"], "subscribed": True}
+                await ws.send(frame("response", corr, reply, corr))
+            else:
+                answers.put_nowait(msg)
+
+    async def stubborn(msg: Message) -> Any:
+        entered.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            return "late"  # swallows the cancellation
+
+    async with serve(fake_broker, "127.0.0.1", 0, subprotocols=["wsmq.v1"]) as server:  # type: ignore[list-item]
+        port = server.sockets[0].getsockname()[1]
+        async with connect(f"ws://127.0.0.1:{port}/ws", auto_reconnect=False) as client:
+            await client.subscribe("client.stubborn", stubborn)
+            await client.subscribe("client.marker", lambda m: "marker")
+            ws = await asyncio.wait_for(peer, 5)
+            await ws.send(frame("request", "client.stubborn", None, "s-1"))
+            await asyncio.wait_for(entered.wait(), 5)
+            cancel = {"correlationID": "s-1", "reason": "TIMEOUT"}
+            await ws.send(frame("event", "_internal.cancel", cancel))
+            await ws.send(frame("request", "client.marker", None, "s-2"))
+            got = await asyncio.wait_for(answers.get(), 5)
+            assert got["header"]["correlationID"] == "s-2", got  # nothing for s-1 before it
+            assert got["body"] == "marker"
+            assert client._served == {}

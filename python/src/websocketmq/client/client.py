@@ -447,6 +447,11 @@ class Client:
         finally:
             if self._served.get(corr) is asyncio.current_task():
                 del self._served[corr]
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            # Cancelled (_internal.cancel, lost connection) but the handler swallowed it and
+            # returned anyway: the client MUST NOT answer now (§8.8.2).
+            return
         await self._send_frame(self._answer_frame(out, corr, msg.topic))
 
     def _answer_frame(self, out: Message, corr: str, topic: str) -> bytes:
