@@ -110,8 +110,13 @@ async def test_client_to_server_rpc_variants(live: RunningBroker) -> None:
         assert await client.request("time.now", type=TimeResp) == TimeResp("now")
         with pytest.raises(NoHandler):
             await client.request("nobody.home")
-        with pytest.raises(HandlerError, match="ZeroDivisionError"):
+        with pytest.raises(HandlerError) as failed:  # spec §11.3: a generic message by default
             await client.request("boom")
+        assert str(failed.value.message) == "handler for 'boom' failed"
+        broker.options.detailed_errors = True  # development: the exception's type and text
+        with pytest.raises(HandlerError, match="ZeroDivisionError: division by zero"):
+            await client.request("boom")
+        broker.options.detailed_errors = False
         with pytest.raises(RemoteError) as info:
             await client.request("denied")
         assert info.value.code == "NOT_ALLOWED" and info.value.details == {"why": "test"}

@@ -101,6 +101,11 @@ class BrokerOptions:
     """Seconds a connection may take to authenticate with its first message."""
     authorize: Authorize | None = None
     """Per-action hook (see :data:`Authorize`). None: everything allowed."""
+    detailed_errors: bool = False
+    """Whether a handler's unexpected exception reaches the caller as ``"<Type>: <text>"`` in
+    the ``HANDLER_ERROR`` message. Off by default (spec §11.3: a generic message), because
+    exception text can hold secrets; the broker always logs the full exception. Turn it on in
+    development, or raise ``WsmqError("MY_CODE", "safe text")`` to choose what callers see."""
     backend: Backend = field(default_factory=_default_backend)
     """Routing between nodes; MemoryBackend (one process) by default."""
     # Limits of websocketmq.limits; every default and code is in docs/security.md §4.
