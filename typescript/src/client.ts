@@ -285,6 +285,8 @@ export class WebSocketMQ {
   private registration: RegisteredBody | null = null;
   private resume: { brokerClientID: string; resumeToken: string } | null = null;
   private attempt = 0;
+  /** Registered connections in a row the broker closed with 4029: each adds a backoff step. */
+  private penalty = 0;
   private closing = false;
   private idPrefix: string;
   private idCounter = 0;
@@ -371,6 +373,7 @@ export class WebSocketMQ {
     if (state === 'idle' || state === 'closed') {
       this.closing = false;
       this.attempt = 0;
+      this.penalty = 0;
       this.openSocket();
     }
     return promise;
@@ -659,12 +662,15 @@ export class WebSocketMQ {
       return;
     }
     if (openInfo !== null) {
+      // §12.2: after 4029 (too many protocol errors) reconnect with a longer backoff, growing
+      // while the broker keeps refusing; any other loss of a registered link starts afresh.
+      this.penalty = info.code === 4029 ? this.penalty + 1 : 0;
       this.emit('close', { ...openInfo, willReconnect: true });
       this.attempt = 0;
     }
     if (this.closing) return; // onClose may have called close()
     const next = this.attempt + 1;
-    const delayMs = backoffDelay(next, this.backoff, this.random);
+    const delayMs = backoffDelay(next + this.penalty, this.backoff, this.random);
     this.setStatus({ state: 'reconnecting', attempt: next, delayMs, error });
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;

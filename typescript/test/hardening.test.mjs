@@ -183,4 +183,26 @@ describe('against a fake peer', () => {
     await withTimeout(client.connect(), ms(5000), 'connect() when the application asks');
     assert.equal(fake.connections.items.length, base + 2);
   });
+
+  // Bug: the backoff restarted from its first step after every registration, so a broker that
+  // closed each new connection with 4029 (error budget spent) saw the client back within the
+  // shortest delay forever; spec §12.2: after 4029 reconnect with a longer backoff.
+  it('backs off longer after each 4029 in a row, and resets after another loss', async () => {
+    const base = fake.connections.items.length;
+    onConnection = (peer) => {
+      politeBroker(peer);
+      // The first three links are closed with 4029 as soon as they are registered.
+      if (peer.index <= base + 3) peer.received.waitFor(1).then(() => peer.ws.close(4029, 'error budget'), () => undefined);
+    };
+    const client = newClient(fake.url, { random: () => 1, backoff: { initialDelayMs: 10, maxDelayMs: 10_000 } });
+    const delays = [];
+    client.on('status', (s) => s.state === 'reconnecting' && delays.push(s.delayMs));
+    await client.connect();
+    await fake.connections.waitFor(base + 4, ms(5000), 'a fourth link that stays');
+    await waitUntil(() => client.isOpen, ms(5000), 'open on the fourth link');
+    assert.deepEqual(delays, [20, 40, 80], 'doubling after each 4029');
+    fake.connections.items.at(-1).ws.close(1011, 'internal error');
+    await waitUntil(() => delays.length === 4, ms(5000), 'the next reconnect');
+    assert.equal(delays[3], 10, 'back to the first step after a loss that was not 4029');
+  });
 });

@@ -767,6 +767,8 @@
       __publicField(this, "registration", null);
       __publicField(this, "resume", null);
       __publicField(this, "attempt", 0);
+      /** Registered connections in a row the broker closed with 4029: each adds a backoff step. */
+      __publicField(this, "penalty", 0);
       __publicField(this, "closing", false);
       __publicField(this, "idPrefix");
       __publicField(this, "idCounter", 0);
@@ -839,6 +841,7 @@
       if (state === "idle" || state === "closed") {
         this.closing = false;
         this.attempt = 0;
+        this.penalty = 0;
         this.openSocket();
       }
       return promise;
@@ -1092,12 +1095,13 @@
         return;
       }
       if (openInfo !== null) {
+        this.penalty = info.code === 4029 ? this.penalty + 1 : 0;
         this.emit("close", { ...openInfo, willReconnect: true });
         this.attempt = 0;
       }
       if (this.closing) return;
       const next = this.attempt + 1;
-      const delayMs = backoffDelay(next, this.backoff, this.random);
+      const delayMs = backoffDelay(next + this.penalty, this.backoff, this.random);
       this.setStatus({ state: "reconnecting", attempt: next, delayMs, error });
       this.reconnectTimer = setTimeout(() => {
         this.reconnectTimer = void 0;
