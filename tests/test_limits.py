@@ -295,6 +295,13 @@ SAME_ORIGIN_CASES = [
     ("http://example.com", None, False),
     ("http://example.com", "", False),
     ("http://example.com", "example.com:notaport", False),
+    # loopback names are one host (the seed's pages open ws://localhost from 127.0.0.1)
+    ("http://127.0.0.1:8080", "localhost:8080", True),
+    ("http://localhost:8080", "127.0.0.1:8080", True),
+    ("http://[::1]:8080", "localhost:8080", True),
+    ("http://localhost:3000", "127.0.0.1:8080", False),  # another local app's port
+    ("http://localhost.evil.com:8080", "localhost:8080", False),
+    ("http://evil.com:8080", "localhost:8080", False),
 ]
 
 

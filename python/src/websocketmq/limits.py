@@ -337,6 +337,12 @@ def _split(origin: str) -> tuple[str, str, int]:
     return scheme, parts.hostname or "", parts.port or _DEFAULT_PORTS[scheme]
 
 
+# Names of this machine's loopback interface. A page on one of them may connect to the same port
+# under another ("http://127.0.0.1:8080" opening "ws://localhost:8080/ws", as the seed's examples
+# do): both are this machine, and a foreign or rebound page never has a loopback Origin.
+_LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
+
+
 def origin_allowed(
     origin: str | None, host: str | None, allowed: Sequence[str | None] | None
 ) -> bool:
@@ -345,7 +351,8 @@ def origin_allowed(
     - ``allowed is None`` (default, *same-origin*): no ``Origin`` header (a non-browser
       client, which carries no victim's cookies) passes; a browser's ``Origin`` must name the
       host and port the request was sent to, i.e. its ``Host`` header (scheme not compared: a
-      TLS proxy may sit in front; a ``Host`` without a port matches the default ports).
+      TLS proxy may sit in front; a ``Host`` without a port matches the default ports). The
+      loopback names ``localhost``, ``127.0.0.1`` and ``[::1]`` count as one host.
     - a list: ``Origin`` must equal one of its entries after normalization (case of scheme and
       host, default port); ``None`` in the list admits clients that send no ``Origin``;
       ``"*"`` admits everything.
@@ -362,7 +369,9 @@ def origin_allowed(
             t_host, t_port = (target.hostname or "").lower(), target.port
         except ValueError:
             return False
-        if not t_host or o_host != t_host:
+        if not t_host:
+            return False
+        if o_host != t_host and not (o_host in _LOOPBACK and t_host in _LOOPBACK):
             return False
         return o_port == t_port if t_port is not None else o_port in (80, 443)
     if "*" in allowed:
