@@ -25,8 +25,13 @@ node: $(NODE_STAMP)
 
 # Installs the Python package (no Node needed: the browser bundle ships inside it) and runs the
 # seed's demo: broker on ws://127.0.0.1:8080/ws, a demo page on http://127.0.0.1:8080/.
-demo:
-	$(PYTHON) -m venv $(VENV) && $(PY) -m pip install -q -e . && $(VENV)/bin/wsmq serve --demo
+$(VENV)/bin/wsmq: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q -e .
+	touch $@
+
+demo: $(VENV)/bin/wsmq
+	$(VENV)/bin/wsmq serve --demo
 
 test: install node codegen-check bundle-check
 	$(PY) -m pytest -q
