@@ -257,3 +257,47 @@ async def test_no_answer_after_internal_cancel_even_when_the_handler_returns_any
             assert got["header"]["correlationID"] == "s-2", got  # nothing for s-1 before it
             assert got["body"] == "marker"
             assert client._served == {}
+
+
+async def test_backs_off_longer_after_each_4029_in_a_row(monkeypatch: pytest.MonkeyPatch) -> None:
+    """§12.2: after 4029 (protocol-error budget spent) reconnect with a longer backoff. Bug: the
+    backoff restarted at its first step after every registration, so a broker that closed each
+    new connection with 4029 got the client back at the shortest delay forever. The jitter's
+    upper bound (the backoff cap) is recorded instead of timing anything."""
+    import websocketmq.client.client as client_module
+
+    caps: list[float] = []
+
+    class _Random:
+        @staticmethod
+        def uniform(low: float, high: float) -> float:
+            caps.append(high)
+            return low
+
+    monkeypatch.setattr(client_module, "random", _Random)
+    async with run_broker(port=0) as live:
+        connects: asyncio.Queue[None] = asyncio.Queue()
+        count = 0
+
+        def on_connect(c: Any) -> None:
+            nonlocal count
+            count += 1
+            connects.put_nowait(None)
+            if count <= 3:  # the first three connections: closed 4029 at once
+                conn = live.broker.get_client(c.client_id or "")
+                assert conn is not None
+                conn.transport.close(4029, "error budget")
+
+        client = await connect(
+            live.url, reconnect_min=0.01, reconnect_max=10, on_connect=on_connect
+        )
+        try:
+            for _ in range(4):
+                await asyncio.wait_for(connects.get(), 5)
+            await client.wait_connected(5)
+            assert caps == [0.02, 0.04, 0.08]  # doubling after each 4029 in a row
+            _drop(live, client.client_id)  # a loss that is not 4029: back to the first step
+            await asyncio.wait_for(connects.get(), 5)
+            assert caps[3:] == [0.01]
+        finally:
+            await client.close()

@@ -242,6 +242,7 @@ class Client:
 
     async def _supervise(self, ws: ClientConnection, reader: asyncio.Task[None]) -> None:
         attempt = 0
+        penalty = 0  # registered connections in a row the broker closed with 4029
         while True:
             error: BaseException | None = None
             try:
@@ -264,8 +265,11 @@ class Client:
             code = ws.close_code
             if not self.auto_reconnect or code in _NO_RECONNECT:
                 break
+            # §12.2: after 4029 (too many protocol errors) reconnect with a longer backoff,
+            # growing while the broker keeps refusing; any other loss starts afresh.
+            penalty = penalty + 1 if code == 4029 else 0
             while not self._closing:
-                cap = min(self.reconnect_max, self.reconnect_min * (2**attempt))
+                cap = min(self.reconnect_max, self.reconnect_min * (2 ** (attempt + penalty)))
                 attempt += 1
                 await asyncio.sleep(random.uniform(cap / 2, cap))
                 try:
