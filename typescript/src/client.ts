@@ -238,6 +238,12 @@ const NO_RECONNECT_CODES: ReadonlySet<number> = new Set([1000, 1008, 4001, 4009]
 const DEFAULT_TIMEOUT_MS = 30_000;
 const DEFAULT_MAX_QUEUED = 1000;
 const TTL_GRACE_MS = 1_000;
+/**
+ * How long close() waits for the closing handshake before letting go of the socket: a broker
+ * that never answers the close frame (a black-holed link) must not hold close() for the
+ * WebSocket's own close timeout (30 s in `ws`).
+ */
+const CLOSE_TIMEOUT_MS = 2_000;
 /** How many settled correlation IDs are remembered to recognize late answers (§8.7). */
 const SETTLED_MEMORY = 1024;
 
@@ -381,7 +387,8 @@ export class WebSocketMQ {
 
   /**
    * Close for good: no reconnect; pending and queued requests reject with `DISCONNECTED`.
-   * Resolves once the socket has closed. `connect()` may be called again later.
+   * Resolves once the socket has closed, or after 2 s when the broker does not answer the close
+   * handshake (the socket is then dropped). `connect()` may be called again later.
    */
   close(code = 1000, reason = 'client closed'): Promise<void> {
     this.closing = true;
@@ -400,7 +407,15 @@ export class WebSocketMQ {
       socket.close(code, reason);
     } catch {
       this.handleSocketClosed(socket, { code, reason, wasClean: false });
+      return closed;
     }
+    const timer = setTimeout(() => {
+      if (socket !== this.socket) return;
+      socket.onopen = socket.onmessage = socket.onclose = null;
+      (socket as { terminate?: () => void }).terminate?.(); // ws: drop the TCP connection now
+      this.handleSocketClosed(socket, { code, reason, wasClean: false });
+    }, CLOSE_TIMEOUT_MS);
+    void closed.then(() => clearTimeout(timer));
     return closed;
   }
 

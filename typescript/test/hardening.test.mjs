@@ -6,7 +6,7 @@ import net from 'node:net';
 import { after, afterEach, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { WebSocketMQ } from '../dist/index.js';
-import { Inbox, event, ms, startFakePeer, waitUntil, withTimeout } from './helpers.mjs';
+import { Inbox, event, ms, startFakePeer, startProxy, waitUntil, withTimeout } from './helpers.mjs';
 
 const clients = [];
 function newClient(url, options = {}) {
@@ -204,5 +204,24 @@ describe('against a fake peer', () => {
     fake.connections.items.at(-1).ws.close(1011, 'internal error');
     await waitUntil(() => delays.length === 4, ms(5000), 'the next reconnect');
     assert.equal(delays[3], 10, 'back to the first step after a loss that was not 4029');
+  });
+
+  // Bug: close() waited for the WebSocket's closing handshake, so on a black-holed link (the
+  // broker never answers the close frame) it hung for the WebSocket's own close timeout
+  // (30 s in ws; browsers differ); pending requests are settled at once either way.
+  it('close() on a black-holed link settles within a bounded time', async () => {
+    onConnection = (peer) => politeBroker(peer);
+    const proxy = await startProxy(Number(new URL(fake.url).port));
+    try {
+      const client = newClient(`ws://127.0.0.1:${proxy.port}/ws`);
+      await client.connect();
+      const call = client.request('svc.never', null, 60_000);
+      proxy.freeze();
+      await withTimeout(client.close(), ms(5000), 'close() on a black-holed link');
+      await assert.rejects(call, { code: 'DISCONNECTED' });
+      assert.equal(client.status.state, 'closed');
+    } finally {
+      await proxy.stop();
+    }
   });
 });

@@ -202,10 +202,12 @@ export function request(topic, body, extra = {}) {
 
 /**
  * A TCP proxy on 127.0.0.1:0 in front of `targetPort`. `cut()` destroys every live connection
- * (an abrupt network loss, no close frame) while the proxy keeps accepting new ones.
+ * (an abrupt network loss, no close frame) while the proxy keeps accepting new ones; `freeze()`
+ * stops forwarding on every live connection without closing it (a black-holed link).
  */
 export async function startProxy(targetPort) {
   const sockets = new Set();
+  const pairs = new Set();
   const server = net.createServer((client) => {
     const upstream = net.connect(targetPort, '127.0.0.1');
     sockets.add(client);
@@ -220,6 +222,7 @@ export async function startProxy(targetPort) {
     upstream.on('error', drop).on('close', drop);
     client.pipe(upstream);
     upstream.pipe(client);
+    pairs.add([client, upstream]);
   });
   await new Promise((res) => server.listen(0, '127.0.0.1', res));
   const port = server.address().port;
@@ -228,6 +231,15 @@ export async function startProxy(targetPort) {
     cut() {
       for (const socket of sockets) socket.destroy();
       sockets.clear();
+    },
+    freeze() {
+      for (const [client, upstream] of pairs) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        client.pause();
+        upstream.pause();
+      }
+      pairs.clear();
     },
     async stop() {
       for (const socket of sockets) socket.destroy();

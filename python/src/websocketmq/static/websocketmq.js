@@ -728,6 +728,7 @@
   var DEFAULT_TIMEOUT_MS = 3e4;
   var DEFAULT_MAX_QUEUED = 1e3;
   var TTL_GRACE_MS = 1e3;
+  var CLOSE_TIMEOUT_MS = 2e3;
   var SETTLED_MEMORY = 1024;
   function randomId(random) {
     let id = "";
@@ -848,7 +849,8 @@
     }
     /**
      * Close for good: no reconnect; pending and queued requests reject with `DISCONNECTED`.
-     * Resolves once the socket has closed. `connect()` may be called again later.
+     * Resolves once the socket has closed, or after 2 s when the broker does not answer the close
+     * handshake (the socket is then dropped). `connect()` may be called again later.
      */
     close(code = 1e3, reason = "client closed") {
       this.closing = true;
@@ -865,7 +867,15 @@
         socket.close(code, reason);
       } catch {
         this.handleSocketClosed(socket, { code, reason, wasClean: false });
+        return closed;
       }
+      const timer = setTimeout(() => {
+        if (socket !== this.socket) return;
+        socket.onopen = socket.onmessage = socket.onclose = null;
+        socket.terminate?.();
+        this.handleSocketClosed(socket, { code, reason, wasClean: false });
+      }, CLOSE_TIMEOUT_MS);
+      void closed.then(() => clearTimeout(timer));
       return closed;
     }
     /**
