@@ -7,6 +7,7 @@ to it with raw peers (tests/rawpeer.py), so nothing about the transport is mocke
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from typing import Any
 
@@ -14,6 +15,13 @@ import pytest
 from rawpeer import RawPeer, envelope, error_code
 from websocketmq.backends.memory import MemoryBackend
 from websocketmq.errors import Disconnected, ShuttingDown
+from websocketmq.protocol.session import (
+    CancelRequest,
+    Send,
+    ServerSession,
+    SessionConfig,
+    Subscribe,
+)
 from websocketmq.protocol.topics import SubscriptionIndex, matches
 from websocketmq.testing import RunningBroker, run_broker
 
@@ -327,3 +335,46 @@ async def test_identity_of_a_client_gone_during_async_authentication_is_not_kept
         proceed.set()
         await rb.stop()  # waits for the handshake to finish
         assert rb.server._identities == {}
+
+
+# -- §7.1 rule 1, §10: a control body that breaks its schema is BAD_MESSAGE -------------------
+
+
+def _session_reply(frame: dict[str, Any]) -> list[dict[str, Any]]:
+    session: ServerSession[str] = ServerSession("c-1", SessionConfig(resume_secret=b"k" * 32))
+    session.receive(json.dumps(envelope("event", "_client.register", {})))
+    actions = session.receive(json.dumps(frame))
+    return [json.loads(a.frame) for a in actions if isinstance(a, Send)]
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        envelope("request", "_client.subscribe", {"topic": "a.b", "echo": "yes"}, corr="c-9"),
+        envelope("request", "_client.subscribe", {"topic": "a.b", "echo": None}, corr="c-9"),
+        envelope("event", "_client.cancel", {"correlationID": "x" * 129}, messageID="c-9"),
+        envelope("event", "_client.cancel", {"correlationID": 7}, messageID="c-9"),
+    ],
+    ids=["echo-string", "echo-null", "cancel-corr-too-long", "cancel-corr-number"],
+)
+def test_control_bodies_that_break_their_schema_are_bad_message(frame: dict[str, Any]) -> None:
+    """Bug: ``{"echo": "yes"}`` (vector body-invalid ``echo-boolean``) was accepted as
+    ``echo: false`` and a ``_client.cancel`` correlationID longer than 128 characters was
+    accepted, although spec §7.1 rule 1 and §10 make a body that breaks ``SubscribeBody`` /
+    ``CancelBody`` a ``BAD_MESSAGE``."""
+    replies = _session_reply(frame)
+    assert len(replies) == 1, replies
+    assert error_code(replies[0]) == "BAD_MESSAGE"
+    assert replies[0]["header"]["correlationID"] == "c-9"
+
+
+def test_valid_control_bodies_still_accepted() -> None:
+    """The other side of the rule: well-formed bodies are not refused."""
+    ok = envelope("request", "_client.subscribe", {"topic": "a.*", "echo": True, "x": 1})
+    session: ServerSession[str] = ServerSession("c-1", SessionConfig(resume_secret=b"k" * 32))
+    session.receive(json.dumps(envelope("event", "_client.register", {})))
+    (sub,) = session.receive(json.dumps(ok))
+    assert isinstance(sub, Subscribe) and sub.echo is True and sub.pattern == "a.*"
+    cancel = envelope("event", "_client.cancel", {"correlationID": "c" * 128})
+    (action,) = session.receive(json.dumps(cancel))
+    assert isinstance(action, CancelRequest) and action.correlation_id == "c" * 128

@@ -1026,7 +1026,7 @@ def _reply_frame(request: Message, reply: Message) -> bytes:
     except (TypeError, ValueError, OverflowError) as exc:
         topic = request.header.topic
         log.warning("handler for %s returned an unencodable value: %s", topic, exc)
-        err = HandlerError(f"handler for {topic!r} returned a value that is not JSON: {exc}")
+        err = HandlerError(f"handler for {topic!r} returned a value that is not JSON")
         return ServerSession.fail(request, err)
 
 

@@ -393,7 +393,7 @@ class ServerSession(Generic[W]):
         if topic == "_client.cancel":
             body = msg.body
             corr = body.get("correlationID") if isinstance(body, dict) else None
-            if not isinstance(corr, str) or not corr:
+            if not isinstance(corr, str) or not 0 < len(corr) <= 128:  # CancelBody
                 raise BadMessage("_client.cancel needs {correlationID}", None, header.message_id)
             return CancelRequest(corr)
         if is_reserved(topic):
@@ -444,7 +444,9 @@ class ServerSession(Generic[W]):
             raise Forbidden(f"clients may not subscribe to {pattern!r}", None, corr)
         if subscribe:
             echo = body.get("echo", False) if isinstance(body, dict) else False
-            return Subscribe(msg, pattern, echo is True)
+            if not isinstance(echo, bool):  # SubscribeBody: echo is a boolean (spec §7.1)
+                raise BadMessage("_client.subscribe: echo must be a boolean", None, corr)
+            return Subscribe(msg, pattern, echo)
         return Unsubscribe(msg, pattern)
 
     def _answer(self, msg: Message) -> Answer[W] | Send | None:
