@@ -301,3 +301,16 @@ async def test_backs_off_longer_after_each_4029_in_a_row(monkeypatch: pytest.Mon
             assert caps[3:] == [0.01]
         finally:
             await client.close()
+
+
+async def test_close_on_a_blackholed_link_settles_within_a_bounded_time() -> None:
+    """``close()`` must not hang. Bug: it waited for the closing handshake for websockets' own
+    ``close_timeout`` (10 s), so on a black-holed link (the broker never answers the close
+    frame) ``close()`` took 10 s; the default is now 2 s (``ws_options`` may still set it)."""
+    from tcp_proxy import TcpProxy
+
+    async with run_broker(port=0) as live, TcpProxy("127.0.0.1", live.port) as proxy:
+        client = await connect(f"ws://127.0.0.1:{proxy.port}/ws", auto_reconnect=False)
+        proxy.blackhole()
+        await asyncio.wait_for(client.close(), 5)
+        assert client.status is Status.CLOSED

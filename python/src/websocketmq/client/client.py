@@ -70,6 +70,11 @@ _NO_RECONNECT = {1000, 1008, 4001, 4009}
 closure (the broker ended the session on purpose), policy / auth deadline (retrying with the same
 credential cannot help) and superseded (reconnecting would steal the identity back)."""
 
+_CLOSE_TIMEOUT = 2.0
+"""Seconds ``close()`` waits for the broker's half of the closing handshake before dropping the
+TCP connection (websockets' default is 10 s: too long on a black-holed link); ``ws_options``
+can override it as ``close_timeout``."""
+
 
 class Status(enum.Enum):
     """Connection status of a :class:`Client`."""
@@ -174,12 +179,13 @@ class Client:
 
     async def _open(self) -> tuple[ClientConnection, asyncio.Task[None]]:
         """Connect, register, start reading, re-subscribe; returns the socket and its reader."""
+        options: dict[str, Any] = {"close_timeout": _CLOSE_TIMEOUT, **self.ws_options}
         ws = await _ws_connect(
             self.url,
             subprotocols=self.subprotocols or None,  # type: ignore[arg-type]
             open_timeout=self.connect_timeout,
             max_size=None,
-            **self.ws_options,
+            **options,
         )
         reader: asyncio.Task[None] | None = None
         try:
