@@ -15,6 +15,7 @@ import pytest
 from rawpeer import RawPeer, envelope, error_code
 from websocketmq.backends.memory import MemoryBackend
 from websocketmq.errors import Disconnected, ShuttingDown
+from websocketmq.protocol.envelope import Message
 from websocketmq.protocol.session import (
     CancelRequest,
     Send,
@@ -378,3 +379,45 @@ def test_valid_control_bodies_still_accepted() -> None:
     cancel = envelope("event", "_client.cancel", {"correlationID": "c" * 128})
     (action,) = session.receive(json.dumps(cancel))
     assert isinstance(action, CancelRequest) and action.correlation_id == "c" * 128
+
+
+# -- a backend failure on a publish drops that publish, not the publisher's connection --------
+
+
+class _FlakyBackend(MemoryBackend):
+    """The in-process backend with an outage switch (as a NATS backend has when NATS is down:
+    its publish raises)."""
+
+    down = False
+
+    async def publish(
+        self, topic: str, frame: bytes, source: str | None, message: Message | None = None
+    ) -> None:
+        if self.down:
+            raise ConnectionError("backend unavailable")
+        await super().publish(topic, frame, source, message)
+
+
+async def test_backend_failure_on_publish_does_not_close_the_publisher() -> None:
+    """Bug: an exception from ``Backend.publish`` (NATS unreachable) escaped into the
+    publisher's receive loop and closed its connection with 1011: a backend outage
+    disconnected every client that published. A publish is best effort (spec §7.4 rule 3):
+    it is dropped (and logged); the connection stays, and the presence events of a client
+    registering during the outage do not kill it either."""
+    backend = _FlakyBackend()
+    async with run_broker(backend=backend) as rb:
+        rb.broker.subscribe("_internal.client.registered", lambda m, _: None)
+        sub = await RawPeer.connect(rb.url)
+        await sub.subscribe("news.*")
+        pub = await RawPeer.connect(rb.url)
+        backend.down = True
+        await pub.send(envelope("event", "news.lost", {"n": 1}))
+        assert (await pub.request("_client.ping"))["header"]["type"] == "response"
+        late = await RawPeer.connect(rb.url)  # registration during the outage
+        assert (await late.request("_client.ping"))["header"]["type"] == "response"
+        backend.down = False
+        await pub.send(envelope("event", "news.kept", {"n": 2}))
+        got = await sub.expect(lambda m: m["header"]["type"] == "event")
+        assert got["header"]["topic"] == "news.kept"
+        for peer in (sub, pub, late):
+            await peer.aclose()

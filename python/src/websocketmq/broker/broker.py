@@ -572,7 +572,10 @@ class Broker:
             err = Forbidden(f"not allowed to publish on {topic!r}")
             conn.send(encode(new_error(msg.header.message_id, err)))
             return
-        await self.backend.publish(topic, encode(msg), conn.client_id, msg)
+        try:
+            await self.backend.publish(topic, encode(msg), conn.client_id, msg)
+        except Exception:  # backend outage: the publish is lost (best effort, spec §7.4)
+            log.exception("publish on %s from %s failed", topic, conn.client_id)
         await self._cooperate()
 
     def _client_request(self, conn: ClientConnection, msg: Message) -> None:
@@ -735,7 +738,10 @@ class Broker:
             body["pageSessionID"] = action.page_session_id
         if action.resumed:
             body["resumed"] = True
-        await self._internal_event(TOPIC_CLIENT_REGISTERED, body)
+        try:
+            await self._internal_event(TOPIC_CLIENT_REGISTERED, body)
+        except Exception:  # a backend outage must not cost the client its connection
+            log.exception("registration event for %s failed", client_id)
 
     async def _internal_event(self, topic: str, body: Any) -> None:
         if self._in_process and not self._handlers.match(topic):
