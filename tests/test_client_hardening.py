@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 import pytest
-from websocketmq import Message, Status, TooLarge, connect
+from websocketmq import BadMessage, Message, Status, TooLarge, connect
 from websocketmq.testing import run_broker
 
 __all__: list[str] = []
@@ -314,3 +314,16 @@ async def test_close_on_a_blackholed_link_settles_within_a_bounded_time() -> Non
         proxy.blackhole()
         await asyncio.wait_for(client.close(), 5)
         assert client.status is Status.CLOSED
+
+
+async def test_a_body_that_cannot_be_encoded_raises_bad_message() -> None:
+    """Every failure the client reports is a typed ``WsmqError`` with a wire code. Bug: a
+    publish or request body msgspec cannot encode (an arbitrary object) raised a bare
+    ``TypeError`` from deep inside the encoder."""
+    async with run_broker(port=0) as live, connect(live.url) as client:
+        with pytest.raises(BadMessage):
+            await client.publish("a.b", object())
+        with pytest.raises(BadMessage):
+            await client.request("a.b", {"x": object()}, timeout=5)
+        assert client._pending == {}
+        assert client.connected

@@ -34,6 +34,7 @@ from websockets.exceptions import ConnectionClosed as _WsClosed
 from websockets.exceptions import WebSocketException
 
 from ..errors import (
+    BadMessage,
     ConnectionClosed,
     Disconnected,
     HandlerError,
@@ -508,7 +509,7 @@ class Client:
         """Publish an event: server handlers and every subscribed client get it (not this
         client, unless it subscribed with ``echo=True``)."""
         validate_topic(topic)
-        await self._send(encode(new_event(topic, body)))
+        await self._send(_encode_body(new_event(topic, body)))
 
     async def _call(self, topic: str, body: Any, timeout: float | None) -> Message:
         ttl = self.request_timeout if timeout is None else timeout
@@ -518,7 +519,7 @@ class Client:
         fut: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
         self._pending[corr] = fut
         try:
-            await self._send(encode(msg))
+            await self._send(_encode_body(msg))
             async with asyncio.timeout(ttl):
                 reply = await fut
         except TimeoutError:
@@ -619,6 +620,15 @@ class Client:
         """Application-level ping (``_client.ping``); returns the broker's timestamp (ms)."""
         reply = await self._call("_client.ping", None, timeout)
         return int(reply.body["timestamp"])
+
+
+def _encode_body(msg: Message) -> bytes:
+    """Encode an outgoing publish or request; a body that is not JSON-encodable is the caller's
+    error, reported as a typed ``BadMessage`` rather than the encoder's bare exception."""
+    try:
+        return encode(msg)
+    except Exception as exc:
+        raise BadMessage(f"the body of {msg.header.topic!r} cannot be encoded: {exc}") from exc
 
 
 def _sub_key(pattern: str, handler: ClientHandler) -> tuple[str, ClientHandler] | None:
