@@ -421,3 +421,19 @@ async def test_backend_failure_on_publish_does_not_close_the_publisher() -> None
         assert got["header"]["topic"] == "news.kept"
         for peer in (sub, pub, late):
             await peer.aclose()
+
+
+async def test_async_presence_handlers_see_the_shutdown_deregistrations() -> None:
+    """Follow-up of the shutdown fix: an *async* handler runs as a task, and ``close`` used to
+    cancel every background task right after publishing, before those tasks had started."""
+    gone: list[str] = []
+
+    async def on_gone(msg: Message, _: str | None) -> None:
+        gone.append(msg.body["reason"])
+
+    async with run_broker() as rb:
+        rb.broker.subscribe("_internal.client.deregistered", on_gone)
+        peer = await RawPeer.connect(rb.url)
+        await rb.stop()
+        assert gone == ["shutdown"]
+        await peer.aclose()

@@ -295,6 +295,8 @@ class Broker:
                 with contextlib.suppress(Exception):
                     await self.backend.detach_client(client_id)
                 await self._deregistered_event(conn, "shutdown")
+        if self._background:  # let handler tasks (e.g. of those events) run, bounded
+            await asyncio.wait(set(self._background), timeout=0.5)
         for task in list(self._background):
             task.cancel()
         if self._started:
