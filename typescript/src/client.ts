@@ -421,7 +421,8 @@ export class WebSocketMQ {
 
   /**
    * Publish an event (fire-and-forget). Queued until the connection is open.
-   * Throws `BAD_TOPIC` for a wildcard or malformed topic, `DISCONNECTED` after `close()` and
+   * Throws `BAD_TOPIC` for a wildcard or malformed topic, `BAD_MESSAGE` for a body JSON cannot
+   * encode, `TOO_LARGE` above the broker's `maxMessageSize`, `DISCONNECTED` after `close()` and
    * `RATE_LIMITED` when not connected and `maxQueuedMessages` messages are already queued.
    */
   publish(topic: string, body: unknown = null): void {
@@ -432,7 +433,12 @@ export class WebSocketMQ {
     }
     const full = this.queueFull(topic);
     if (full !== null) throw full;
-    const frame = this.encode('event', topic, body);
+    let frame: string;
+    try {
+      frame = this.encode('event', topic, body);
+    } catch (error) {
+      throw this.wrap('BAD_MESSAGE', 'cannot encode body', error); // a BigInt, a cycle, …
+    }
     this.checkSize(frame, topic);
     this.sendOrQueue(frame);
   }

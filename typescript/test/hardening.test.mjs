@@ -224,4 +224,21 @@ describe('against a fake peer', () => {
       await proxy.stop();
     }
   });
+
+  // Bug: publish() with a body JSON cannot encode (a BigInt, a cycle) threw the bare TypeError
+  // of JSON.stringify, while request() reported the same problem as a typed BAD_MESSAGE.
+  it('publish() of a body JSON cannot encode throws a typed BAD_MESSAGE, like request()', async () => {
+    onConnection = (peer) => politeBroker(peer);
+    const client = newClient(fake.url);
+    const cyclic = {};
+    cyclic.self = cyclic;
+    for (const body of [{ n: 1n }, cyclic]) {
+      assert.throws(() => client.publish('a.b', body), { name: 'WsmqError', code: 'BAD_MESSAGE' }); // queued
+    }
+    await client.connect();
+    for (const body of [{ n: 1n }, cyclic]) {
+      assert.throws(() => client.publish('a.b', body), { name: 'WsmqError', code: 'BAD_MESSAGE' });
+      await assert.rejects(client.request('a.b', body), { name: 'WsmqError', code: 'BAD_MESSAGE' });
+    }
+  });
 });
