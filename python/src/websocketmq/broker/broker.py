@@ -591,11 +591,12 @@ class Broker:
             conn.send(ServerSession.fail(msg, ShuttingDown("the broker is shutting down")))
             return
         if len(conn._tasks) >= self.options.max_pending_requests_per_connection:
-            err = RateLimited("too many requests in flight on this connection")
-            conn.send(ServerSession.fail(msg, err))
+            limited = RateLimited("too many requests in flight on this connection")
+            self._refuse(conn, ServerSession.fail(msg, limited))
             return
         if corr in conn._tasks:
-            conn.send(ServerSession.fail(msg, WsmqError("BAD_MESSAGE", "duplicate correlationID")))
+            duplicate = WsmqError("BAD_MESSAGE", "duplicate correlationID")
+            self._refuse(conn, ServerSession.fail(msg, duplicate))
             return
         if self._in_process:
             # Fast path: this node has every handler. NO_HANDLER and sync handlers are answered
@@ -627,6 +628,15 @@ class Broker:
                 return
         task = asyncio.get_running_loop().create_task(self._serve_client_request(conn, msg))
         conn._tasks[corr] = task
+
+    @staticmethod
+    def _refuse(conn: ClientConnection, frame: bytes) -> None:
+        """Send a refusal the client caused, charged to its error budget (spec §12.1)."""
+        for action in conn.session.refuse(frame):
+            if type(action) is Send:
+                conn.send(action.frame)
+            elif type(action) is Close:
+                conn.transport.close(action.code, action.reason)
 
     def _request_done(
         self, conn: ClientConnection, msg: Message, future: asyncio.Future[Reply]

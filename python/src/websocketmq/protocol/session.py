@@ -251,6 +251,13 @@ class ServerSession(Generic[W]):
         actions = self._receive(frame)
         return self._charge(actions) if self._faults else actions
 
+    def refuse(self, frame: bytes) -> list[Any]:
+        """The I/O layer refused a client message with ``frame`` (an error it built: in-flight
+        limit, duplicate correlation): charge it like a session fault (spec §12.1), so the
+        actions are that Send, plus RATE_LIMITED and close 4029 once the budget is spent."""
+        self._faults += 1
+        return self._charge([Send(frame)])
+
     def _fault(self, exc: WsmqError) -> bytes:
         """The error frame for something the client did wrong, charged to its error budget."""
         self._faults += 1
