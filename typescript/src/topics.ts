@@ -38,11 +38,16 @@ export function topicProblem(topic: string, allowWildcards: boolean): string | n
   return null;
 }
 
-/** Does subscription `pattern` match literal `topic` (NATS subject semantics)? */
+/**
+ * Does subscription `pattern` match literal `topic` (NATS subject semantics)? A pattern whose
+ * first token is `*` or `>` never matches a reserved topic (first token starting with `_`,
+ * spec §5.2), so catch-all handlers never see control traffic by accident.
+ */
 export function topicMatches(pattern: string, topic: string): boolean {
   if (pattern === topic) return true;
   const p = pattern.split('.');
   const t = topic.split('.');
+  if ((p[0] === '*' || p[0] === '>') && topic.startsWith('_')) return false;
   for (let i = 0; i < p.length; i++) {
     const token = p[i];
     if (token === '>') return t.length > i;

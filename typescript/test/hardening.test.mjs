@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, afterEach, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
-import { WebSocketMQ } from '../dist/index.js';
+import { WebSocketMQ, topicMatches } from '../dist/index.js';
 import { Inbox, event, ms, startFakePeer, startProxy, waitUntil, withTimeout } from './helpers.mjs';
 
 const clients = [];
@@ -240,5 +240,32 @@ describe('against a fake peer', () => {
       assert.throws(() => client.publish('a.b', body), { name: 'WsmqError', code: 'BAD_MESSAGE' });
       await assert.rejects(client.request('a.b', body), { name: 'WsmqError', code: 'BAD_MESSAGE' });
     }
+  });
+
+  // Bug: topicMatches('>', '_internal.x') was true, so a catch-all handler got reserved
+  // broker→client events the client does not know yet (future control topics) and could answer
+  // reserved requests; spec §5.2: a pattern whose first token is `*` or `>` never matches a topic
+  // whose first token starts with `_`.
+  it('never lets a leading wildcard match a reserved topic', async () => {
+    assert.equal(topicMatches('>', '_client.register'), false);
+    assert.equal(topicMatches('*.status', '_db.status'), false);
+    assert.equal(topicMatches('*', '_x'), false);
+    assert.equal(topicMatches('_app.>', '_app.x'), true, 'a literal reserved prefix still matches');
+    assert.equal(topicMatches('>', 'app._x'), true, 'only the first token is reserved');
+    onConnection = (peer) => politeBroker(peer);
+    const base = fake.connections.items.length;
+    const client = newClient(fake.url);
+    const got = new Inbox();
+    client.subscribe('>', (body, ctx) => {
+      got.push(ctx.topic);
+      return 'answered';
+    });
+    await client.connect();
+    const peer = (await fake.connections.waitFor(base + 1)).at(-1);
+    await waitUntil(() => peer.received.items.some((e) => e.header.topic === '_client.subscribe'), ms(5000), 'subscribe');
+    peer.send(event('_internal.future', { x: 1 }));
+    peer.send(event('app.news', 1));
+    await got.waitFor(1, ms(5000), 'the ordinary event');
+    assert.deepEqual(got.items, ['app.news']);
   });
 });

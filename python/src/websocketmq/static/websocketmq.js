@@ -713,6 +713,7 @@
     if (pattern === topic) return true;
     const p = pattern.split(".");
     const t = topic.split(".");
+    if ((p[0] === "*" || p[0] === ">") && topic.startsWith("_")) return false;
     for (let i = 0; i < p.length; i++) {
       const token = p[i];
       if (token === ">") return t.length > i;
