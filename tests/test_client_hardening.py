@@ -327,3 +327,19 @@ async def test_a_body_that_cannot_be_encoded_raises_bad_message() -> None:
             await client.request("a.b", {"x": object()}, timeout=5)
         assert client._pending == {}
         assert client.connected
+
+
+async def test_on_disconnect_sees_closed_when_no_reconnect_follows() -> None:
+    """Bug: ``on_disconnect`` always ran with ``status`` RECONNECTING, also when the client was
+    about to stop for good (``auto_reconnect=False``, 1000, 4009, …), so a hook could not tell
+    whether the connection would come back."""
+    seen: list[Status] = []
+    async with run_broker(port=0) as live:
+        client = await connect(
+            live.url, auto_reconnect=False, on_disconnect=lambda c, e: seen.append(c.status)
+        )
+        _drop(live, client.client_id)
+        await asyncio.wait_for(client.wait_closed(), 5)
+        assert seen == [Status.CLOSED] and client.status is Status.CLOSED
+        await client.close()
+    assert seen == [Status.CLOSED]  # close() after the loss runs no second hook

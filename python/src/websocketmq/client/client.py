@@ -267,10 +267,12 @@ class Client:
                 task.cancel()
             if self._closing:
                 break
-            self.status = Status.RECONNECTING
-            await self._call_hook(self.on_disconnect, self, error)
             code = ws.close_code
-            if not self.auto_reconnect or code in _NO_RECONNECT:
+            final = not self.auto_reconnect or code in _NO_RECONNECT
+            # The hook sees the truth: CLOSED when no reconnect follows (4009, 1000, …).
+            self.status = Status.CLOSED if final else Status.RECONNECTING
+            await self._call_hook(self.on_disconnect, self, error)
+            if final or not self.auto_reconnect:  # the hook may have turned reconnecting off
                 break
             # §12.2: after 4029 (too many protocol errors) reconnect with a longer backoff,
             # growing while the broker keeps refusing; any other loss starts afresh.
