@@ -591,8 +591,10 @@ class Broker:
             conn.send(ServerSession.fail(msg, ShuttingDown("the broker is shutting down")))
             return
         if len(conn._tasks) >= self.options.max_pending_requests_per_connection:
+            # Not charged to the error budget: a busy but well-behaved client overshooting its
+            # in-flight limit must keep its connection (conformance case 9.3.1).
             limited = RateLimited("too many requests in flight on this connection")
-            self._refuse(conn, ServerSession.fail(msg, limited))
+            conn.send(ServerSession.fail(msg, limited))
             return
         if corr in conn._tasks:
             duplicate = WsmqError("BAD_MESSAGE", "duplicate correlationID")
