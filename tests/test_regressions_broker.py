@@ -465,3 +465,22 @@ async def test_duplicate_correlation_ids_count_against_the_error_budget() -> Non
         assert codes[-1] == "RATE_LIMITED" and set(codes[:-1]) == {"BAD_MESSAGE"}, codes
         assert peer.inbox[-1]["body"]["error"]["details"] == {"reason": "error-budget"}
         release.set()
+
+
+# -- §6.4 rule 4: any bad resume token is "resumed": false, never an exception ----------------
+
+
+@pytest.mark.parametrize("token", ["\u00b2.abc", "\u0661\u0662\u0663.abc", "\U0001d7d7\U0001d7d7.abc"])
+def test_resume_token_with_non_ascii_digits_is_just_invalid(token: str) -> None:
+    """Bug: the token's expiry was checked with ``str.isdigit``, which accepts ``²`` (and
+    ``int("²")`` raises ValueError): a register with such a token raised out of the session
+    and the broker closed the connection with 1011 and logged a traceback per attempt.
+    Non-ASCII digits are now simply an invalid token: a fresh ID, ``resumed: false``."""
+    session: ServerSession[str] = ServerSession("c-fresh", SessionConfig(resume_secret=b"k" * 32))
+    register = envelope(
+        "event", "_client.register", {"brokerClientID": "c-old", "resumeToken": token}
+    )
+    (ack, registered) = session.receive(json.dumps(register))
+    body = json.loads(ack.frame)["body"]
+    assert body["resumed"] is False and body["brokerClientID"] == "c-fresh"
+    assert registered.client_id == "c-fresh"

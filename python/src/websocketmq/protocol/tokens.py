@@ -28,7 +28,8 @@ def issue_token(secret: bytes, client_id: str, now: float, ttl: float) -> str:
 def verify_token(secret: bytes, client_id: str, token: str, now: float) -> bool:
     """Whether ``token`` was issued for ``client_id`` with ``secret`` and has not expired."""
     expiry_text, _, mac = token.partition(".")
-    if not expiry_text.isdigit() or len(expiry_text) > 12:
+    # isascii(): str.isdigit() accepts "²", which int() refuses (an exception, not a verdict)
+    if not (expiry_text.isascii() and expiry_text.isdigit()) or len(expiry_text) > 12:
         return False
     expiry = int(expiry_text)
     if expiry < now:
