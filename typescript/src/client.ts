@@ -677,22 +677,24 @@ export class WebSocketMQ {
   ): void {
     const superseded = NO_RECONNECT_CODES.has(info.code);
     const exhausted = this.attempt >= this.options.maxReconnectAttempts + 1 && openInfo === null;
+    // The status changes before onClose runs, so that onClose sees the link down (isOpen false)
+    // and a connect() called from it really opens a new connection.
     if (this.closing || !this.options.reconnect || superseded || exhausted) {
-      if (openInfo !== null) this.emit('close', { ...openInfo, willReconnect: false });
       this.finishClosed(info);
+      if (openInfo !== null) this.emit('close', { ...openInfo, willReconnect: false });
       return;
     }
     if (openInfo !== null) {
       // §12.2: after 4029 (too many protocol errors) reconnect with a longer backoff, growing
       // while the broker keeps refusing; any other loss of a registered link starts afresh.
       this.penalty = info.code === 4029 ? this.penalty + 1 : 0;
-      this.emit('close', { ...openInfo, willReconnect: true });
       this.attempt = 0;
     }
-    if (this.closing) return; // onClose may have called close()
     const next = this.attempt + 1;
     const delayMs = backoffDelay(next + this.penalty, this.backoff, this.random);
     this.setStatus({ state: 'reconnecting', attempt: next, delayMs, error });
+    if (openInfo !== null) this.emit('close', { ...openInfo, willReconnect: true });
+    if (this.closing) return; // onClose may have called close()
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
       if (!this.closing) this.openSocket();

@@ -268,4 +268,32 @@ describe('against a fake peer', () => {
     await got.waitFor(1, ms(5000), 'the ordinary event');
     assert.deepEqual(got.items, ['app.news']);
   });
+
+  // Bug: onClose ran while status was still 'open', so isOpen was true inside it and connect()
+  // called there (the application asking for a new connection after a 1000 or 4009) resolved
+  // at once without opening anything; the client then went to 'closed'.
+  it('onClose sees the link down: isOpen is false, connect() from it really reconnects', async () => {
+    onConnection = (peer) => politeBroker(peer);
+    const base = fake.connections.items.length;
+    const client = newClient(fake.url);
+    const seen = [];
+    let reopened;
+    client.onClose = (info) => {
+      seen.push([info.code, info.willReconnect, client.isOpen, client.status.state]);
+      if (info.code === 1000 && reopened === undefined) reopened = client.connect();
+    };
+    await client.connect();
+    (await fake.connections.waitFor(base + 1)).at(-1).ws.close(1011, 'internal');
+    await fake.connections.waitFor(base + 2, ms(5000), 'the automatic reconnect');
+    await waitUntil(() => client.isOpen, ms(5000), 'open again');
+    fake.connections.items.at(-1).ws.close(1000, 'session over');
+    await waitUntil(() => reopened !== undefined, ms(5000), 'onClose after 1000');
+    await withTimeout(reopened, ms(5000), 'connect() called from onClose');
+    assert.equal(client.status.state, 'open');
+    assert.equal(fake.connections.items.length, base + 3);
+    assert.deepEqual(seen, [
+      [1011, true, false, 'reconnecting'],
+      [1000, false, false, 'closed'],
+    ]);
+  });
 });

@@ -1107,19 +1107,19 @@
       const superseded = NO_RECONNECT_CODES.has(info.code);
       const exhausted = this.attempt >= this.options.maxReconnectAttempts + 1 && openInfo === null;
       if (this.closing || !this.options.reconnect || superseded || exhausted) {
-        if (openInfo !== null) this.emit("close", { ...openInfo, willReconnect: false });
         this.finishClosed(info);
+        if (openInfo !== null) this.emit("close", { ...openInfo, willReconnect: false });
         return;
       }
       if (openInfo !== null) {
         this.penalty = info.code === 4029 ? this.penalty + 1 : 0;
-        this.emit("close", { ...openInfo, willReconnect: true });
         this.attempt = 0;
       }
-      if (this.closing) return;
       const next = this.attempt + 1;
       const delayMs = backoffDelay(next + this.penalty, this.backoff, this.random);
       this.setStatus({ state: "reconnecting", attempt: next, delayMs, error });
+      if (openInfo !== null) this.emit("close", { ...openInfo, willReconnect: true });
+      if (this.closing) return;
       this.reconnectTimer = setTimeout(() => {
         this.reconnectTimer = void 0;
         if (!this.closing) this.openSocket();
