@@ -470,7 +470,9 @@ async def test_duplicate_correlation_ids_count_against_the_error_budget() -> Non
 # -- §6.4 rule 4: any bad resume token is "resumed": false, never an exception ----------------
 
 
-@pytest.mark.parametrize("token", ["\u00b2.abc", "\u0661\u0662\u0663.abc", "\U0001d7d7\U0001d7d7.abc"])
+@pytest.mark.parametrize(
+    "token", ["\u00b2.abc", "\u0661\u0662\u0663.abc", "\U0001d7d7\U0001d7d7.abc"]
+)
 def test_resume_token_with_non_ascii_digits_is_just_invalid(token: str) -> None:
     """Bug: the token's expiry was checked with ``str.isdigit``, which accepts ``²`` (and
     ``int("²")`` raises ValueError): a register with such a token raised out of the session
