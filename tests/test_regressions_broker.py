@@ -15,9 +15,11 @@ import pytest
 from rawpeer import RawPeer, envelope, error_code
 from websocketmq.backends.memory import MemoryBackend
 from websocketmq.errors import Disconnected, ShuttingDown
+from websocketmq.limits import Limits
 from websocketmq.protocol.envelope import Message
 from websocketmq.protocol.session import (
     CancelRequest,
+    Publish,
     Send,
     ServerSession,
     SessionConfig,
@@ -486,3 +488,27 @@ def test_resume_token_with_non_ascii_digits_is_just_invalid(token: str) -> None:
     body = json.loads(ack.frame)["body"]
     assert body["resumed"] is False and body["brokerClientID"] == "c-fresh"
     assert registered.client_id == "c-fresh"
+
+
+# -- limits run on a monotonic clock: a wall-clock step back must not throttle a connection ---
+
+
+def test_rate_limit_survives_the_wall_clock_stepping_back() -> None:
+    """Bug: the session fed ``time.time()`` (wall clock) to the rate limiter and the error
+    budget, whose buckets refill only when time moves forward. After an NTP step or a VM
+    restore moved the clock back an hour, every open connection was refused
+    (``RATE_LIMITED``, then close 4029) for that hour. The limits now use the monotonic
+    clock; the wall clock is kept for resume-token expiry only."""
+    wall, mono = [1_000_000.0], [50.0]
+    limits = Limits(message_rate=10, message_burst=1, error_budget=100)
+    config = SessionConfig(resume_secret=b"k" * 32, limits=limits)
+    session: ServerSession[str] = ServerSession(
+        "c-1", config, clock=lambda: wall[0], monotonic=lambda: mono[0]
+    )
+    event = json.dumps(envelope("event", "a.b", {}))
+    assert [type(a) for a in session.receive(event)][-1] is Publish  # registers implicitly
+    wall[0] -= 3600  # the wall clock steps back an hour …
+    mono[0] += 1.0  # … while a second really passes
+    assert [type(a) for a in session.receive(event)] == [Publish]
+    # and a session built as the broker builds it (default clocks) limits by monotonic time
+    assert ServerSession("c-2", config).monotonic is time.monotonic

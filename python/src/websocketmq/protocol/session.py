@@ -216,7 +216,11 @@ class ServerSession(Generic[W]):
     """Broker-side protocol state of one connection; ``W`` is the I/O layer's waiter type."""
 
     def __init__(
-        self, client_id: str, config: SessionConfig, clock: Callable[[], float] = time.time
+        self,
+        client_id: str,
+        config: SessionConfig,
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] | None = None,
     ) -> None:
         self.client_id = client_id
         self.config = config
@@ -224,7 +228,13 @@ class ServerSession(Generic[W]):
         self.page_session_id: str | None = None
         self.pending: PendingTable[W] = PendingTable()
         self._clock = clock
-        self.guard = ConnectionGuard(config.limits, clock())
+        """Wall clock: resume-token expiry (tokens cross nodes and restarts)."""
+        if monotonic is None:
+            monotonic = time.monotonic if clock is time.time else clock
+        self.monotonic = monotonic
+        """Rate limit and error budget: their buckets refill only while time moves forward,
+        so a wall-clock step back would starve them (tests pass one fake clock for both)."""
+        self.guard = ConnectionGuard(config.limits, monotonic())
         self._faults = 0
 
     # -- state -----------------------------------------------------------------------------
@@ -266,7 +276,7 @@ class ServerSession(Generic[W]):
     def _charge(self, actions: list[Any]) -> list[Any]:
         """Charge this frame's faults to the error budget; spent → RATE_LIMITED, close 4029."""
         faults, self._faults = self._faults, 0
-        now = self._clock()
+        now = self.monotonic()
         for _ in range(faults):
             if not self.guard.fault(now) and self.state is not State.CLOSING:
                 self._move(Trigger.CLOSE)
@@ -309,7 +319,7 @@ class ServerSession(Generic[W]):
 
     def _receive_message(self, msg: Message) -> list[Any]:
         header = msg.header
-        if header.type in ("event", "request") and self.guard.over_rate(self._clock()):
+        if header.type in ("event", "request") and self.guard.over_rate(self.monotonic()):
             corr = header.correlation_id if header.type == "request" else header.message_id
             limited = RateLimited(
                 "message rate limit exceeded; message dropped", {"reason": "message-rate"}, corr
