@@ -244,6 +244,8 @@ const TTL_GRACE_MS = 1_000;
  * WebSocket's own close timeout (30 s in `ws`).
  */
 const CLOSE_TIMEOUT_MS = 2_000;
+/** setTimeout's largest delay (~24.8 days): beyond it timers fire at once, so timeouts clamp. */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 /** How many settled correlation IDs are remembered to recognize late answers (§8.7). */
 const SETTLED_MEMORY = 1024;
 
@@ -810,7 +812,8 @@ export class WebSocketMQ {
 
   /** `bounded` is false for the client's own control requests (one per pattern, never flooding). */
   private sendRequest(topic: string, body: unknown, options: RequestOptions, bounded = true): Promise<unknown> {
-    const timeoutMs = options.timeoutMs ?? this.options.requestTimeoutMs;
+    const requested = options.timeoutMs ?? this.options.requestTimeoutMs;
+    const timeoutMs = Math.min(MAX_TIMEOUT_MS, Number.isNaN(requested) ? this.options.requestTimeoutMs : requested);
     if (this.currentStatus.state === 'closed') {
       return Promise.reject(new WsmqError('DISCONNECTED', 'client is closed; call connect() first', { topic }));
     }

@@ -296,4 +296,23 @@ describe('against a fake peer', () => {
       [1000, false, false, 'closed'],
     ]);
   });
+
+  // Bug: a timeout beyond setTimeout's range (e.g. Infinity for "no deadline", or 30 days) made
+  // the timer fire after 1 ms (Node and browsers clamp overflowing delays to ~0), so the request
+  // failed with TIMEOUT at once; Infinity also went out as "ttl": null, an invalid request.
+  it('a timeout beyond the timer range is clamped, not fired at once', async () => {
+    onConnection = (peer) => {
+      politeBroker(peer);
+      peer.ws.on('message', (data) => {
+        const env = JSON.parse(String(data));
+        if (env.header.topic === 'svc.slowpoke') setImmediate(() => peer.respond(env, env.header.ttl));
+      });
+    };
+    const client = newClient(fake.url);
+    await client.connect();
+    for (const timeoutMs of [Number.POSITIVE_INFINITY, 30 * 24 * 3600 * 1000]) {
+      const ttl = await client.request('svc.slowpoke', null, { timeoutMs });
+      assert.equal(ttl, 2 ** 31 - 1, `ttl sent for timeoutMs ${timeoutMs}`);
+    }
+  });
 });

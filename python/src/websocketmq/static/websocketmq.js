@@ -730,6 +730,7 @@
   var DEFAULT_MAX_QUEUED = 1e3;
   var TTL_GRACE_MS = 1e3;
   var CLOSE_TIMEOUT_MS = 2e3;
+  var MAX_TIMEOUT_MS = 2 ** 31 - 1;
   var SETTLED_MEMORY = 1024;
   function randomId(random) {
     let id = "";
@@ -1222,7 +1223,8 @@
     }
     /** `bounded` is false for the client's own control requests (one per pattern, never flooding). */
     sendRequest(topic, body, options, bounded = true) {
-      const timeoutMs = options.timeoutMs ?? this.options.requestTimeoutMs;
+      const requested = options.timeoutMs ?? this.options.requestTimeoutMs;
+      const timeoutMs = Math.min(MAX_TIMEOUT_MS, Number.isNaN(requested) ? this.options.requestTimeoutMs : requested);
       if (this.currentStatus.state === "closed") {
         return Promise.reject(new WsmqError("DISCONNECTED", "client is closed; call connect() first", { topic }));
       }
