@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 from typing import Any
 
 import pytest
@@ -343,3 +344,20 @@ async def test_on_disconnect_sees_closed_when_no_reconnect_follows() -> None:
         assert seen == [Status.CLOSED] and client.status is Status.CLOSED
         await client.close()
     assert seen == [Status.CLOSED]  # close() after the loss runs no second hook
+
+
+async def test_an_infinite_or_huge_timeout_is_clamped_into_a_valid_ttl() -> None:
+    """Bug: ``request(..., timeout=math.inf)`` ("no deadline") raised a bare OverflowError
+    (``int(inf * 1000)``) and a huge finite timeout went out as a ttl above 2^53-1, which the
+    schema forbids; the ttl on the wire is now clamped to 1..2^53-1 ms (the broker clamps it
+    further to its maximum, §8.2) while the local deadline stays what the caller asked."""
+    async with run_broker(port=0) as live:
+
+        @live.broker.subscribe("svc.echo")
+        async def echo(msg: Message, _: str | None) -> Any:
+            return msg.body
+
+        async with connect(live.url) as client:
+            assert await client.request("svc.echo", 1, timeout=math.inf) == 1
+            assert await client.request("svc.echo", 2, timeout=1e300) == 2
+            assert client._pending == {}

@@ -71,6 +71,9 @@ _NO_RECONNECT = {1000, 1008, 4001, 4009}
 closure (the broker ended the session on purpose), policy / auth deadline (retrying with the same
 credential cannot help) and superseded (reconnecting would steal the identity back)."""
 
+_MAX_TTL_MS = 2**53 - 1
+"""The largest ttl the wire format allows (§3.2); longer timeouts are sent as this."""
+
 _CLOSE_TIMEOUT = 2.0
 """Seconds ``close()`` waits for the broker's half of the closing handshake before dropping the
 TCP connection (websockets' default is 10 s: too long on a black-holed link); ``ws_options``
@@ -515,7 +518,10 @@ class Client:
 
     async def _call(self, topic: str, body: Any, timeout: float | None) -> Message:
         ttl = self.request_timeout if timeout is None else timeout
-        msg = new_request(topic, body, max(1, int(ttl * 1000)))
+        # The wire ttl is an integer in 1..2^53-1 (§3.2) whatever the caller asked (math.inf:
+        # no deadline of its own); the local deadline below stays the caller's.
+        ttl_ms = _MAX_TTL_MS if not ttl * 1000 < _MAX_TTL_MS else max(1, int(ttl * 1000))
+        msg = new_request(topic, body, ttl_ms)
         corr = msg.header.correlation_id
         assert corr is not None
         fut: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
