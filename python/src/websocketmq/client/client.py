@@ -4,7 +4,9 @@ One supervisor task owns the connection: it opens the WebSocket, registers (resu
 previous identity with its token when reconnecting, design.md §4), re-subscribes, then reads
 until the socket goes; then it fails every pending request at once with ``Disconnected`` and,
 with ``auto_reconnect``, tries again with exponential backoff, full jitter and a cap, reset after
-every successful connection. Requests map correlation IDs to futures and always clean up.
+every successful connection (after 4029, error budget spent, it keeps growing instead). A close
+code that forbids reconnecting (1000, 1008, 4001, 4009: spec §12.2) ends the client. Requests map
+correlation IDs to futures and always clean up; one the caller cancels sends ``_client.cancel``.
 
 Handlers: ``subscribe(pattern, handler)``; ``handler(msg)`` gets every matching event, and for a
 server→client request to this client its return value is the response body (a ``WsmqError``
@@ -564,7 +566,8 @@ class Client:
     ) -> Any:
         """Request a server handler; returns the response body (decoded into ``type`` if
         given: dataclass, msgspec Struct, TypedDict, pydantic model — the seed's
-        ``GenericRequest[T]``). Raises NoHandler, RequestTimeout, Disconnected or the
+        ``GenericRequest[T]``). Raises NoHandler, RequestTimeout, Disconnected, TooLarge (over
+        the broker's ``maxMessageSize``), BadMessage (a body JSON cannot encode) or the
         handler's error (``WsmqError`` subclasses, ``.code`` as on the wire)."""
         validate_topic(topic)
         reply = await self._call(topic, body, timeout)
