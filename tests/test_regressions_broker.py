@@ -111,7 +111,7 @@ async def test_identity_of_a_failed_handshake_is_not_kept() -> None:
         writer.close()
         assert response.startswith(b"HTTP/1.1 400"), response[:80]
         # the close watcher releases the per-IP slot (and now the identity) on every way out
-        await asyncio.wait(set(rb.server._watchers), timeout=10)
+        await asyncio.wait(set(rb.server._watchers.values()), timeout=10)
         assert not rb.server._ip_of
         assert rb.server._identities == {}
         # and a good connection still gets its identity
@@ -333,7 +333,7 @@ async def test_identity_of_a_client_gone_during_async_authentication_is_not_kept
         await writer.drain()
         await asyncio.wait_for(entered.wait(), 10)
         writer.close()  # the client gives up while authentication runs
-        await asyncio.wait(set(rb.server._watchers), timeout=10)  # the slot is released
+        await asyncio.wait(set(rb.server._watchers.values()), timeout=10)  # the slot is released
         assert not rb.server._ip_of
         proceed.set()
         await rb.stop()  # waits for the handshake to finish

@@ -308,3 +308,21 @@ async def test_client_cancel_cancels_the_handler_and_nothing_is_answered(
     await raw.send(env("event", "_client.cancel", {"correlationID": "slow-1"}, mid="cx"))
     await asyncio.wait_for(cancelled.wait(), 5)
     await still_works(raw)  # the next frame is the echo: no answer to slow-1 was sent
+
+
+async def test_an_open_idle_connection_keeps_no_watcher_task_and_frees_its_slot() -> None:
+    """An open connection is released by its handler, not by a per-connection watcher task
+    (idle memory), and every way out still gives back its per-IP slot."""
+    async with run_broker(port=0) as rb:
+        conns = [await connect(rb.url) for _ in range(5)]
+        for ws in conns:
+            await ws.send(env("request", "_client.ping", None, corr="p"))
+            while (await recv(ws))["header"]["type"] != "response":
+                pass
+        assert rb.server._watchers == {}  # handed over to the handlers
+        assert len(rb.server._ip_of) == 5
+        for ws in conns:
+            await ws.close()
+        async with asyncio.timeout(5):  # the handlers' finally blocks run after the close
+            while rb.server._ip_of:  # noqa: ASYNC110 - internal state, no event to wait on
+                await asyncio.sleep(0.01)

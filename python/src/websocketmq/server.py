@@ -81,14 +81,14 @@ class _Transport:
 
     def __init__(self, ws: ServerConnection, limit: int) -> None:
         self._ws = ws
-        self._queue: deque[bytes] = deque()
-        self._wake = asyncio.Event()
+        # The queue, its wake-up event and the writer task exist only once a frame has to wait
+        # (the socket backs up, or a close): idle connections skip them (idle target: 20 KiB).
+        self._queue: deque[bytes] | None = None
+        self._wake: asyncio.Event | None = None
         self._closing: tuple[int, str] | None = None
         self._batch: list[bytes] = []
         self._batch_bytes = 0
         self.limit = limit
-        # Created on first need: most frames go out by the direct path, and an idle
-        # connection without a task costs a few KiB less (idle target: 20 KiB).
         self.writer: asyncio.Task[None] | None = None
 
     def send(self, frame: bytes) -> bool:
@@ -111,7 +111,9 @@ class _Transport:
                 self._batch.append(frame)
                 self._batch_bytes += len(frame)
                 return True
-        if len(queue) >= self.limit:
+        if queue is None:
+            queue = self._queue = deque()
+        elif len(queue) >= self.limit:
             return False
         queue.append(frame)
         self._start_writer()
@@ -135,7 +137,7 @@ class _Transport:
     def _start_writer(self) -> None:
         if self.writer is None:
             self.writer = asyncio.get_running_loop().create_task(self._write())
-        else:
+        elif self._wake is not None:
             self._wake.set()
 
     def close(self, code: int, reason: str, *, discard_queue: bool = False) -> None:
@@ -145,7 +147,8 @@ class _Transport:
         if discard_queue:
             # slow consumer: the writer may be stuck in a drain that never ends; replace it by
             # a close handshake bounded by websockets' close_timeout (then the TCP is aborted)
-            self._queue.clear()
+            if self._queue is not None:
+                self._queue.clear()
             self._batch.clear()
             self._batch_bytes = 0
             if self.writer is not None:
@@ -184,16 +187,19 @@ class _Transport:
 
     async def _write(self) -> None:
         ws = self._ws
-        queue = self._queue
+        if self._wake is None:
+            self._wake = asyncio.Event()
+        wake = self._wake
         try:
             while True:
+                queue = self._queue
                 while queue:
                     await ws.send(queue.popleft(), text=True)
                 if self._closing is not None:
                     await ws.close(*self._closing)
                     return
-                self._wake.clear()
-                await self._wake.wait()
+                wake.clear()
+                await wake.wait()
         except ConnectionClosed:
             return
 
@@ -223,7 +229,9 @@ class Server:
         dropped by :meth:`_release` on every other way out (failed handshake, timeout)."""
         self._per_ip = ConnectionCounter(broker.options.max_connections_per_ip)
         self._ip_of: dict[ServerConnection, str] = {}
-        self._watchers: set[asyncio.Task[None]] = set()
+        # per connection until its handshake ends: _handle takes over (one task less per open
+        # connection), else the watcher releases the connection's per-IP slot and identity
+        self._watchers: dict[ServerConnection, asyncio.Task[None]] = {}
         self._closed = asyncio.Event()
 
     @property
@@ -319,9 +327,9 @@ class Server:
             log.info("refused %s: more than %d connections", ip, self._per_ip.limit)
             return _response(429, "Too Many Requests", b"too many connections\n", "text/plain")
         self._ip_of[conn] = ip
-        watcher = asyncio.get_running_loop().create_task(self._release_when_closed(conn))
-        self._watchers.add(watcher)
-        watcher.add_done_callback(self._watchers.discard)
+        self._watchers[conn] = asyncio.get_running_loop().create_task(
+            self._release_when_closed(conn)
+        )
         if opts.authenticate is not None:
             hreq = HandshakeRequest(request.path, request.headers, conn.remote_address)
             try:
@@ -349,21 +357,32 @@ class Server:
             self._per_ip.release(ip)
 
     async def _release_when_closed(self, conn: ServerConnection) -> None:
-        """Covers handshakes that never reach :meth:`_handle` (timeout, peer gone, 4xx)."""
+        """Covers handshakes that never reach :meth:`_handle` (timeout, peer gone, 4xx).
+        :meth:`_handle` cancels it once the connection is open, and releases in its own
+        ``finally``."""
         try:
             await conn.wait_closed()
-        finally:
+        except asyncio.CancelledError:
+            if self._watchers.pop(conn, None) is None:
+                return  # handed over to _handle
             self._release(conn)
+            raise
+        self._watchers.pop(conn, None)
+        self._release(conn)
 
     # -- WebSocket ------------------------------------------------------------------------
 
     async def _handle(self, ws: ServerConnection) -> None:
+        watcher = self._watchers.pop(ws, None)
+        if watcher is not None:
+            watcher.cancel()  # this handler releases the connection in its finally
         identity = self._identities.pop(ws, None)
         broker = self.broker
         transport = _Transport(ws, broker.options.send_queue_size)
         try:
             conn = broker.connect(transport, identity)
         except Exception:
+            self._release(ws)
             await ws.close(1001, "broker shutting down")
             return
         reason = "closed"
