@@ -453,36 +453,14 @@ async def nats_rpc(spec: dict[str, Any]) -> dict[str, Any]:
     import nats
 
     nc = await nats.connect(spec["url"], max_reconnect_attempts=0)
-    window, warmup, duration = int(spec["window"]), float(spec["warmup"]), float(spec["duration"])
-    t_measure = time.perf_counter() + warmup
-    t_end = t_measure + duration
-    lat: list[float] = []
-    last = [t_measure]
-    total = [0]
 
-    async def worker() -> None:
-        n = 0
-        while time.perf_counter() < t_end:
-            n += 1
-            t0 = time.perf_counter()
-            await nc.request(wire.ECHO_TOPIC, wire.encode(wire.body(n)), timeout=60)
-            t1 = time.perf_counter()
-            total[0] += 1
-            if t0 >= t_measure:
-                lat.append(t1 - t0)
-                last[0] = t1
+    async def call(n: int) -> Any:
+        return await nc.request(wire.ECHO_TOPIC, wire.encode(wire.body(n)), timeout=60)
 
-    await asyncio.gather(*(worker() for _ in range(window)))
-    await nc.close()
-    elapsed = max(last[0] - t_measure, 1e-9)
-    return {
-        "count": len(lat),
-        "elapsed": elapsed,
-        "rate": len(lat) / elapsed,
-        "errors": 0,
-        "total": total[0],
-        **wire.latency_stats(lat),
-    }
+    try:
+        return await wire.closed_loop(call, spec)
+    finally:
+        await nc.close()
 
 
 async def nats_s2c(spec: dict[str, Any]) -> dict[str, Any]:
@@ -587,36 +565,14 @@ async def py_connect(url: str) -> Any:
 async def py_rpc(spec: dict[str, Any]) -> dict[str, Any]:
     """``client.request("bench.echo", …)`` from ``window`` concurrent loops."""
     client = await py_connect(spec["url"])
-    window, warmup, duration = int(spec["window"]), float(spec["warmup"]), float(spec["duration"])
-    t_measure = time.perf_counter() + warmup
-    t_end = t_measure + duration
-    lat: list[float] = []
-    last = [t_measure]
-    total = [0]
 
-    async def worker() -> None:
-        n = 0
-        while time.perf_counter() < t_end:
-            n += 1
-            t0 = time.perf_counter()
-            await client.request(wire.ECHO_TOPIC, wire.body(n), 60)
-            t1 = time.perf_counter()
-            total[0] += 1
-            if t0 >= t_measure:
-                lat.append(t1 - t0)
-                last[0] = t1
+    async def call(n: int) -> Any:
+        return await client.request(wire.ECHO_TOPIC, wire.body(n), 60)
 
-    await asyncio.gather(*(worker() for _ in range(window)))
-    await client.close()
-    elapsed = max(last[0] - t_measure, 1e-9)
-    return {
-        "count": len(lat),
-        "elapsed": elapsed,
-        "rate": len(lat) / elapsed,
-        "errors": 0,
-        "total": total[0],
-        **wire.latency_stats(lat),
-    }
+    try:
+        return await wire.closed_loop(call, spec)
+    finally:
+        await client.close()
 
 
 async def py_s2c(spec: dict[str, Any]) -> dict[str, Any]:

@@ -8,8 +8,10 @@ the server's. Bodies are ~100-byte JSON objects as the issue asks.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import msgspec
@@ -24,6 +26,7 @@ __all__ = [
     "Envelope",
     "Header",
     "body",
+    "closed_loop",
     "decode_envelope",
     "encode",
     "event",
@@ -160,4 +163,56 @@ def latency_stats(latencies: list[float]) -> dict[str, float]:
     return {
         "p50_ms": s[min(n - 1, int(n * 0.50))] * 1000.0,
         "p99_ms": s[min(n - 1, int(n * 0.99))] * 1000.0,
+    }
+
+
+async def closed_loop(
+    call: Callable[[int], Awaitable[object]],
+    spec: Mapping[str, Any],
+    *,
+    count_errors: bool = False,
+) -> dict[str, Any]:
+    """``spec["window"]`` loops, each awaiting ``call(n)`` back to back for ``warmup +
+    duration`` seconds; the latencies of calls started after the warm-up.
+
+    One implementation for every system's RPC shapes (load generators and the servers' own
+    server→client runs), so that each system is measured the same way. With ``count_errors``
+    a failed call is counted and the loop goes on (a server reports it); otherwise the
+    exception fails the run.
+    """
+    window = int(spec["window"])
+    t_measure = time.perf_counter() + float(spec["warmup"])
+    t_end = t_measure + float(spec["duration"])
+    latencies: list[float] = []
+    last = [t_measure]
+    errors = [0]
+    total = [0]
+
+    async def worker() -> None:
+        n = 0
+        while time.perf_counter() < t_end:
+            n += 1
+            t0 = time.perf_counter()
+            try:
+                await call(n)
+            except Exception:
+                if not count_errors:
+                    raise
+                errors[0] += 1
+                continue
+            t1 = time.perf_counter()
+            total[0] += 1
+            if t0 >= t_measure:
+                latencies.append(t1 - t0)
+                last[0] = t1
+
+    await asyncio.gather(*(worker() for _ in range(window)))
+    elapsed = max(last[0] - t_measure, 1e-9)
+    return {
+        "count": len(latencies),
+        "elapsed": elapsed,
+        "rate": len(latencies) / elapsed,
+        "errors": errors[0],
+        "total": total[0],
+        **latency_stats(latencies),
     }

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import time
 from typing import Any
 
 import nats
@@ -34,40 +33,11 @@ async def amain(args: argparse.Namespace) -> None:
 
     async def run_s2c(msg: Any) -> None:
         spec = json.loads(msg.data)
-        window = int(spec["window"])
-        t_measure = time.perf_counter() + float(spec["warmup"])
-        t_end = t_measure + float(spec["duration"])
-        latencies: list[float] = []
-        last = [t_measure]
-        errors = [0]
-        total = [0]
 
-        async def worker() -> None:
-            n = 0
-            while time.perf_counter() < t_end:
-                n += 1
-                t0 = time.perf_counter()
-                try:
-                    await nc.request(spec["subject"], wire.encode(wire.body(n)), timeout=60)
-                except Exception:
-                    errors[0] += 1
-                    continue
-                t1 = time.perf_counter()
-                total[0] += 1
-                if t0 >= t_measure:
-                    latencies.append(t1 - t0)
-                    last[0] = t1
+        async def call(n: int) -> Any:
+            return await nc.request(spec["subject"], wire.encode(wire.body(n)), timeout=60)
 
-        await asyncio.gather(*(worker() for _ in range(window)))
-        elapsed = max(last[0] - t_measure, 1e-9)
-        result = {
-            "count": len(latencies),
-            "elapsed": elapsed,
-            "rate": len(latencies) / elapsed,
-            "errors": errors[0],
-            "total": total[0],
-            **wire.latency_stats(latencies),
-        }
+        result = await wire.closed_loop(call, spec, count_errors=True)
         await msg.respond(json.dumps(result).encode())
 
     tasks: set[asyncio.Task[None]] = set()

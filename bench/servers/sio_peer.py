@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import time
 from typing import Any
 
 import socketio
@@ -42,40 +41,10 @@ async def pub(_sid: str, data: Any) -> None:
 
 @sio.on("s2c")  # type: ignore[untyped-decorator]
 async def s2c(sid: str, spec: dict[str, Any]) -> dict[str, Any]:
-    window = int(spec["window"])
-    t_measure = time.perf_counter() + float(spec["warmup"])
-    t_end = t_measure + float(spec["duration"])
-    latencies: list[float] = []
-    last = [t_measure]
-    errors = [0]
-    total = [0]
+    async def call(n: int) -> Any:
+        return await sio.call("echo", wire.body(n), to=sid, timeout=60)
 
-    async def worker() -> None:
-        n = 0
-        while time.perf_counter() < t_end:
-            n += 1
-            t0 = time.perf_counter()
-            try:
-                await sio.call("echo", wire.body(n), to=sid, timeout=60)
-            except Exception:
-                errors[0] += 1
-                continue
-            t1 = time.perf_counter()
-            total[0] += 1
-            if t0 >= t_measure:
-                latencies.append(t1 - t0)
-                last[0] = t1
-
-    await asyncio.gather(*(worker() for _ in range(window)))
-    elapsed = max(last[0] - t_measure, 1e-9)
-    return {
-        "count": len(latencies),
-        "elapsed": elapsed,
-        "rate": len(latencies) / elapsed,
-        "errors": errors[0],
-        "total": total[0],
-        **wire.latency_stats(latencies),
-    }
+    return await wire.closed_loop(call, spec, count_errors=True)
 
 
 async def amain(args: argparse.Namespace) -> None:

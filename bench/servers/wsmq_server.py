@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import runpy
-import time
 from typing import Any
 
 from websocketmq import Broker, BrokerOptions
@@ -61,41 +60,11 @@ def build_broker(options: BrokerOptions | None = None, *, handlers: bool = True)
     async def s2c(msg: Any, client_id: str | None) -> dict[str, Any]:
         if client_id is None:
             raise ValueError("bench.s2c must come from a client")
-        spec = msg.body
-        window = int(spec["window"])
-        t_measure = time.perf_counter() + float(spec["warmup"])
-        t_end = t_measure + float(spec["duration"])
-        latencies: list[float] = []
-        last = [t_measure]
-        errors = [0]
-        total = [0]
 
-        async def worker() -> None:
-            n = 0
-            while time.perf_counter() < t_end:
-                n += 1
-                t0 = time.perf_counter()
-                try:
-                    await broker.request_to_client(client_id, wire.ECHO_TOPIC, wire.body(n), 60)
-                except Exception:
-                    errors[0] += 1
-                    continue
-                t1 = time.perf_counter()
-                total[0] += 1
-                if t0 >= t_measure:
-                    latencies.append(t1 - t0)
-                    last[0] = t1
+        async def call(n: int) -> Any:
+            return await broker.request_to_client(client_id, wire.ECHO_TOPIC, wire.body(n), 60)
 
-        await asyncio.gather(*(worker() for _ in range(window)))
-        elapsed = max(last[0] - t_measure, 1e-9)
-        return {
-            "count": len(latencies),
-            "elapsed": elapsed,
-            "rate": len(latencies) / elapsed,
-            "errors": errors[0],
-            "total": total[0],
-            **wire.latency_stats(latencies),
-        }
+        return await wire.closed_loop(call, msg.body, count_errors=True)
 
     broker.subscribe(wire.ECHO_TOPIC, echo)
     broker.subscribe(wire.S2C_TOPIC, s2c)
