@@ -62,7 +62,13 @@ from ..protocol.session import (
     Subscribe,
     Unsubscribe,
 )
-from ..protocol.topics import SubscriptionIndex, is_reserved, validate_pattern, validate_topic
+from ..protocol.topics import (
+    HandlerEntry,
+    SubscriptionIndex,
+    is_reserved,
+    validate_pattern,
+    validate_topic,
+)
 from ..typed import convert
 from .options import BrokerOptions
 
@@ -99,22 +105,7 @@ class Transport(Protocol):
         """Close after the queued frames (or drop them first); returns at once."""
 
 
-class _Entry:
-    """One handler registration."""
-
-    __slots__ = ("fn", "is_async", "pattern", "seq")
-
-    def __init__(self, seq: int, pattern: str, fn: Handler) -> None:
-        self.seq = seq
-        self.pattern = pattern
-        self.fn = fn
-        self.is_async = inspect.iscoroutinefunction(fn)
-
-    def __hash__(self) -> int:
-        return self.seq
-
-    def __eq__(self, other: object) -> bool:
-        return self is other
+_Entry = HandlerEntry[Handler]
 
 
 class Subscription:

@@ -57,7 +57,7 @@ from ..protocol.envelope import (
     new_request,
     new_response,
 )
-from ..protocol.topics import SubscriptionIndex, validate_pattern, validate_topic
+from ..protocol.topics import HandlerEntry, SubscriptionIndex, validate_pattern, validate_topic
 from ..typed import convert
 
 __all__ = ["Client", "ClientHandler", "ClientSubscription", "Status", "connect"]
@@ -91,20 +91,7 @@ class Status(enum.Enum):
     CLOSED = "closed"
 
 
-class _Entry:
-    __slots__ = ("fn", "is_async", "pattern", "seq")
-
-    def __init__(self, seq: int, pattern: str, fn: ClientHandler) -> None:
-        self.seq = seq
-        self.pattern = pattern
-        self.fn = fn
-        self.is_async = inspect.iscoroutinefunction(fn)
-
-    def __hash__(self) -> int:
-        return self.seq
-
-    def __eq__(self, other: object) -> bool:
-        return self is other
+_Entry = HandlerEntry[ClientHandler]
 
 
 class ClientSubscription:

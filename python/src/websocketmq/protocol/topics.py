@@ -13,16 +13,18 @@ topic once and gets every subscriber, and repeated publishes on the same topic c
 
 from __future__ import annotations
 
+import inspect
 import re
-from collections.abc import Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from functools import lru_cache
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from ..errors import BadTopic
 
 __all__ = [
     "MAX_TOPIC_BYTES",
     "MAX_TOPIC_TOKENS",
+    "HandlerEntry",
     "SubscriptionIndex",
     "is_reserved",
     "matches",
@@ -99,6 +101,30 @@ class _Node(Generic[V]):
         self.children: dict[str, _Node[V]] = {}
         self.values: dict[V, None] = {}  # insertion-ordered set: first registered first
         self.tail: dict[V, None] = {}  # values subscribed with '>' at this node
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class HandlerEntry(Generic[F]):
+    """One handler registered on a pattern, as the broker and the client keep them in a
+    :class:`SubscriptionIndex`. Hashed by its registration number and equal only to itself,
+    so the same function on two patterns stays two entries; ``seq`` gives "first registered
+    wins" for requests."""
+
+    __slots__ = ("fn", "is_async", "pattern", "seq")
+
+    def __init__(self, seq: int, pattern: str, fn: F) -> None:
+        self.seq = seq
+        self.pattern = pattern
+        self.fn = fn
+        self.is_async = inspect.iscoroutinefunction(fn)
+
+    def __hash__(self) -> int:
+        return self.seq
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
 
 
 class SubscriptionIndex(Generic[V]):
