@@ -7,12 +7,12 @@ STAMP  := $(VENV)/.installed-stamp
 NODE_STAMP := typescript/node_modules/.installed-stamp
 
 .PHONY: install node demo test test-python test-ts lint fmt types codegen codegen-check \
-        bundle bundle-check conformance bench bench-quick soak clean
+        bundle bundle-check conformance bench bench-quick soak docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev,bench]'
+	$(PY) -m pip install -q -e '.[dev,bench,docs]'
 	touch $@
 
 install: $(STAMP)
@@ -82,5 +82,10 @@ bench-quick: install
 soak: install
 	$(PY) -m pytest -q -m slow tests/test_soak.py --soak-full
 
+# The documentation site (mkdocs-material + mkdocstrings); --strict: a broken link, a missing
+# page or a bad reference fails the build. Output in site/.
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
+
 clean:
-	rm -rf $(VENV) typescript/node_modules typescript/dist test-artifacts .pytest_cache .mypy_cache
+	rm -rf $(VENV) typescript/node_modules typescript/dist test-artifacts site .pytest_cache .mypy_cache
