@@ -78,7 +78,7 @@ async def test_resume_supersedes_a_dead_connection_at_once_and_announces_it() ->
         ]
         assert all(b["brokerClientID"] == old.client_id for _, b in presence)
         # the old connection's subscription is gone; the heir has none until it re-subscribes
-        assert rb.broker._client_subs.match("news.x") == ()
+        assert rb.broker.registry.subscribers("news.x") == ()
         assert rb.broker.client_ids() == [old.client_id]
         assert rb.broker.get_client(old.client_id) is not None
         await heir.aclose()
