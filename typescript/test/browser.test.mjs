@@ -3,7 +3,7 @@
 // page shows; then the seed guide's JavaScript examples run as written in a second page.
 // Screenshots go to <repo>/test-artifacts/.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
@@ -25,25 +25,9 @@ const SKIP = existsSync(CHROMIUM)
   : `no Chromium at ${CHROMIUM}: install Debian's chromium (apt-get install chromium) to run the browser test`;
 const ARTIFACTS = join(REPO_ROOT, 'test-artifacts');
 const SEED_DIR = join(TS_ROOT, 'test', 'seed');
-const GUIDE = join(REPO_ROOT, '..', 'shared', 'seed', 'websocketmq-onboarding-guide.md');
-
 function seedFile(name) {
   return readFileSync(join(SEED_DIR, name), 'utf8');
 }
-
-describe('seed examples fixtures', () => {
-  it('are the guide\'s JavaScript code blocks, verbatim (markdown list indent removed)', { skip: existsSync(GUIDE) ? false : `no guide at ${GUIDE}` }, () => {
-    const guide = readFileSync(GUIDE, 'utf8');
-    const blocks = [...guide.matchAll(/```javascript\n([\s\S]*?)```/g)].map((m) => m[1]);
-    const files = readdirSync(SEED_DIR).filter((f) => f.endsWith('.js')).sort();
-    assert.equal(blocks.length, files.length);
-    blocks.forEach((block, i) => {
-      const dedented = block.split('\n').map((line) => (line.startsWith('   ') ? line.slice(3) : line.trim() === '' ? '' : line)).join('\n');
-      const file = seedFile(files[i]);
-      assert.ok(file === block || file === dedented, `${files[i]} differs from the guide's block ${i + 1}`);
-    });
-  });
-});
 
 describe('in headless Chromium', { skip: SKIP }, () => {
   let broker;
