@@ -72,7 +72,10 @@ class RecordingHost:
         async with self.event_seen:
             await asyncio.wait_for(self.event_seen.wait_for(lambda: len(self.events) >= n), 10)
 
-    async def handle_request(self, topic: str, frame: bytes, message: Message | None = None) -> Any:
+    def start_request(self, topic: str, frame: bytes, message: Message | None = None) -> Any:
+        return self._handle(topic, frame, message)
+
+    async def _handle(self, topic: str, frame: bytes, message: Message | None) -> Any:
         req = message or decode(frame)
         self.requests.append(topic)
         if topic.startswith("slow."):
@@ -254,7 +257,7 @@ async def test_node_death_fails_in_flight_requests_quickly() -> None:
         await b.start(b_host)
         await b.serve("slow.*")
         loop = asyncio.get_running_loop()
-        call = asyncio.create_task(a.request("slow.x", encode(new_request("slow.x")), 60))
+        call = asyncio.ensure_future(a.request("slow.x", encode(new_request("slow.x")), 60))
         await asyncio.wait_for(b_host.handling.wait(), 10)
         async with asyncio.timeout(10):
             while "b" not in a._nodes:  # noqa: ASYNC110 - a has seen b's accept: it probes b
@@ -280,7 +283,7 @@ async def test_node_death_before_accepting_fails_at_accept_timeout() -> None:
         await b.start(b_host)
         await b.serve("slow.*")
         loop = asyncio.get_running_loop()
-        call = asyncio.create_task(a.request("slow.x", encode(new_request("slow.x")), 60))
+        call = asyncio.ensure_future(a.request("slow.x", encode(new_request("slow.x")), 60))
         await asyncio.wait_for(b_host.handling.wait(), 10)
         assert b.nc is not None
         await b.nc.close()
@@ -298,7 +301,7 @@ async def test_caller_cancel_reaches_the_remote_handler() -> None:
         node([srv.url], "b") as (b, hb),
     ):
         await b.serve("slow.*")
-        call = asyncio.create_task(a.request("slow.x", encode(new_request("slow.x")), 60))
+        call = asyncio.ensure_future(a.request("slow.x", encode(new_request("slow.x")), 60))
         await asyncio.wait_for(hb.handling.wait(), 10)
         call.cancel()
         await asyncio.wait_for(hb.cancelled.wait(), 10)

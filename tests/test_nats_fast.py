@@ -16,7 +16,8 @@ import pytest
 from nats.protocol.parser import Parser
 from nats_cluster import NATS_SERVER, SKIP_REASON, NatsServer
 from websocketmq.backends import nats_fast
-from websocketmq.backends.nats_fast import FastClient, FastParser, build_headers
+from websocketmq.backends.nats_fast import FastClient, FastParser
+from websocketmq.backends.nats_subjects import build_headers
 
 pytestmark = [pytest.mark.nats, pytest.mark.timeout(60)]
 

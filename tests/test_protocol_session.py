@@ -11,6 +11,7 @@ from websocketmq.protocol.envelope import decode, new_request
 from websocketmq.protocol.session import (
     TRANSITIONS,
     Answer,
+    Authenticate,
     CancelRequest,
     Close,
     Publish,
@@ -210,3 +211,55 @@ def test_bad_register_bodies_are_charged_to_the_error_budget() -> None:
         actions = s.receive(env("event", "_client.register", {"pageSessionID": 5}))
     assert isinstance(actions[-1], Close) and actions[-1].code == 4029
     assert sent(actions)[-1]["body"]["error"]["code"] == "RATE_LIMITED"
+
+
+def auth_session() -> ServerSession[str]:
+    config = SessionConfig(resume_secret=SECRET, max_message_size=1000)
+    return ServerSession("c-1", config, lambda: 1000.0, auth_pending=True)
+
+
+def test_first_message_auth_is_a_state_of_the_session() -> None:
+    s = auth_session()
+    assert s.state is State.AUTH_PENDING
+    [action] = s.receive(env("event", "_client.register", {"auth": "tok", "pageSessionID": "p"}))
+    assert isinstance(action, Authenticate)
+    assert action.credential == "tok" and action.message.body == {"pageSessionID": "p"}
+    assert s.state is State.AUTH_PENDING  # until the I/O layer's hook has decided
+    actions = s.authenticated(action.message)
+    assert s.state is State.REGISTERED and any(isinstance(a, Registered) for a in actions)
+    assert sent(actions)[0]["body"]["pageSessionID"] == "p"
+    assert "auth" not in sent(actions)[0]["body"]
+
+
+def test_first_message_auth_refusals_close_1008_and_the_deadline_4001() -> None:
+    for first in (env("event", "other.topic", {}), env("event", "_client.register", {}), "nope"):
+        s = auth_session()
+        actions = s.receive(first)
+        assert [type(a) for a in actions] == [Send, Close]
+        assert sent(actions)[0]["body"]["error"]["code"] == "UNAUTHENTICATED"
+        assert actions[1] == Close(1008, "authentication failed") and s.state is State.CLOSING
+    s = auth_session()
+    [action] = s.receive(env("event", "_client.register", {"auth": 1}))
+    expired = s.auth_expired()
+    assert expired[1] == Close(4001, "authentication deadline")
+    assert sent(expired)[0]["body"]["error"]["code"] == "UNAUTHENTICATED"
+    # the hook finished after the deadline: nothing more happens, either way
+    assert s.authenticated(action.message) == [] and s.auth_refused(action.message) == []
+    assert s.auth_expired() == [] and s.state is State.CLOSING
+
+
+def test_the_state_table_in_the_design_doc_is_the_transition_table() -> None:
+    """docs/design.md §8.3 shows TRANSITIONS; this keeps the two in step."""
+    from pathlib import Path
+
+    from websocketmq.protocol.session import Trigger
+
+    doc = (Path(__file__).parent.parent / "docs" / "design.md").read_text()
+    triggers = [Trigger.AUTHENTICATED, Trigger.REGISTER, Trigger.CLOSE, Trigger.CLOSED]
+    assert set(triggers) == set(Trigger)
+    header = "| state \\ trigger | " + " | ".join(f"`{t.value}`" for t in triggers) + " |"
+    assert header in doc
+    for state in State:
+        cells = [TRANSITIONS.get((state, t)) for t in triggers]
+        row = " | ".join(f"`{c.value}`" if c else "—" for c in cells)
+        assert f"| `{state.value}` | {row} |" in doc, state

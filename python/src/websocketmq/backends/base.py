@@ -11,9 +11,10 @@ Call flow (``B`` = broker node = host, ``K`` = backend)::
     client publish / broker.publish   B → K.publish(topic, frame, source)
                                       K → host.deliver_event(topic, frame, source)  on every node
                                           that watches a pattern matching topic (once per node)
-    client request / broker.request   B → K.request(topic, frame, timeout) -> Reply
-                                      K → host.handle_request(topic, frame) -> Reply   on ONE node
-                                          that serves a pattern matching topic; none → NoHandler
+    client request / broker.request   B → K.request(topic, frame, timeout) -> Reply | Awaitable
+                                      K → host.start_request(topic, frame) -> Reply | Awaitable
+                                          on ONE node that serves a pattern matching topic
+                                          (this node's own handlers included); none → NoHandler
     broker.request_to_client(id, …)   B → K.request_client(id, frame, timeout) -> Reply
                                       K → host.request_client(id, frame, timeout) on the node
                                           holding id; nobody → UnknownClient
@@ -38,18 +39,25 @@ A backend whose class attribute ``in_process`` is True declares that it only eve
 the local host; the broker then skips encoding where it can and passes ``frame=b""`` together
 with ``message`` (never both missing). Remote backends leave it False and always get real frames.
 
+One path per request (docs/design.md §9): every client→server request, from a client of this
+node or from server code, goes through :meth:`Backend.request`, whatever the backend; the broker
+has no branch per backend. ``request`` and ``start_request`` return the reply itself when it is
+known at once (a sync handler, NO_HANDLER: no task, no future) or an awaitable of it (a
+coroutine, or a future so that a remote request needs no task); the broker tracks that
+awaitable as the request in flight, and cancelling it cancels the handler wherever it runs.
+
 Change log (announce changes to this contract here):
-- v1 (initial): as above.
-- v1.1: optional fast paths, both default to "not offered": ``Backend.request_nowait`` (a
-  future of the reply instead of a coroutine: the broker needs no task per remote request) and
-  ``BackendHost.start_request`` (``Broker`` has it: a sync handler's reply without a task;
-  ``NatsBackend`` uses it when the host has it).
+- v1 (initial): as above, with ``async def request`` and ``BackendHost.handle_request``.
+- v1.1: optional fast paths ``Backend.request_nowait`` and ``BackendHost.start_request``.
+- v2: one path: ``Backend.request`` returns ``Reply | Awaitable[Reply]`` (a v1 ``async def
+  request`` still fits: a coroutine is an awaitable); ``BackendHost.start_request`` is the one
+  host method for requests (``handle_request`` and ``request_nowait`` are gone).
 """
 
 from __future__ import annotations
 
 import abc
-import asyncio
+from collections.abc import Awaitable
 from typing import Protocol
 
 from ..protocol.envelope import Message
@@ -72,10 +80,11 @@ class BackendHost(Protocol):
         """Deliver an event to local subscribed clients (not ``source`` unless it asked for
         echo) and to local event handlers whose pattern matches ``topic``."""
 
-    async def handle_request(
+    def start_request(
         self, topic: str, frame: bytes, message: Message | None = None
-    ) -> Reply:
-        """Run the first local handler matching ``topic`` and return its response or error.
+    ) -> Reply | Awaitable[Reply]:
+        """Run the first local handler matching ``topic``: its response or error when known at
+        once, else an awaitable of it (cancel it to stop the handler).
 
         Never raises for handler failures (they become error replies); enforces the request's
         ttl (TIMEOUT reply). Returns a NO_HANDLER error if no local handler matches after all.
@@ -117,18 +126,11 @@ class Backend(abc.ABC):
         """Deliver the event ``frame`` on ``topic`` to every watching node (fire-and-forget)."""
 
     @abc.abstractmethod
-    async def request(
+    def request(
         self, topic: str, frame: bytes, timeout: float, message: Message | None = None
-    ) -> Reply:
-        """Have exactly one serving node handle the request; raise ``NoHandler`` if none."""
-
-    def request_nowait(
-        self, topic: str, frame: bytes, timeout: float, message: Message | None = None
-    ) -> asyncio.Future[Reply] | None:
-        """Optional fast path of :meth:`request` (same contract): start the request and return
-        a future of its reply (cancel the future to give up; ``NoHandler`` is its exception), or
-        None when the caller must use :meth:`request` (the default: not offered)."""
-        return None
+    ) -> Reply | Awaitable[Reply]:
+        """Have exactly one serving node handle the request: the reply, or an awaitable of it
+        (cancel it to give up). ``NoHandler`` (raised, or the awaitable's exception) if none."""
 
     @abc.abstractmethod
     async def request_client(

@@ -6,6 +6,8 @@ The fast path of the reference broker: a publish is encoded once by the broker a
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 from ..errors import UnknownClient
 from ..protocol.envelope import Message
 from .base import Backend, BackendHost, Reply
@@ -33,11 +35,11 @@ class MemoryBackend(Backend):
         """Deliver locally: the host matches its own subscriptions."""
         self._host().deliver_event(topic, frame, source, message)
 
-    async def request(
+    def request(
         self, topic: str, frame: bytes, timeout: float, message: Message | None = None
-    ) -> Reply:
+    ) -> Reply | Awaitable[Reply]:
         """Run the local handler (the host answers NO_HANDLER at once when none matches)."""
-        return await self._host().handle_request(topic, frame, message)
+        return self._host().start_request(topic, frame, message)
 
     async def request_client(
         self, client_id: str, frame: bytes, timeout: float, message: Message | None = None

@@ -53,10 +53,9 @@ import functools
 import heapq
 import itertools
 import logging
-import re
 import secrets
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,6 +63,15 @@ from ..errors import BadTopic, NoHandler, TooLarge, UnknownClient, WsmqError
 from ..protocol.envelope import Message, decode, encode, new_error
 from ..protocol.topics import SubscriptionIndex, validate_pattern, validate_topic
 from .base import Backend, BackendHost, Reply
+from .nats_subjects import (
+    NAME_RE,
+    NODE_HEADER,
+    TIMEOUT_HEADER,
+    Subjects,
+    raw_headers,
+    timeout_from_headers,
+    timeout_from_raw,
+)
 
 try:
     from . import nats_fast
@@ -84,13 +92,9 @@ __all__ = ["DEFAULT_NAMESPACE", "NatsBackend"]
 log = logging.getLogger(__name__)
 
 DEFAULT_NAMESPACE = "default"
-_NAMESPACE_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _ACCEPT = b"accept "
 _QUEUE = "wsmq-handlers"
 _NO_RESPONDERS = b"NATS/1.0 503"
-# one subject token: no whitespace (str.isspace), no control characters, no '*' or '>'; a
-# regular expression instead of a per-character loop (client IDs are checked per request)
-_TOKEN_RE = re.compile(r"[^\s\x00-\x1f*>]+")
 _SWEEP_INTERVAL = 0.05  # s: resolution of the accept checks and deadlines of remote requests
 
 
@@ -179,15 +183,15 @@ class NatsBackend(Backend):
     ) -> None:
         if nats is None:
             raise ImportError("NatsBackend needs nats-py: pip install 'websocketmq[nats]'")
-        if not _NAMESPACE_RE.fullmatch(namespace):
-            raise ValueError(f"namespace must match {_NAMESPACE_RE.pattern}: {namespace!r}")
+        if not NAME_RE.fullmatch(namespace):
+            raise ValueError(f"namespace must match {NAME_RE.pattern}: {namespace!r}")
         self.servers = [servers] if isinstance(servers, str) else list(servers)
         if not self.servers:
             raise ValueError("NatsBackend needs at least one NATS server URL")
         self.namespace = namespace
         self.node_id = node_id or secrets.token_hex(8)
-        if not _NAMESPACE_RE.fullmatch(self.node_id):
-            raise ValueError(f"node_id must match {_NAMESPACE_RE.pattern}: {self.node_id!r}")
+        if not NAME_RE.fullmatch(self.node_id):
+            raise ValueError(f"node_id must match {NAME_RE.pattern}: {self.node_id!r}")
         self.probe_interval = probe_interval
         self.grace = grace
         self.accept_timeout = accept_timeout
@@ -195,13 +199,15 @@ class NatsBackend(Backend):
         self.start_timeout = start_timeout
         self._reconnect_time_wait = reconnect_time_wait
         self._connect_options = connect_options
-        self._prefix = f"wsmq.{namespace}."
-        self._t = self._prefix + "t."
-        self._r = self._prefix + "r."
-        self._c = self._prefix + "c."
-        self._n = self._prefix + "n."
-        self._inbox = f"{self._n}{self.node_id}."
-        self._answer_prefix = self._inbox + "a."
+        self.subjects = Subjects(namespace, self.node_id)
+        """The subject scheme (:mod:`.nats_subjects`)."""
+        subjects = self.subjects
+        self._t = subjects.events
+        self._r = subjects.requests
+        self._c = subjects.clients
+        self._n = subjects.nodes
+        self._inbox = subjects.inbox
+        self._answer_prefix = subjects.answers
         self.nc: NatsClient | None = None
         self._watches: dict[str, _Watch] = {}
         self._watch_index: SubscriptionIndex[str] = SubscriptionIndex()
@@ -347,7 +353,7 @@ class NatsBackend(Backend):
         if self._watches:
             self._host().deliver_event(topic, frame, source, message)
         try:
-            await self._nc().publish(subject, frame, headers={"Wsmq-Node": self.node_id})
+            await self._nc().publish(subject, frame, headers={NODE_HEADER: self.node_id})
         except nats_errors.MaxPayloadError as exc:
             raise TooLarge(f"event larger than the NATS max_payload: {exc}") from exc
         except nats_errors.Error as exc:  # closed, buffer full while reconnecting…
@@ -377,7 +383,7 @@ class NatsBackend(Backend):
 
     async def _on_event(self, pattern: str, msg: Msg) -> None:
         """An event from NATS: validate, drop our own echo and duplicates, deliver locally."""
-        if msg.headers and msg.headers.get("Wsmq-Node") == self.node_id:
+        if msg.headers and msg.headers.get(NODE_HEADER) == self.node_id:
             return  # delivered locally already
         topic = msg.subject[len(self._t) :]
         try:
@@ -428,29 +434,14 @@ class NatsBackend(Backend):
             await sub.unsubscribe()
         await self._flush()
 
-    async def request(
+    def request(
         self, topic: str, frame: bytes, timeout: float, message: Message | None = None
-    ) -> Reply:
-        """Local handler if this node has one, else exactly one node through the queue group."""
+    ) -> Reply | Awaitable[Reply]:
+        """Local handler if this node has one (local first), else exactly one node through the
+        queue group: a future of its answer (no task per request)."""
         validate_topic(topic)
         if self._served.match(topic):
-            return await self._host().handle_request(topic, frame, message)
-        return await self._remote(
-            self._r + topic,
-            frame,
-            timeout,
-            message,
-            functools.partial(_no_handler, topic),
-            target=f"handler for {topic!r}",
-        )
-
-    def request_nowait(
-        self, topic: str, frame: bytes, timeout: float, message: Message | None = None
-    ) -> asyncio.Future[Reply] | None:
-        """:meth:`request` as a future when it goes over NATS (None: served on this node)."""
-        validate_topic(topic)
-        if self._served.match(topic):
-            return None
+            return self._host().start_request(topic, frame, message)
         return self._start_remote(
             self._r + topic,
             frame,
@@ -481,15 +472,10 @@ class NatsBackend(Backend):
         except WsmqError as exc:
             log.warning("dropping invalid request from NATS on %r: %s", subject, exc)
             return
-        host = self._host()
-        start = getattr(host, "start_request", None)  # optional sync fast path (Broker has it)
-        if start is None:
-            work = host.handle_request(topic, data, message)
-        else:
-            work = start(topic, data, message)
-            if isinstance(work, Message | bytes):  # answered at once: no task, no accept
-                self._send(reply, encode(work) if isinstance(work, Message) else work)
-                return
+        work = self._host().start_request(topic, data, message)
+        if isinstance(work, Message | bytes):  # answered at once: no task, no accept
+            self._send(reply, encode(work) if isinstance(work, Message) else work)
+            return
         self._run_serving(reply, work, message.correlation_id)
 
     # -- client-addressed traffic --------------------------------------------------------------
@@ -500,14 +486,14 @@ class NatsBackend(Backend):
         """Ask the client wherever it is connected; UnknownClient at once if nowhere."""
         if client_id in self._clients:
             return await self._host().request_client(client_id, frame, timeout, message)
-        return await self._remote(
+        return await self._start_remote(
             self._client_subject(client_id, "req"),
             frame,
             timeout,
             message,
             functools.partial(_unknown_client, client_id),
             target=f"client {client_id!r}",
-            headers={"Wsmq-Timeout": f"{timeout:.3f}"},
+            headers={TIMEOUT_HEADER: f"{timeout:.3f}"},
         )
 
     async def send_to_client(self, client_id: str, frame: bytes) -> bool:
@@ -562,24 +548,16 @@ class NatsBackend(Backend):
                 await self._flush()
 
     def _client_subject(self, client_id: str, kind: str) -> str:
-        if not client_id or "." in client_id or not _token_ok(client_id):
-            raise UnknownClient(f"invalid client ID {client_id!r}")
-        return f"{self._c}{client_id}.{kind}"
+        return self.subjects.client(client_id, kind)
 
     async def _on_client_msg(self, msg: Msg) -> None:
         """Traffic for a client this node holds (nats-py callback path)."""
-        timeout = _float_header(msg, "Wsmq-Timeout", 30.0)
+        timeout = timeout_from_headers(msg.headers)
         self._client_message(msg.subject, msg.reply, msg.data, timeout)
 
     def _client_direct(self, subject: bytes, reply: bytes, data: bytes, h: bytes | None) -> None:
         """Traffic for a client this node holds (direct path, see :mod:`.nats_fast`)."""
-        timeout = 30.0
-        if h is not None:
-            at = h.find(b"\r\nWsmq-Timeout: ")
-            if at >= 0:
-                end = h.find(b"\r\n", at + 16)
-                timeout = _timeout_value(h[at + 16 : end if end >= 0 else None], 30.0)
-        self._client_message(subject.decode(), reply.decode(), data, timeout)
+        self._client_message(subject.decode(), reply.decode(), data, timeout_from_raw(h))
 
     def _client_message(self, subject: str, reply: str, data: bytes, timeout: float) -> None:
         """A request, a frame, or an eviction for a client this node holds."""
@@ -630,25 +608,6 @@ class NatsBackend(Backend):
 
     # -- the caller side of remote requests ----------------------------------------------------
 
-    async def _remote(
-        self,
-        subject: str,
-        frame: bytes,
-        timeout: float,
-        message: Message | None,
-        nobody: Callable[[], WsmqError],
-        *,
-        target: str,
-        headers: dict[str, str] | None = None,
-    ) -> Reply:
-        """Send a request over NATS and wait for its answer, the node's death, or the timeout.
-
-        Cancelling the caller cancels the remote handler (see :meth:`_start_remote`).
-        """
-        return await self._start_remote(
-            subject, frame, timeout, message, nobody, target=target, headers=headers
-        )
-
     def _start_remote(
         self,
         subject: str,
@@ -689,7 +648,7 @@ class NatsBackend(Backend):
         pending = _Pending(future, message.correlation_id, target, nobody, now + total)
         fast = self._fast
         try:
-            raw = None if headers is None or fast is None else _raw_headers(headers)
+            raw = None if headers is None or fast is None else raw_headers(headers)
             sent = fast is not None and fast.publish_nowait(subject, frame, reply, raw)
         except nats_errors.MaxPayloadError as exc:
             future.set_exception(TooLarge(f"request larger than the NATS max_payload: {exc}"))
@@ -788,8 +747,7 @@ class NatsBackend(Backend):
         )
 
     def _send_cancel(self, node: str, token: str) -> None:
-        subject = f"{self._n}{node}.x"
-        self._send(subject, (self._answer_prefix + token).encode())
+        self._send(self.subjects.node(node, "x"), (self._answer_prefix + token).encode())
 
     async def _on_inbox(self, msg: Msg) -> None:
         """Our node's inbox (nats-py callback path)."""
@@ -825,7 +783,7 @@ class NatsBackend(Backend):
             return
         if data.startswith(_ACCEPT):
             node = data[len(_ACCEPT) :].decode(errors="replace")
-            if _NAMESPACE_RE.fullmatch(node) and pending.node is None:
+            if NAME_RE.fullmatch(node) and pending.node is None:
                 if pending.cancelled:
                     self._send_cancel(node, token)
                     self._forget(token)
@@ -886,7 +844,7 @@ class NatsBackend(Backend):
         nc = self._nc()
         nodes = list(self._nodes)
         results = await asyncio.gather(
-            *(nc.request(f"{self._n}{n}.ping", b"", timeout=2) for n in nodes),
+            *(nc.request(self.subjects.node(n, "ping"), b"", timeout=2) for n in nodes),
             return_exceptions=True,
         )
         for node, result in zip(nodes, results, strict=True):
@@ -1016,36 +974,9 @@ class NatsBackend(Backend):
             await nc.request(self._inbox + "ping", b"", timeout=2)
 
 
-def _raw_headers(headers: dict[str, str]) -> bytes:
-    if len(headers) == 1 and "Wsmq-Timeout" in headers:  # every server->client request
-        return _timeout_headers(headers["Wsmq-Timeout"])
-    return nats_fast.build_headers(headers)
-
-
-@functools.lru_cache(maxsize=256)
-def _timeout_headers(value: str) -> bytes:
-    return nats_fast.build_headers({"Wsmq-Timeout": value})
-
-
 def _no_handler(topic: str) -> WsmqError:
     return NoHandler(f"no handler for {topic!r}")
 
 
 def _unknown_client(client_id: str) -> WsmqError:
     return UnknownClient(f"no connected client {client_id!r}")
-
-
-def _token_ok(token: str) -> bool:
-    return _TOKEN_RE.fullmatch(token) is not None
-
-
-def _float_header(msg: Msg, name: str, default: float) -> float:
-    return _timeout_value((msg.headers or {}).get(name, default), default)
-
-
-def _timeout_value(raw: str | bytes | float, default: float) -> float:
-    try:
-        value = float(raw)
-    except ValueError:
-        return default
-    return value if 0 < value <= 3600 else default

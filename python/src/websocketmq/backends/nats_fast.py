@@ -35,7 +35,7 @@ import nats.aio.client
 import nats.errors as nats_errors
 import nats.protocol.parser as nats_parser
 
-__all__ = ["DirectHandler", "FastClient", "FastParser", "build_headers", "supported"]
+__all__ = ["DirectHandler", "FastClient", "FastParser", "supported"]
 
 log = logging.getLogger(__name__)
 
@@ -154,15 +154,6 @@ class FastParser(nats_parser.Parser):
         if buf.startswith((b"MSG ", b"HMSG ")) and b"\r\n" in buf:
             return  # a message whose payload is still on its way
         await super().parse()  # another operation (INFO, -ERR…) or a partial line
-
-
-def build_headers(headers: dict[str, str]) -> bytes:
-    """The raw ``NATS/1.0`` header block for ``headers`` (keys/values must be plain tokens)."""
-    parts = [b"NATS/1.0\r\n"]
-    for key, value in headers.items():
-        parts.append(f"{key}: {value}\r\n".encode())
-    parts.append(b"\r\n")
-    return b"".join(parts)
 
 
 class FastClient(nats.aio.client.Client):

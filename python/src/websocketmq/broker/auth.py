@@ -11,14 +11,11 @@ the session sees the frame.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import inspect
 import logging
 from typing import Any
 
-from ..errors import Unauthenticated, WsmqError
-from ..limits import json_depth_exceeds
-from ..protocol.envelope import INVALID_CORRELATION, Message, decode, encode, new_error
+from ..protocol.session import Authenticate, State
 from .connection import ClientConnection
 from .options import BrokerOptions
 
@@ -28,7 +25,8 @@ log = logging.getLogger("websocketmq.broker")
 
 
 class FirstMessageAuth:
-    """The ``authenticate_message`` hook applied to each new connection's first frame."""
+    """The ``authenticate_message`` hook applied to each new connection's first frame; the
+    rules and the AUTH_PENDING state are the session's (``protocol/session.py`` rule 0)."""
 
     def __init__(self, options: BrokerOptions) -> None:
         self._options = options
@@ -41,55 +39,31 @@ class FirstMessageAuth:
     def start(self, conn: ClientConnection) -> None:
         """``conn`` must authenticate within ``auth_timeout``."""
         loop = asyncio.get_running_loop()
-        conn.await_auth(loop.call_later(self._options.auth_timeout, self._expired, conn))
+        conn.await_auth(loop.call_later(self._options.auth_timeout, _expired, conn))
 
-    async def authenticate(self, conn: ClientConnection, frame: str | bytes) -> None:
-        """Judge the first frame: pass it on to the session without its credential, or refuse."""
-        opts = self._options
-        hook = opts.authenticate_message
-        msg: Message | None = None
-        if (
-            isinstance(frame, str)
-            and len(frame) <= opts.max_message_size
-            and not json_depth_exceeds(frame, opts.max_json_depth)
-        ):
-            with contextlib.suppress(WsmqError):
-                msg = decode(frame)
+    async def authenticate(self, conn: ClientConnection, action: Authenticate) -> None:
+        """Run the hook on the credential; pass the frame on to the session, or refuse."""
+        hook = self._options.authenticate_message
         identity: Any = None
-        body = msg.body if msg is not None else None
-        if (
-            hook is not None
-            and msg is not None
-            and msg.header.type == "event"
-            and msg.header.topic == opts.registration_topic
-            and isinstance(body, dict)
-            and "auth" in body
-        ):
+        if hook is not None:
             try:
-                identity = hook(conn.identity, body.pop("auth"))
+                identity = hook(conn.identity, action.credential)
                 if inspect.isawaitable(identity):
                     identity = await identity
             except Exception as exc:  # the type only: exception texts carry the credential
                 log.info("first-message authentication failed: %s", type(exc).__name__)
                 identity = None
-        if not conn.auth_pending:  # the deadline passed while the hook ran
-            return
+        session = conn.session
         if identity is None:
-            corr = msg.header.message_id if msg is not None else INVALID_CORRELATION
-            err = Unauthenticated("authentication failed", None, corr)
-            conn.send(encode(new_error(corr, err)))
             conn.end_auth()
-            conn.abort(1008, "authentication failed")
+            conn.output(session.auth_refused(action.message))
             return
-        conn.end_auth()
-        conn.identity = identity
-        assert msg is not None
-        await conn.receive(encode(msg).decode())
+        if session.state is State.AUTH_PENDING:  # else the deadline passed while the hook ran
+            conn.end_auth()
+            conn.identity = identity
+        await conn.perform(session.authenticated(action.message))
 
-    def _expired(self, conn: ClientConnection) -> None:
-        if not conn.auth_pending:
-            return
-        conn.end_auth()
-        err = Unauthenticated("authentication deadline passed", None, INVALID_CORRELATION)
-        conn.send(encode(new_error(INVALID_CORRELATION, err)))
-        conn.abort(4001, "authentication deadline")
+
+def _expired(conn: ClientConnection) -> None:
+    conn.end_auth()
+    conn.output(conn.session.auth_expired())

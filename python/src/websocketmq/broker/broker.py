@@ -142,9 +142,12 @@ class Broker:
         """A transport accepted a connection: returns the object to feed frames to."""
         if self._closing:
             raise ShuttingDown("the broker is shutting down")
-        conn = ClientConnection(self._router, transport, identity, self._session_config)
+        auth = self._auth.enabled
+        conn = ClientConnection(
+            self._router, transport, identity, self._session_config, auth_pending=auth
+        )
         self.registry.add(conn)
-        if self._auth.enabled:
+        if auth:
             self._auth.start(conn)
         return conn
 
@@ -205,7 +208,8 @@ class Broker:
         ttl = timeout if timeout is not None else self.options.request_timeout
         msg = new_request(topic, body, max(1, int(ttl * 1000)))
         frame = b"" if self._in_process else encode(msg)
-        reply = await self.backend.request(topic, frame, ttl, msg)
+        work = self.backend.request(topic, frame, ttl, msg)
+        reply = work if isinstance(work, Message | bytes) else await work
         return _unwrap(reply, type)
 
     async def request_to_client(
@@ -226,11 +230,7 @@ class Broker:
         validate_topic(topic)
         ttl = timeout if timeout is not None else self.options.request_timeout
         msg = new_request(topic, body, max(1, int(ttl * 1000)))
-        frame = encode(msg)
-        if self._in_process:  # one node: skip the backend hop (it would call us back)
-            reply = await self.request_client(client_id, frame, ttl, msg)
-        else:
-            reply = await self.backend.request_client(client_id, frame, ttl, msg)
+        reply = await self.backend.request_client(client_id, encode(msg), ttl, msg)
         return _unwrap(reply, type)
 
     def client_ids(self) -> list[str]:
@@ -252,21 +252,15 @@ class Broker:
     def start_request(
         self, topic: str, frame: bytes, message: Message | None = None
     ) -> Reply | Awaitable[Reply]:
-        """:meth:`handle_request` that answers synchronously when it can (a sync handler's
-        reply, NO_HANDLER, a handler error), else returns the awaitable to wait for. Remote
-        backends use it to serve a request without a task per request."""
+        """Run the first local handler matching ``topic``: the reply when it is known at once
+        (a sync handler's, NO_HANDLER, a handler error), else the awaitable of it. Never
+        raises for handler failures (:meth:`HandlerRegistry.error_reply`); the awaitable
+        enforces the request's ttl (TIMEOUT reply)."""
         msg = message if message is not None else decode(frame)
         reply = self._handlers.start(topic, msg)
         if isinstance(reply, Message):
             return reply_frame(msg, reply)  # encoded here: an unencodable reply is answered
         return reply
-
-    async def handle_request(
-        self, topic: str, frame: bytes, message: Message | None = None
-    ) -> Reply:
-        """Run the first matching local handler; errors become error replies (never raises)."""
-        msg = message if message is not None else decode(frame)
-        return await self._handlers.handle(topic, msg)
 
     async def request_client(
         self, client_id: str, frame: bytes, timeout: float, message: Message | None = None

@@ -18,16 +18,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable
-from typing import Any, Protocol
+from typing import Any, Protocol, assert_never
 
 from ..backends.base import Reply
 from ..errors import Disconnected, RequestTimeout, ShuttingDown
 from ..protocol.envelope import Message, encode, new_error
 from ..protocol.ids import new_client_id
 from ..protocol.session import (
+    Action,
     Answer,
+    Authenticate,
     CancelRequest,
     Close,
+    Output,
     Publish,
     Registered,
     Request,
@@ -47,7 +50,7 @@ log = logging.getLogger("websocketmq.broker")
 Waiter = asyncio.Future[Message]
 """What a server→client request waits on (settled by the session's :class:`Answer`)."""
 
-_LIVE = (State.OPEN, State.REGISTERED)
+_LIVE = (State.AUTH_PENDING, State.OPEN, State.REGISTERED)
 
 
 class Transport(Protocol):
@@ -78,8 +81,8 @@ class ConnectionHost(Protocol):
     async def client_registered(self, conn: ClientConnection, action: Registered) -> None:
         """Enter the client into the registry, resume/supersede, announce it (spec §6)."""
 
-    async def authenticate_first(self, conn: ClientConnection, frame: str | bytes) -> None:
-        """Judge the first frame while first-message authentication is pending."""
+    async def authenticate(self, conn: ClientConnection, action: Authenticate) -> None:
+        """Run the first-message authentication hook on the session's :class:`Authenticate`."""
 
     async def client_closed(self, conn: ClientConnection, reason: str) -> None:
         """The transport is gone: drop the connection's state, announce it."""
@@ -100,18 +103,27 @@ class ClientConnection:
     )
 
     def __init__(
-        self, host: ConnectionHost, transport: Transport, identity: Any, config: SessionConfig
+        self,
+        host: ConnectionHost,
+        transport: Transport,
+        identity: Any,
+        config: SessionConfig,
+        *,
+        auth_pending: bool = False,
     ) -> None:
         self._host = host
         self.transport = transport
         self.identity = identity
-        self.session: ServerSession[Waiter] = ServerSession(new_client_id(), config)
+        self.session: ServerSession[Waiter] = ServerSession(
+            new_client_id(), config, auth_pending=auth_pending
+        )
         self._subs: set[str] = set()
         self._echo: set[str] = set()
         self._tasks: dict[str, asyncio.Future[Any]] = {}
         """Requests in flight (tasks, or futures from ``Backend.request_nowait``)."""
         self._auth: asyncio.TimerHandle | None = None
-        """Deadline of first-message authentication while it is pending, else None."""
+        """The timer of the first-message authentication deadline while it runs (the state
+        itself is the session's AUTH_PENDING)."""
 
     @property
     def client_id(self) -> str:
@@ -144,46 +156,53 @@ class ClientConnection:
 
     def refuse(self, frame: bytes) -> None:
         """Send a refusal the client caused, charged to its error budget (spec §12.1)."""
-        for action in self.session.refuse(frame):
-            if type(action) is Send:
-                self.send(action.frame)
-            elif type(action) is Close:
-                self.transport.close(action.code, action.reason)
+        self.output(self.session.refuse(frame))
+
+    def output(self, actions: Iterable[Output]) -> None:
+        """Carry out actions that only write: frames to send, a close."""
+        for action in actions:
+            match action:
+                case Send(frame=frame):
+                    self.send(frame)
+                case Close(code=code, reason=reason):
+                    self.transport.close(code, reason)
+                case _:
+                    assert_never(action)
 
     # -- input ----------------------------------------------------------------------------
 
     async def receive(self, frame: str | bytes) -> None:
         """Process one received frame (called by the transport, in order)."""
-        if self._auth is not None:
-            await self._host.authenticate_first(self, frame)
-            return
         await self.perform(self.session.receive(frame))
 
-    async def perform(self, actions: Iterable[Any]) -> None:
+    async def perform(self, actions: Iterable[Action[Waiter]]) -> None:
         """Carry out the session's actions, in order: the one dispatch of a received frame."""
         host = self._host
         for action in actions:
-            kind = type(action)
-            if kind is Request:
-                host.client_request(self, action.message)
-            elif kind is Send:
-                self.send(action.frame)
-            elif kind is Answer:
-                waiter = action.waiter
-                if not waiter.done():
-                    waiter.set_result(action.message)
-            elif kind is Publish:
-                await host.client_publish(self, action.message)
-            elif kind is Subscribe:
-                await host.client_subscribe(self, action)
-            elif kind is Unsubscribe:
-                await host.client_unsubscribe(self, action)
-            elif kind is CancelRequest:
-                self.cancel_request(action.correlation_id, "CANCELLED")
-            elif kind is Registered:
-                await host.client_registered(self, action)
-            elif kind is Close:
-                self.transport.close(action.code, action.reason)
+            match action:
+                case Request(message=msg):
+                    host.client_request(self, msg)
+                case Send(frame=frame):
+                    self.send(frame)
+                case Answer(waiter=waiter, message=msg):
+                    if not waiter.done():
+                        waiter.set_result(msg)
+                case Publish(message=msg):
+                    await host.client_publish(self, msg)
+                case Subscribe():
+                    await host.client_subscribe(self, action)
+                case Unsubscribe():
+                    await host.client_unsubscribe(self, action)
+                case CancelRequest(correlation_id=corr):
+                    self.cancel_request(corr, "CANCELLED")
+                case Registered():
+                    await host.client_registered(self, action)
+                case Close(code=code, reason=reason):
+                    self.transport.close(code, reason)
+                case Authenticate():
+                    await host.authenticate(self, action)
+                case _:
+                    assert_never(action)
 
     async def closed(self, reason: str = "closed") -> None:
         """The transport is gone: fail what waits on this client, drop its state."""
@@ -194,14 +213,14 @@ class ClientConnection:
     @property
     def auth_pending(self) -> bool:
         """Whether the first frame must still authenticate the connection."""
-        return self._auth is not None
+        return self.session.state is State.AUTH_PENDING
 
     def await_auth(self, deadline: asyncio.TimerHandle) -> None:
-        """First-message authentication is pending until ``deadline`` fires or is ended."""
+        """Keep the timer of the authentication deadline, to cancel it when it is over."""
         self._auth = deadline
 
     def end_auth(self) -> None:
-        """Authentication is over (passed, failed, expired or the socket left)."""
+        """Authentication is over (passed, failed, expired or the socket left): no deadline."""
         if self._auth is not None:
             self._auth.cancel()
             self._auth = None

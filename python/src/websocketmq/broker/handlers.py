@@ -201,13 +201,6 @@ class HandlerRegistry:
             return reply
         return self.finish(msg, reply)
 
-    async def handle(self, topic: str, msg: Message) -> Message:
-        """:meth:`start`, awaited."""
-        reply = self.start(topic, msg)
-        if isinstance(reply, Message):
-            return reply
-        return await reply
-
     def error_reply(self, msg: Message, exc: Exception) -> Message:
         """The error reply for a handler's exception: a WsmqError is its own error reply, any
         other exception HANDLER_ERROR (spec §11.3; the full exception goes to the log, the

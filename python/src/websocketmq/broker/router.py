@@ -12,13 +12,12 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import Awaitable
 from typing import Any
 
 from ..backends.base import Backend, Reply
-from ..errors import Forbidden, NoHandler, RateLimited, ShuttingDown, WsmqError
+from ..errors import Forbidden, RateLimited, ShuttingDown, WsmqError
 from ..protocol.envelope import Message, encode, new_error, new_event
-from ..protocol.session import Registered, ServerSession, Subscribe, Unsubscribe
+from ..protocol.session import Authenticate, Registered, ServerSession, Subscribe, Unsubscribe
 from ..protocol.topics import is_reserved
 from .auth import FirstMessageAuth
 from .connection import ClientConnection
@@ -138,42 +137,25 @@ class Router:
             duplicate = WsmqError("BAD_MESSAGE", "duplicate correlationID")
             conn.refuse(ServerSession.fail(msg, duplicate))
             return
-        if self._in_process:
-            # Fast path: this node has every handler. NO_HANDLER and sync handlers are answered
-            # inline, without a task (a sync handler cannot be cancelled or time out anyway).
-            entry = self._handlers.first(topic)
-            if entry is None:
-                conn.send(ServerSession.fail(msg, NoHandler(f"no handler for {topic!r}")))
-                return
-            if not entry.is_async:
-                reply = self._handlers.invoke(entry, msg)
-                if isinstance(reply, Message):
-                    conn.send(reply_frame(msg, reply))
-                    return
-                task = asyncio.get_running_loop().create_task(
-                    self._serve_client_request(conn, msg, reply)
-                )
-                conn.track_request(corr, task)
-                return
-        else:
-            ttl = (msg.header.ttl or 1) / 1000
-            try:
-                future = self._backend.request_nowait(topic, encode(msg), ttl, msg)
-            except WsmqError as exc:
-                conn.send(ServerSession.fail(msg, exc))
-                return
-            if future is not None:  # remote: a future, no task per request
-                conn.track_request(corr, future)
-                future.add_done_callback(functools.partial(self._request_done, conn, msg))
-                return
-        task = asyncio.get_running_loop().create_task(self._serve_client_request(conn, msg))
-        conn.track_request(corr, task)
+        # One path whatever the backend (docs/design.md §9): the backend runs the request
+        # where a handler is (this node's HandlerRegistry, through BackendHost.start_request,
+        # or another node) and gives back the reply when it is known at once (a sync handler,
+        # NO_HANDLER: no task), else an awaitable of it, tracked until it settles.
+        frame = b"" if self._in_process else encode(msg)
+        try:
+            work = self._backend.request(topic, frame, (msg.header.ttl or 1) / 1000, msg)
+        except WsmqError as exc:
+            conn.send(ServerSession.fail(msg, exc))
+            return
+        if isinstance(work, Message | bytes):
+            conn.send(self._answer_frame(msg, work))
+            return
+        future = asyncio.ensure_future(work)
+        conn.track_request(corr, future)
+        future.add_done_callback(functools.partial(self._answer, conn, msg))
 
-    def _request_done(
-        self, conn: ClientConnection, msg: Message, future: asyncio.Future[Reply]
-    ) -> None:
-        """Answer the client when the future of ``Backend.request_nowait`` settles (like the
-        end of :meth:`_serve_client_request`)."""
+    def _answer(self, conn: ClientConnection, msg: Message, future: asyncio.Future[Reply]) -> None:
+        """Answer the client when its request settles (no answer if it was cancelled)."""
         corr = msg.header.correlation_id
         assert corr is not None
         conn.untrack_request(corr, future)
@@ -183,8 +165,7 @@ class Router:
             return  # _client.cancel or disconnect: no answer
         exc = future.exception()
         if exc is None:
-            reply = future.result()
-            out = reply if isinstance(reply, bytes) else reply_frame(msg, reply)
+            out = self._answer_frame(msg, future.result())
         elif isinstance(exc, WsmqError):
             out = ServerSession.fail(msg, exc)
         else:
@@ -192,31 +173,9 @@ class Router:
             out = ServerSession.fail(msg, self._handlers.internal_error(exc))
         conn.send(out)
 
-    async def _serve_client_request(
-        self, conn: ClientConnection, msg: Message, pending: Awaitable[Any] | None = None
-    ) -> None:
-        corr = msg.header.correlation_id
-        assert corr is not None
-        try:
-            if pending is not None:  # a sync handler returned an awaitable: settle it here
-                reply: Reply = await self._handlers.finish(msg, pending)
-            else:
-                ttl = (msg.header.ttl or 1) / 1000
-                frame = b"" if self._in_process else encode(msg)
-                reply = await self._backend.request(msg.header.topic, frame, ttl, msg)
-            out = reply if isinstance(reply, bytes) else reply_frame(msg, reply)
-        except asyncio.CancelledError:
-            if self.closing:
-                conn.send(ServerSession.fail(msg, ShuttingDown("the broker is shutting down")))
-            return  # _client.cancel or disconnect: no answer
-        except WsmqError as exc:
-            out = ServerSession.fail(msg, exc)
-        except Exception as exc:
-            log.exception("routing request %s failed", corr)
-            out = ServerSession.fail(msg, self._handlers.internal_error(exc))
-        finally:
-            conn.untrack_request(corr, asyncio.current_task())
-        conn.send(out)
+    @staticmethod
+    def _answer_frame(msg: Message, reply: Reply) -> bytes:
+        return reply if isinstance(reply, bytes) else reply_frame(msg, reply)
 
     # -- subscriptions ---------------------------------------------------------------------
 
@@ -245,9 +204,9 @@ class Router:
         """See :meth:`ClientRegistry.registered`."""
         await self._registry.registered(conn, action)
 
-    async def authenticate_first(self, conn: ClientConnection, frame: str | bytes) -> None:
+    async def authenticate(self, conn: ClientConnection, action: Authenticate) -> None:
         """See :meth:`FirstMessageAuth.authenticate`."""
-        await self._auth.authenticate(conn, frame)
+        await self._auth.authenticate(conn, action)
 
     async def client_closed(self, conn: ClientConnection, reason: str) -> None:
         """The socket is gone; a connection never registered is not announced at shutdown."""

@@ -7,6 +7,12 @@ reads the socket and keeps no futures: the I/O layer owns all that.
 
 Rules, in the order :meth:`receive` applies them:
 
+0. While AUTH_PENDING (first-message authentication, docs/security.md §5) the first frame must
+   be a ``_client.register`` event whose body carries ``"auth"``: it becomes
+   :class:`Authenticate` (credential removed from the body) and the I/O layer, having run its
+   hook, calls :meth:`ServerSession.authenticated` (the frame is then processed as below) or
+   :meth:`ServerSession.auth_refused`; anything else, or :meth:`ServerSession.auth_expired`, is
+   ``UNAUTHENTICATED`` then close 1008 (4001 for the deadline). Nothing else happens before.
 1. Nothing is processed once the session is CLOSING or CLOSED.
 2. A frame over ``max_message_size`` → ``TOO_LARGE`` error, then close 1009 (spec §12).
 3. A binary frame → ``BAD_MESSAGE``; the connection stays open (spec §2.2).
@@ -31,8 +37,11 @@ Rules, in the order :meth:`receive` applies them:
 
 State transitions (state as data: :data:`TRANSITIONS`)::
 
-    OPEN --register/any message--> REGISTERED --close--> CLOSING --closed--> CLOSED
-      \\____________________________close/closed___________________________/
+    AUTH_PENDING --authenticated--> OPEN --register/any message--> REGISTERED
+    (only with first-message authentication)
+
+    AUTH_PENDING, OPEN, REGISTERED --close--> CLOSING --closed--> CLOSED
+    every state --closed--> CLOSED
 """
 
 from __future__ import annotations
@@ -51,10 +60,11 @@ from ..errors import (
     ProtocolError,
     RateLimited,
     TooLarge,
+    Unauthenticated,
     UnknownCorrelation,
     WsmqError,
 )
-from ..limits import DEFAULT_LIMITS, ConnectionGuard, Limits, sniff_correlation
+from ..limits import DEFAULT_LIMITS, ConnectionGuard, Limits, json_depth_exceeds, sniff_correlation
 from .envelope import INVALID_CORRELATION, Message, decode, encode, new_error, new_event, now_ms
 from .envelope import new_response as _new_response
 from .rpc import Lookup, PendingTable
@@ -63,7 +73,9 @@ from .topics import is_reserved, validate_pattern, validate_topic
 
 __all__ = [
     "TRANSITIONS",
+    "Action",
     "Answer",
+    "Authenticate",
     "CancelRequest",
     "Close",
     "Publish",
@@ -79,6 +91,7 @@ __all__ = [
 ]
 
 W = TypeVar("W")
+A = TypeVar("A")
 
 TOPIC_REGISTERED = "_internal.client.registered"
 TOPIC_CANCEL_OUT = "_internal.cancel"
@@ -87,6 +100,7 @@ TOPIC_CANCEL_OUT = "_internal.cancel"
 class State(Enum):
     """Lifecycle of a connection (spec §2.3)."""
 
+    AUTH_PENDING = "auth-pending"
     OPEN = "open"
     REGISTERED = "registered"
     CLOSING = "closing"
@@ -96,12 +110,16 @@ class State(Enum):
 class Trigger(Enum):
     """What moves a session between states."""
 
+    AUTHENTICATED = "authenticated"  # the first-message auth hook accepted the connection
     REGISTER = "register"  # explicit _client.register or implicit on the first message
     CLOSE = "close"  # we decided to close (limit, shutdown, eviction)
     CLOSED = "closed"  # the transport is gone
 
 
 TRANSITIONS: dict[tuple[State, Trigger], State] = {
+    (State.AUTH_PENDING, Trigger.AUTHENTICATED): State.OPEN,
+    (State.AUTH_PENDING, Trigger.CLOSE): State.CLOSING,
+    (State.AUTH_PENDING, Trigger.CLOSED): State.CLOSED,
     (State.OPEN, Trigger.REGISTER): State.REGISTERED,
     (State.OPEN, Trigger.CLOSE): State.CLOSING,
     (State.OPEN, Trigger.CLOSED): State.CLOSED,
@@ -186,7 +204,31 @@ class Answer(Generic[W]):
     message: Message
 
 
-Action = Send | Close | Registered | Publish | Request | Subscribe | Unsubscribe | CancelRequest
+@dataclass(slots=True)
+class Authenticate:
+    """First-message authentication (rule 0): judge ``credential`` (the body's ``"auth"``,
+    already removed from ``message``), then call :meth:`ServerSession.authenticated` or
+    :meth:`ServerSession.auth_refused`."""
+
+    message: Message
+    credential: Any
+
+
+Action = (
+    Send
+    | Close
+    | Registered
+    | Publish
+    | Request
+    | Subscribe
+    | Unsubscribe
+    | CancelRequest
+    | Answer[W]
+    | Authenticate
+)
+"""Everything :meth:`ServerSession.receive` can ask of the I/O layer (``Action[W]``)."""
+Output = Send | Close
+"""The actions that only write to the transport."""
 
 
 @dataclass(slots=True)
@@ -221,10 +263,12 @@ class ServerSession(Generic[W]):
         config: SessionConfig,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] | None = None,
+        *,
+        auth_pending: bool = False,
     ) -> None:
         self.client_id = client_id
         self.config = config
-        self.state = State.OPEN
+        self.state = State.AUTH_PENDING if auth_pending else State.OPEN
         self.page_session_id: str | None = None
         self.pending: PendingTable[W] = PendingTable()
         self._clock = clock
@@ -254,14 +298,69 @@ class ServerSession(Generic[W]):
 
     # -- input -----------------------------------------------------------------------------
 
-    def receive(self, frame: str | bytes) -> list[Any]:
+    def receive(self, frame: str | bytes) -> list[Action[W]]:
         """Process one received frame and return the actions it causes (see module rules)."""
-        if self.state is State.CLOSING or self.state is State.CLOSED:
+        state = self.state
+        if state is State.CLOSING or state is State.CLOSED:
             return []
+        if state is State.AUTH_PENDING:
+            return self._first_frame(frame)
         actions = self._receive(frame)
         return self._charge(actions) if self._faults else actions
 
-    def refuse(self, frame: bytes) -> list[Any]:
+    # -- first-message authentication (rule 0) ----------------------------------------------
+
+    def _first_frame(self, frame: str | bytes) -> list[Action[W]]:
+        config = self.config
+        msg: Message | None = None
+        if (
+            isinstance(frame, str)
+            and len(frame) <= config.max_message_size
+            and not json_depth_exceeds(frame, config.limits.max_json_depth)
+        ):
+            try:
+                msg = decode(frame)
+            except WsmqError:
+                msg = None
+        body = msg.body if msg is not None else None
+        if (
+            msg is not None
+            and msg.header.type == "event"
+            and msg.header.topic == config.registration_topic
+            and isinstance(body, dict)
+            and "auth" in body
+        ):
+            return [Authenticate(msg, body.pop("auth"))]
+        return list(self.auth_refused(msg))
+
+    def authenticated(self, msg: Message) -> list[Action[W]]:
+        """The hook accepted the :class:`Authenticate` message: process it as the first frame
+        (nothing if the deadline passed meanwhile)."""
+        if self.state is not State.AUTH_PENDING:
+            return []
+        self._move(Trigger.AUTHENTICATED)
+        return self.receive(encode(msg).decode())
+
+    def auth_refused(self, msg: Message | None) -> list[Output]:
+        """The first frame did not authenticate: ``UNAUTHENTICATED``, close 1008."""
+        if self.state is not State.AUTH_PENDING:
+            return []
+        self._move(Trigger.CLOSE)
+        corr = msg.header.message_id if msg is not None else INVALID_CORRELATION
+        err = Unauthenticated("authentication failed", None, corr)
+        return [Send(_error_frame(err)), Close(1008, "authentication failed")]
+
+    def auth_expired(self) -> list[Output]:
+        """The authentication deadline passed: ``UNAUTHENTICATED``, close 4001."""
+        if self.state is not State.AUTH_PENDING:
+            return []
+        self._move(Trigger.CLOSE)
+        err = Unauthenticated("authentication deadline passed", None, INVALID_CORRELATION)
+        return [Send(_error_frame(err)), Close(4001, "authentication deadline")]
+
+    # -- faults --------------------------------------------------------------------------------
+
+    def refuse(self, frame: bytes) -> list[Output]:
         """The I/O layer refused a client message with ``frame`` (an error it built: in-flight
         limit, duplicate correlation): charge it like a session fault (spec §12.1), so the
         actions are that Send, plus RATE_LIMITED and close 4029 once the budget is spent."""
@@ -273,7 +372,7 @@ class ServerSession(Generic[W]):
         self._faults += 1
         return _error_frame(exc)
 
-    def _charge(self, actions: list[Any]) -> list[Any]:
+    def _charge(self, actions: list[A]) -> list[A | Output]:
         """Charge this frame's faults to the error budget; spent → RATE_LIMITED, close 4029."""
         faults, self._faults = self._faults, 0
         now = self.monotonic()
@@ -286,9 +385,9 @@ class ServerSession(Generic[W]):
                     INVALID_CORRELATION,
                 )
                 return [*actions, Send(_error_frame(err)), Close(4029, "too many errors")]
-        return actions
+        return list(actions)
 
-    def _receive(self, frame: str | bytes) -> list[Any]:
+    def _receive(self, frame: str | bytes) -> list[Action[W]]:
         limit = self.config.max_message_size
         size = len(frame)
         if size > limit // 4 and isinstance(frame, str):
@@ -312,12 +411,7 @@ class ServerSession(Generic[W]):
             return [Send(frame_out)] if exc.answer else []
         return self._receive_message(msg)
 
-    def receive_message(self, msg: Message) -> list[Any]:
-        """Process an already decoded message (the frame-level checks are done)."""
-        actions = self._receive_message(msg)
-        return self._charge(actions) if self._faults else actions
-
-    def _receive_message(self, msg: Message) -> list[Any]:
+    def _receive_message(self, msg: Message) -> list[Action[W]]:
         header = msg.header
         if header.type in ("event", "request") and self.guard.over_rate(self.monotonic()):
             corr = header.correlation_id if header.type == "request" else header.message_id
@@ -325,7 +419,7 @@ class ServerSession(Generic[W]):
                 "message rate limit exceeded; message dropped", {"reason": "message-rate"}, corr
             )
             return [Send(self._fault(limited))]
-        actions: list[Any] = []
+        actions: list[Action[W]] = []
         if self.state is State.OPEN:
             if header.type == "event" and header.topic == self.config.registration_topic:
                 return self._register(msg)
@@ -349,7 +443,7 @@ class ServerSession(Generic[W]):
             actions.append(Send(self._fault(exc)))
         return actions
 
-    def _register(self, msg: Message | None) -> list[Any]:
+    def _register(self, msg: Message | None) -> list[Action[W]]:
         previous = self.client_id
         resumed = False
         if msg is not None:
@@ -404,7 +498,7 @@ class ServerSession(Generic[W]):
             Registered(self.client_id, self.page_session_id, resumed, previous),
         ]
 
-    def _event(self, msg: Message) -> Any:
+    def _event(self, msg: Message) -> CancelRequest | Publish:
         header = msg.header
         topic = header.topic
         if topic == "_client.cancel":
@@ -423,7 +517,7 @@ class ServerSession(Generic[W]):
         header.source = self.client_id
         return Publish(msg)
 
-    def _request(self, msg: Message) -> Any:
+    def _request(self, msg: Message) -> Send | Subscribe | Unsubscribe | Request:
         header = msg.header
         topic = header.topic
         corr = header.correlation_id
@@ -446,7 +540,7 @@ class ServerSession(Generic[W]):
         header.source = self.client_id
         return Request(msg)
 
-    def _subscription(self, msg: Message, subscribe: bool) -> Any:
+    def _subscription(self, msg: Message, subscribe: bool) -> Subscribe | Unsubscribe:
         corr = msg.header.correlation_id
         body = msg.body
         pattern = body.get("topic") if isinstance(body, dict) else None
