@@ -38,7 +38,16 @@ def generate_all(repo_root: Path = REPO_ROOT) -> dict[Path, str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the process exit code (1 when ``--check`` finds a stale file)."""
+    """Entry point; returns the process exit code (1 when ``--check`` finds a stale file).
+
+    ``codegen CATALOGUE …`` (a first argument that is not an option) generates an application's
+    SDKs instead (spec/catalogue.md §6.3, ``codegen/catalogue/cli.py``).
+    """
+    args_in = list(sys.argv[1:] if argv is None else argv)
+    if args_in and not args_in[0].startswith("-"):
+        from .catalogue.cli import main as catalogue_main
+
+        return catalogue_main(args_in)
     parser = argparse.ArgumentParser(
         prog="python -m codegen",
         description="Generate Python and TypeScript models from spec/schema (wsmq/1).",
@@ -49,7 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="do not write; exit 1 if any generated file is missing or differs",
     )
     parser.add_argument("--root", type=Path, default=REPO_ROOT, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
+    args = parser.parse_args(args_in)
     root: Path = args.root
     stale = 0
     for rel, text in generate_all(root).items():

@@ -36,3 +36,5 @@ export type {
   RegisteredBody,
   WireErrorCode,
 } from './protocol.js';
+export { SdkClient, checkBody, topicOf } from './sdk.js';
+export type { BodyProblem, DeclaredErrorClass, Endpoint, Schema, Schemas, SdkOptions } from './sdk.js';

@@ -12,6 +12,7 @@ caught on one side can be put on the wire unchanged and rebuilt on the other sid
     ├── RemoteError              an error envelope with an application-defined code
     ├── NoHandler                NO_HANDLER    nobody serves that topic
     ├── HandlerError             HANDLER_ERROR the handler raised
+    ├── InvalidBody              INVALID_BODY  a body breaks its catalogue schema
     ├── RequestTimeout           TIMEOUT       no answer within the ttl
     ├── Cancelled                CANCELLED     the caller gave up
     ├── Disconnected             DISCONNECTED  the peer a request waits on went away
@@ -48,6 +49,7 @@ __all__ = [
     "Forbidden",
     "HandlerError",
     "InternalError",
+    "InvalidBody",
     "NoHandler",
     "ProtocolError",
     "RateLimited",
@@ -170,6 +172,13 @@ class HandlerError(_Coded):
     CODE = "HANDLER_ERROR"
 
 
+class InvalidBody(_Coded):
+    """A body breaks the schema of its topic in the application's catalogue
+    (spec/catalogue.md §7); ``details`` is ``{"pointer", "rule", "topic"}``."""
+
+    CODE = "INVALID_BODY"
+
+
 class RequestTimeout(_Coded):
     """No answer within the request's ttl; the handler was cancelled."""
 
@@ -248,6 +257,7 @@ _BY_CODE: dict[str, type[_Coded]] = {
         TooLarge,
         NoHandler,
         HandlerError,
+        InvalidBody,
         RequestTimeout,
         Cancelled,
         Disconnected,

@@ -570,7 +570,7 @@ class InternalCancelBody(Struct):
 
 
 StandardErrorCode: TypeAlias = Annotated[
-    Literal['BAD_MESSAGE', 'BAD_TOPIC', 'FORBIDDEN', 'UNAUTHENTICATED', 'ALREADY_REGISTERED', 'NO_HANDLER', 'HANDLER_ERROR', 'TIMEOUT', 'CANCELLED', 'DISCONNECTED', 'UNKNOWN_CLIENT', 'UNKNOWN_CORRELATION', 'TOO_LARGE', 'RATE_LIMITED', 'SHUTTING_DOWN', 'INTERNAL'],
+    Literal['BAD_MESSAGE', 'BAD_TOPIC', 'FORBIDDEN', 'UNAUTHENTICATED', 'ALREADY_REGISTERED', 'NO_HANDLER', 'HANDLER_ERROR', 'INVALID_BODY', 'TIMEOUT', 'CANCELLED', 'DISCONNECTED', 'UNKNOWN_CLIENT', 'UNKNOWN_CORRELATION', 'TOO_LARGE', 'RATE_LIMITED', 'SHUTTING_DOWN', 'INTERNAL'],
     Meta(
         description='The standard wsmq/1 error codes (spec/protocol.md section 11.2). Applications may use other codes matching envelope.schema.json#/$defs/ErrorCode.'
     ),

@@ -487,6 +487,7 @@ const DEFS: { readonly [name: string]: Schema } = {
       "ALREADY_REGISTERED",
       "NO_HANDLER",
       "HANDLER_ERROR",
+      "INVALID_BODY",
       "TIMEOUT",
       "CANCELLED",
       "DISCONNECTED",

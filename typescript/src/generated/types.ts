@@ -19,6 +19,7 @@ export const STANDARD_ERROR_CODES = [
   "ALREADY_REGISTERED",
   "NO_HANDLER",
   "HANDLER_ERROR",
+  "INVALID_BODY",
   "TIMEOUT",
   "CANCELLED",
   "DISCONNECTED",
@@ -237,7 +238,7 @@ export interface ResponseMessage {
 }
 
 /** The standard wsmq/1 error codes (spec/protocol.md section 11.2). Applications may use other codes matching envelope.schema.json#/$defs/ErrorCode. */
-export type StandardErrorCode = "BAD_MESSAGE" | "BAD_TOPIC" | "FORBIDDEN" | "UNAUTHENTICATED" | "ALREADY_REGISTERED" | "NO_HANDLER" | "HANDLER_ERROR" | "TIMEOUT" | "CANCELLED" | "DISCONNECTED" | "UNKNOWN_CLIENT" | "UNKNOWN_CORRELATION" | "TOO_LARGE" | "RATE_LIMITED" | "SHUTTING_DOWN" | "INTERNAL";
+export type StandardErrorCode = "BAD_MESSAGE" | "BAD_TOPIC" | "FORBIDDEN" | "UNAUTHENTICATED" | "ALREADY_REGISTERED" | "NO_HANDLER" | "HANDLER_ERROR" | "INVALID_BODY" | "TIMEOUT" | "CANCELLED" | "DISCONNECTED" | "UNKNOWN_CLIENT" | "UNKNOWN_CORRELATION" | "TOO_LARGE" | "RATE_LIMITED" | "SHUTTING_DOWN" | "INTERNAL";
 
 /** Body of the request _client.subscribe (section 7.1). */
 export interface SubscribeBody {

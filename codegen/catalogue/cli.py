@@ -1,0 +1,90 @@
+"""``wsmq codegen CATALOGUE [--python DIR] [--typescript DIR] [--check]`` (spec/catalogue.md §6.3).
+
+``--check`` renders in memory and exits 1 when a committed output is missing or differs, as the
+protocol's own ``python -m codegen --check`` does. A bad catalogue exits 2 with every problem on
+stderr (``file: /pointer: what``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from .loader import CatalogueError, load_catalogue
+from .model import Catalogue
+
+__all__ = ["main", "render_all"]
+
+
+def _renderers() -> dict[str, Callable[[Catalogue], dict[str, str]]]:
+    from .python import render_python
+    from .typescript import render_typescript
+
+    return {"python": render_python, "typescript": render_typescript}
+
+
+def render_all(cat: Catalogue, targets: dict[str, Path]) -> dict[Path, str]:
+    """``{output path: text}`` for each requested language (``{"python": DIR, …}``)."""
+    renderers = _renderers()
+    out: dict[Path, str] = {}
+    for lang, directory in targets.items():
+        for name, text in renderers[lang](cat).items():
+            out[directory / name] = text
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit code."""
+    parser = argparse.ArgumentParser(
+        prog="wsmq codegen",
+        description="Generate typed SDKs from an application catalogue (spec/catalogue.md).",
+    )
+    parser.add_argument("catalogue", type=Path, help="the catalogue (YAML, or JSON if *.json)")
+    parser.add_argument("--python", type=Path, metavar="DIR", help="write the Python SDK here")
+    parser.add_argument(
+        "--typescript", type=Path, metavar="DIR", help="write the TypeScript SDK here"
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 if an output is stale"
+    )
+    args = parser.parse_args(argv)
+    try:
+        cat = load_catalogue(args.catalogue)
+    except CatalogueError as exc:
+        print(f"wsmq codegen: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"wsmq codegen: cannot read {args.catalogue}: {exc}", file=sys.stderr)
+        return 2
+    targets = {k: v for k, v in (("python", args.python), ("typescript", args.typescript)) if v}
+    if not targets:
+        print(f"wsmq codegen: {args.catalogue} is valid; give --python and/or --typescript")
+        return 0
+    stale = 0
+    for path, text in render_all(cat, targets).items():
+        current = path.read_text(encoding="utf-8") if path.exists() else None
+        if current == text:
+            continue
+        if args.check:
+            stale += 1
+            print(f"wsmq codegen: {path} is stale; regenerate it", file=sys.stderr)
+            diff = difflib.unified_diff(
+                (current or "").splitlines(keepends=True),
+                text.splitlines(keepends=True),
+                f"a/{path}",
+                f"b/{path}",
+                n=1,
+            )
+            sys.stderr.writelines(list(diff)[:40])
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            print(f"wsmq codegen: wrote {path}")
+    if args.check:
+        if stale:
+            return 1
+        print(f"wsmq codegen: outputs of {args.catalogue} are up to date")
+    return 0
