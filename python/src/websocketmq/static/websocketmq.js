@@ -501,6 +501,7 @@
         "ALREADY_REGISTERED",
         "NO_HANDLER",
         "HANDLER_ERROR",
+        "INVALID_BODY",
         "TIMEOUT",
         "CANCELLED",
         "DISCONNECTED",
