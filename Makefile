@@ -43,9 +43,10 @@ test-python: install
 test-ts: install node
 	cd typescript && npm test
 
-lint: install
+lint: install node
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	cd typescript && npx eslint src
 
 fmt: install
 	$(VENV)/bin/ruff format .

@@ -45,3 +45,14 @@ export function isWsmqError(value: unknown): value is WsmqError {
     (value instanceof Error && value.name === 'WsmqError' && typeof (value as { code?: unknown }).code === 'string')
   );
 }
+
+/** A thrown value as text for an error message: an Error's message (or name), else `String()`. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return error.message || error.name;
+  return String(error);
+}
+
+/** A local {@link WsmqError} with `code` that says what failed and keeps the cause chained. */
+export function wrapError(code: ErrorCode, message: string, cause: unknown): WsmqError {
+  return new WsmqError(code, `${message}: ${describeError(cause)}`, { cause });
+}

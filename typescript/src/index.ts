@@ -1,23 +1,15 @@
 /**
- * Public surface of the `websocketmq` npm package. Anything not exported here is internal.
+ * Public surface of the `websocketmq` npm package. Anything not exported here is internal: the
+ * modules behind the client (requests, subscriptions, lifecycle, …) are reachable only through
+ * this file (the `exports` map in package.json exposes nothing else).
  */
 export { WebSocketMQ } from './client.js';
-export type {
-  AuthOption,
-  CloseInfo,
-  ConnectionState,
-  ConnectionStatus,
-  MessageContext,
-  MessageHandler,
-  OpenInfo,
-  RequestOptions,
-  SubscribeOptions,
-  Unsubscribe,
-  WebSocketConstructor,
-  WebSocketLike,
-  WebSocketMQEvents,
-  WebSocketMQOptions,
-} from './client.js';
+export type { RequestOptions } from './client.js';
+export type { AuthOption, WebSocketMQOptions } from './options.js';
+export type { CloseInfo, ConnectionState, ConnectionStatus, OpenInfo, WebSocketMQEvents } from './lifecycle.js';
+export type { MessageContext, MessageHandler } from './handlers.js';
+export type { SubscribeOptions, Unsubscribe } from './subscriptions.js';
+export type { WebSocketConstructor, WebSocketLike } from './transport.js';
 export { WsmqError, isWsmqError } from './errors.js';
 export type { ErrorCode, WsmqErrorInit } from './errors.js';
 export { topicMatches, topicProblem } from './topics.js';
