@@ -34,6 +34,13 @@ import { Subscriptions, type SubscribeOptions, type Unsubscribe } from './subscr
 import { topicProblem } from './topics.js';
 import { abandonSocket, OPEN, resolveWebSocket, type WebSocketLike } from './transport.js';
 
+// The facade's public types, also importable from here (index.ts is the package's surface).
+export type { AuthOption, WebSocketMQOptions } from './options.js';
+export type { CloseInfo, ConnectionState, ConnectionStatus, OpenInfo, WebSocketMQEvents } from './lifecycle.js';
+export type { MessageContext, MessageHandler } from './handlers.js';
+export type { SubscribeOptions, Unsubscribe } from './subscriptions.js';
+export type { WebSocketConstructor, WebSocketLike } from './transport.js';
+
 export interface RequestOptions {
   /** How long to wait for the answer, in ms (sent as the request's `ttl`). */
   timeoutMs?: number;

@@ -66,6 +66,7 @@ export interface SdkOptions {
 }
 
 const patternCache = new Map<string, RegExp>();
+// eslint-disable-next-line no-control-regex -- control characters are what this rejects
 const BAD_PARAM = /[\s.*>\u0000-\u001f\u007f]/u;
 
 function escapeToken(token: string): string {
