@@ -14,15 +14,25 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .python_models import render_python_models
-from .schema import bundle
+from .rules import read_rules, render_python_rules, render_typescript_rules
+from .schema import CLOSE_CODES_SCHEMA, bundle, load
 from .typescript import render_typescript
 
 __all__ = ["OUTPUTS", "REPO_ROOT", "generate_all", "main"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PYTHON_MODELS = Path("python/src/websocketmq/models.py")
+PYTHON_RULES = Path("python/src/websocketmq/protocol/rules.py")
+CONFORMANCE_RULES = Path("conformance/src/wsmq_conformance/rules.py")
 TS_DIR = Path("typescript/src/generated")
-OUTPUTS = (PYTHON_MODELS, TS_DIR / "types.ts", TS_DIR / "guards.ts")
+OUTPUTS = (
+    PYTHON_MODELS,
+    TS_DIR / "types.ts",
+    TS_DIR / "guards.ts",
+    PYTHON_RULES,
+    CONFORMANCE_RULES,
+    TS_DIR / "rules.ts",
+)
 """Every generated file, relative to the repository root."""
 
 
@@ -32,6 +42,10 @@ def generate_all(repo_root: Path = REPO_ROOT) -> dict[Path, str]:
     files: dict[Path, str] = {PYTHON_MODELS: render_python_models(bundled, repo_root)}
     for name, text in render_typescript(bundled).items():
         files[TS_DIR / name] = text
+    rules = read_rules(bundled["$defs"], load(CLOSE_CODES_SCHEMA, repo_root / "spec" / "schema"))
+    files[PYTHON_RULES] = render_python_rules(rules)
+    files[CONFORMANCE_RULES] = render_python_rules(rules, conformance_copy=True)
+    files[TS_DIR / "rules.ts"] = render_typescript_rules(rules)
     if set(files) != set(OUTPUTS):
         raise RuntimeError(f"generator outputs {sorted(map(str, files))} != OUTPUTS")
     return files

@@ -37,6 +37,8 @@ SUPPORTED_KEYWORDS = frozenset(
         "required",
         "title",
         "type",
+        "x-maxTokens",
+        "x-maxUtf8Bytes",
     }
 )
 """The JSON Schema keywords guards.ts implements (and so the schemas may use)."""

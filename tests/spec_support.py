@@ -15,6 +15,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
+from wsmq_conformance.schemas import WsmqValidator
 
 __all__ = [
     "ROOT",
@@ -51,16 +52,21 @@ def registry() -> Registry:
 @cache
 def envelope_validator() -> Draft202012Validator:
     """Validator for one envelope (spec §3)."""
-    return Draft202012Validator(load_json(SCHEMA_DIR / "envelope.schema.json"), registry=registry())
+    validator: Draft202012Validator = WsmqValidator(
+        load_json(SCHEMA_DIR / "envelope.schema.json"), registry=registry()
+    )
+    return validator
 
 
 def body_validator(name: str) -> Draft202012Validator:
-    """Validator for the ``$defs`` entry ``name`` of control.schema.json or envelope.schema.json."""
+    """Validator for the ``$defs`` entry ``name`` of control.schema.json or envelope.schema.json,
+    with the wsmq extension keywords of spec §15.1 (the topic limits)."""
     for file in ("control.schema.json", "envelope.schema.json"):
         schema = load_json(SCHEMA_DIR / file)
         if name in schema["$defs"]:
             ref = {"$ref": f"{schema['$id']}#/$defs/{name}"}
-            return Draft202012Validator(ref, registry=registry())
+            validator: Draft202012Validator = WsmqValidator(ref, registry=registry())
+            return validator
     raise KeyError(name)
 
 

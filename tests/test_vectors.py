@@ -1,5 +1,6 @@
 """Every vector in spec/vectors/ judged by jsonschema, the broker's decoder, the generated models
-and the generated TypeScript guard, with identical verdicts (spec/protocol.md §15.2).
+and the generated TypeScript guard, with identical verdicts (spec/protocol.md §15.2). The topic
+vectors' other judges (broker, session, NATS backend) are in test_vectors_topics.py.
 
 Why four judges: the schema is the source of truth; the broker decodes with hand-tuned msgspec
 (no jsonschema on the hot path); the browser client uses ``guards.ts``. A vector on which any
@@ -35,6 +36,7 @@ __all__: list[str] = []
 ENVELOPES = vectors("envelopes")
 SEMANTICS = vectors("semantics")
 BODIES = vectors("bodies")
+TOPICS = vectors("topics")
 VECTOR_FILES = sorted(p.name for p in VECTOR_DIR.glob("*.json") if p.name != "vectors.schema.json")
 
 MESSAGE_MODELS: dict[str, type[msgspec.Struct]] = {
@@ -60,7 +62,7 @@ def test_vector_file_matches_its_schema(name: str) -> None:
 
 def test_vector_ids_are_unique_and_counts_meet_the_issue() -> None:
     """≥40 envelope vectors, ≥15 valid and ≥20 invalid; ids unique across all files."""
-    all_ids = _ids(ENVELOPES) + _ids(SEMANTICS) + _ids(BODIES)
+    all_ids = _ids(ENVELOPES) + _ids(SEMANTICS) + _ids(BODIES) + _ids(TOPICS)
     dupes = [i for i, n in Counter(all_ids).items() if n > 1]
     assert not dupes
     verdicts = Counter(v["valid"] for v in ENVELOPES)
@@ -136,8 +138,9 @@ def test_semantic_vector_frames_are_valid_envelopes(vector: dict[str, Any]) -> N
         assert judge_frame(vector["frame"]), vector["description"]
 
 
-def _node_verdicts() -> dict[str, bool]:
-    """Run the generated guards.ts under node (bundled by esbuild) over every vector."""
+def _node_verdicts() -> dict[str, dict[str, bool]]:
+    """Run the generated guards.ts and topics.ts under node (bundled by esbuild) over every
+    vector: ``{"guards": {id: verdict}, "topicProblem": {id: verdict}}``."""
     script = ROOT / "typescript" / "test" / "vectors.test.mjs"
     proc = subprocess.run(
         ["node", str(script), "--print-verdicts"],
@@ -147,7 +150,7 @@ def _node_verdicts() -> dict[str, bool]:
         timeout=60,
         check=True,
     )
-    verdicts: dict[str, bool] = json.loads(proc.stdout)
+    verdicts: dict[str, dict[str, bool]] = json.loads(proc.stdout)
     return verdicts
 
 
@@ -156,8 +159,12 @@ def _node_verdicts() -> dict[str, bool]:
     reason="needs node and typescript/node_modules (make node)",
 )
 def test_typescript_guard_gives_identical_verdicts() -> None:
-    """guards.ts (TypeScript) and jsonschema (Python) agree on every envelope and body vector."""
+    """guards.ts (TypeScript) and jsonschema (Python) agree on every envelope, body and topic
+    vector, and the TypeScript client's ``topicProblem`` agrees on every topic vector."""
     ts = _node_verdicts()
     python = {v["id"]: judge_frame(v["frame"]) for v in ENVELOPES}
     python |= {v["id"]: body_validator(v["schema"]).is_valid(v["body"]) for v in BODIES}
-    assert ts == python
+    topics = {v["id"]: body_validator(v["schema"]).is_valid(v["topic"]) for v in TOPICS}
+    assert ts["guards"] == python | topics
+    assert ts["topicProblem"] == topics
+    assert topics == {v["id"]: v["valid"] for v in TOPICS}

@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import re
 import signal
 import time
 from collections import Counter
@@ -29,6 +30,7 @@ from typing import Any
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
+from wsmq_conformance.rules import TOKEN_RE
 
 __all__ = ["FAULTS", "MiniServer", "main"]
 
@@ -50,7 +52,7 @@ MAX_DEPTH = 64
 BUDGETED = {"BAD_MESSAGE", "BAD_TOPIC", "TOO_LARGE", "UNKNOWN_CORRELATION"}
 CONTROL_EVENTS = {"_client.register", "_client.cancel"}
 CONTROL_REQUESTS = {"_client.subscribe", "_client.unsubscribe", "_client.ping"}
-BAD_CHARS = set(".*>")
+TOKEN = re.compile(TOKEN_RE)  # the topic token grammar, generated from the schema (spec §5.1)
 
 
 def now_ms() -> int:
@@ -58,13 +60,11 @@ def now_ms() -> int:
 
 
 def token_ok(tok: str) -> bool:
-    return bool(tok) and not any(
-        ch in BAD_CHARS or ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in tok
-    )
+    return TOKEN.fullmatch(tok) is not None
 
 
 def topic_ok(topic: str, *, pattern: bool) -> bool:
-    if len(topic.encode()) > 255:
+    if len(topic.encode("utf-8", "surrogatepass")) > 255:
         return False
     toks = topic.split(".")
     if len(toks) > 32:

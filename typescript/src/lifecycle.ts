@@ -26,7 +26,7 @@
  */
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import type { WsmqError } from './errors.js';
-import type { RegisteredBody } from './protocol.js';
+import { NO_RECONNECT_CLOSE_CODES, type RegisteredBody } from './protocol.js';
 
 /** Connection status, a discriminated union on `state`. */
 export type ConnectionStatus =
@@ -79,9 +79,10 @@ export interface SocketEnd {
 /**
  * Close codes after which the client does not reconnect by itself (spec §12.2): normal closure
  * (the broker ended the session on purpose; the application may call connect()), policy / auth
- * deadline (retrying cannot help) and superseded (it would steal the identity back).
+ * deadline (retrying cannot help) and superseded (it would steal the identity back). Generated
+ * from spec/schema/close-codes.json, like the Python client's set.
  */
-export const NO_RECONNECT_CODES: ReadonlySet<number> = new Set([1000, 1008, 4001, 4009]);
+export const NO_RECONNECT_CODES: ReadonlySet<number> = new Set(NO_RECONNECT_CLOSE_CODES);
 
 /** The reconnect options, resolved. */
 export interface ReconnectPolicy {

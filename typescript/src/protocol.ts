@@ -29,6 +29,13 @@ import type {
 } from './generated/types.js';
 
 export { PROTOCOL, SUBPROTOCOL, STANDARD_ERROR_CODES } from './generated/types.js';
+export {
+  MAX_ID_LENGTH,
+  MAX_TOPIC_BYTES,
+  MAX_TOPIC_TOKENS,
+  NO_RECONNECT_CLOSE_CODES,
+  TOPIC_EXCLUDED_CLASS,
+} from './generated/rules.js';
 export type {
   ErrorMessage,
   EventMessage,

@@ -4,13 +4,13 @@
  * The broker decides what a client receives; the client matches again locally only to route a
  * delivery to the right handlers when several (possibly wildcard) subscriptions exist, so the
  * rules here must be exactly the broker's: `*` is one token, `>` is one or more trailing tokens.
+ * The token grammar and the limits are the generated ones (spec §5.1, `TopicString` in
+ * envelope.schema.json), which the broker's checks come from too.
  */
+import { MAX_TOPIC_BYTES, MAX_TOPIC_TOKENS, TOPIC_EXCLUDED_CLASS } from './protocol.js';
 
-const MAX_TOPIC_BYTES = 255;
-const MAX_TOKENS = 32;
-// A token is 1+ chars, none of them whitespace, control characters, '.', '*' or '>'.
-// eslint-disable-next-line no-control-regex
-const BAD_TOKEN_CHAR = /[\s\u0000-\u001f\u007f.*>]/u;
+// A token is 1+ chars, none of them '.', '*', '>' or a code point §5.1 excludes.
+const BAD_TOKEN_CHAR = new RegExp(`[${TOPIC_EXCLUDED_CLASS}.*>]`, 'u');
 
 function byteLength(text: string): number {
   return new TextEncoder().encode(text).length;
@@ -21,7 +21,7 @@ export function topicProblem(topic: string, allowWildcards: boolean): string | n
   if (topic === '') return 'topic is empty';
   if (byteLength(topic) > MAX_TOPIC_BYTES) return `topic is longer than ${MAX_TOPIC_BYTES} bytes`;
   const tokens = topic.split('.');
-  if (tokens.length > MAX_TOKENS) return `topic has more than ${MAX_TOKENS} tokens`;
+  if (tokens.length > MAX_TOPIC_TOKENS) return `topic has more than ${MAX_TOPIC_TOKENS} tokens`;
   for (const [i, token] of tokens.entries()) {
     if (allowWildcards && token === '*') continue;
     if (allowWildcards && token === '>') {

@@ -1,7 +1,9 @@
-// Judges every spec/vectors envelope and body vector with the generated guard
-// (src/generated/guards.ts) and checks the recorded verdicts (spec/protocol.md §15.2).
-// `node test/vectors.test.mjs --print-verdicts` prints {id: verdict} for tests/test_vectors.py,
-// which asserts that Python's jsonschema gives identical verdicts.
+// Judges every spec/vectors envelope, body and topic vector with the generated guard
+// (src/generated/guards.ts), and every topic vector with the client's own `topicProblem`
+// (src/topics.ts), and checks the recorded verdicts (spec/protocol.md §15.2).
+// `node test/vectors.test.mjs --print-verdicts` prints {"guards": {id: verdict}, "topicProblem":
+// {id: verdict}} for tests/test_vectors.py, which asserts that Python's jsonschema and the broker
+// give identical verdicts.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -14,7 +16,11 @@ const load = (name) => JSON.parse(readFileSync(join(vectorDir, `${name}.json`), 
 
 async function loadGuards() {
   const out = await build({
-    entryPoints: [join(here, "..", "src", "generated", "guards.ts")],
+    stdin: {
+      contents: 'export * from "./generated/guards.ts"; export { topicProblem } from "./topics.ts";',
+      resolveDir: join(here, "..", "src"),
+      loader: "ts",
+    },
     bundle: true,
     format: "esm",
     platform: "neutral",
@@ -28,12 +34,19 @@ async function loadGuards() {
 const guards = await loadGuards();
 const envelopes = load("envelopes");
 const bodies = load("bodies");
+const topics = load("topics");
+
+/** The client's own check (what `publish`/`request`/`subscribe` refuse locally). */
+const topicOk = (v) => guards.topicProblem(v.topic, v.schema === "TopicPattern") === null;
 
 function verdicts() {
   const result = {};
   for (const v of envelopes) result[v.id] = guards.decodeEnvelope(v.frame).ok;
   for (const v of bodies) result[v.id] = guards.validateBody(v.schema, v.body).ok;
-  return result;
+  for (const v of topics) result[v.id] = guards.validateDefinition(v.schema, v.topic).ok;
+  const problems = {};
+  for (const v of topics) problems[v.id] = topicOk(v);
+  return { guards: result, topicProblem: problems };
 }
 
 if (process.argv.includes("--print-verdicts")) {
@@ -51,6 +64,15 @@ if (process.argv.includes("--print-verdicts")) {
     for (const v of bodies) {
       const r = guards.validateBody(v.schema, v.body);
       assert.equal(r.ok, v.valid, `${v.id}: ${v.description} (${r.ok ? "ok" : r.rule})`);
+    }
+  });
+  test("topic vectors: validateDefinition and topicProblem give the recorded verdict", () => {
+    assert.ok(topics.length >= 40);
+    for (const v of topics) {
+      const r = guards.validateDefinition(v.schema, v.topic);
+      assert.equal(r.ok, v.valid, `${v.id}: ${v.description} (guard: ${r.ok ? "ok" : r.rule})`);
+      const problem = guards.topicProblem(v.topic, v.schema === "TopicPattern");
+      assert.equal(problem === null, v.valid, `${v.id}: ${v.description} (topicProblem: ${problem})`);
     }
   });
   test("a valid envelope comes back typed and unchanged", () => {

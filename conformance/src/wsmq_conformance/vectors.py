@@ -8,6 +8,10 @@
 - ``semantics.json``: every ``client-to-broker`` vector becomes case ``6.6.<vector id>``: send
   its ``setup`` frames, then its frame, and check ``expect`` (``error`` code, ``accept`` = no
   error about it, ``drop`` = no answer at all).
+- ``topics.json``: every vector becomes case ``6.7.<vector id>``: a ``TopicName`` is published
+  and requested, a ``TopicPattern`` subscribed; a valid one gets no error (a subscribe is
+  answered ``subscribed: true``), an invalid one ``BAD_TOPIC`` (or ``BAD_MESSAGE`` for a lone
+  surrogate, spec §2.2 item 7).
 
 Vectors are found in ``--vectors DIR``, else ``$WSMQ_VECTORS``, else ``spec/vectors`` above the
 package or in the working directory; without them the suite still runs its own bad input.
@@ -22,7 +26,7 @@ from typing import Any
 
 from .model import REGISTRY, Case, Level, add_case
 
-__all__ = ["find_vectors_dir", "load_vectors", "register_vector_cases"]
+__all__ = ["find_vectors_dir", "load_topic_vectors", "load_vectors", "register_vector_cases"]
 
 
 def find_vectors_dir(explicit: str | None = None) -> Path | None:
@@ -42,6 +46,15 @@ def load_vectors(name: str, explicit: str | None = None) -> list[dict[str, Any]]
         return []
     data = json.loads((d / name).read_text(encoding="utf-8"))
     return [v for v in data.get("vectors", []) if isinstance(v.get("frame"), str) and v.get("id")]
+
+
+def load_topic_vectors(explicit: str | None = None) -> list[dict[str, Any]]:
+    """The vectors of ``topics.json`` (they carry a ``topic``, not a ``frame``)."""
+    d = find_vectors_dir(explicit)
+    if d is None or not (d / "topics.json").is_file():
+        return []
+    data = json.loads((d / "topics.json").read_text(encoding="utf-8"))
+    return [v for v in data.get("vectors", []) if isinstance(v.get("topic"), str) and v.get("id")]
 
 
 def _section(v: dict[str, Any]) -> str:
@@ -121,6 +134,71 @@ def _semantics_case(v: dict[str, Any]) -> Case:
     )
 
 
+def _topic_frame(kind: str, topic: str, body: Any, corr: str) -> str:
+    header: dict[str, Any] = {"messageID": corr, "type": kind, "topic": topic, "timestamp": 1}
+    if kind == "request":
+        header["correlationID"] = corr
+    return json.dumps({"header": header, "body": body})  # ASCII: a lone surrogate is escaped
+
+
+def _refusal(corr: str) -> Any:
+    """An error about ``corr`` that refuses its topic (what a valid one must not get)."""
+    return lambda m: m.type == "error" and m.corr == corr and m.error_code in _REFUSALS
+
+
+def _response(corr: str) -> Any:
+    return lambda m: m.type == "response" and m.corr == corr
+
+
+_REFUSALS = ("BAD_TOPIC", "BAD_MESSAGE")
+
+
+def _topic_case(v: dict[str, Any]) -> Case:
+    topic: str = v["topic"]
+    pattern = v.get("schema") == "TopicPattern"
+    valid = v.get("valid") is True
+    codes = {str(v.get("error") or "BAD_TOPIC")}
+    about: set[str] = set()
+    if any(0xD800 <= ord(c) <= 0xDFFF for c in topic):
+        # No UTF-8 form: the frame may be refused whole (§2.2 item 7), its IDs unread (§3.5).
+        codes.add("BAD_MESSAGE")
+        about.add("_invalid")
+
+    async def run(ctx: Any) -> None:
+        from .cases.common import check, expect_error, expect_none
+
+        a = await ctx.peer("A")
+        if pattern:
+            frames = [_topic_frame("request", "_client.subscribe", {"topic": topic}, "t-sub")]
+        else:
+            frames = [_topic_frame("event", topic, None, "t-pub")]
+            frames.append(_topic_frame("request", topic, None, "t-req"))
+        for frame in frames:
+            corr = json.loads(frame)["header"]["messageID"]
+            await a.send_raw(frame)
+            what = f"vector {v['id']} ({corr})"
+            if valid:  # a request may get NO_HANDLER: only the topic must not be refused
+                await expect_none(a, _refusal(corr), what)
+                if pattern:
+                    got = a.take(_response(corr))
+                    check(
+                        bool(got) and got[0].body == {"topic": topic, "subscribed": True},
+                        f"{what}: want subscribed: true, got {[m.short() for m in got]}",
+                    )
+            else:
+                m = await expect_error(a, {corr} | about, what)
+                check(m.error_code in codes, f"{what}: want {sorted(codes)}, got {m.short()}")
+        await a.ping()
+
+    return Case(
+        id=f"6.7.{v['id']}",
+        description=f"topic vector {v['id']}: {v.get('description', '')}"[:160],
+        section=_section(v),
+        level=Level.MUST,
+        fn=run,
+    )
+
+
 def register_vector_cases(explicit: str | None = None) -> int:
     """Add the vector cases (idempotent); returns how many cases the vector files yield."""
     cases = [
@@ -133,6 +211,7 @@ def register_vector_cases(explicit: str | None = None) -> int:
         for v in load_vectors("semantics.json", explicit)
         if v.get("direction") == "client-to-broker"
     ]
+    cases += [_topic_case(v) for v in load_topic_vectors(explicit)]
     for c in cases:
         if c.id not in REGISTRY:
             add_case(c)

@@ -47,31 +47,45 @@ The header topic as the envelope schema sees it: a non-empty string of at most 2
 """
 
 
-TopicName: TypeAlias = Annotated[
+TopicString: TypeAlias = Annotated[
     str,
     Meta(
-        description="A literal topic (section 5.1): tokens separated by '.', each 1+ characters, none whitespace, control characters, '.', '*' or '>'. The pattern ends in '$(?!\\n)' because Python's re lets '$' match before a trailing newline; ECMA-262 does not.",
+        description="What every topic and subscription pattern is made of (section 5.1): 1 to 255 characters, at most 255 UTF-8 bytes (x-maxUtf8Bytes) and 32 '.'-separated tokens (x-maxTokens), and none of these code points, listed explicitly because '\\s' means different things in Python and ECMA-262: U+0000-U+0020 (C0 controls and space), U+007F-U+00A0 (DEL, the C1 controls including U+0085, no-break space), U+1680, U+2000-U+200A, U+2028, U+2029, U+202F, U+205F, U+3000 (the other Unicode spaces and line/paragraph separators), U+D800-U+DFFF (surrogates: a lone one is not UTF-8) and U+FEFF (byte-order mark). x-maxUtf8Bytes and x-maxTokens are the two wsmq extension keywords (section 15.1). The pattern ends in '$(?!\\n)' because Python's re lets '$' match before a trailing newline; ECMA-262 does not.",
         max_length=255,
         min_length=1,
-        pattern='^[^\\s\\u0000-\\u001f\\u007f.*>]+(\\.[^\\s\\u0000-\\u001f\\u007f.*>]+)*$(?!\n)',
+        pattern='^[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ud800-\\udfff\\ufeff]*$(?!\n)',
     ),
 ]
 """
-A literal topic (section 5.1): tokens separated by '.', each 1+ characters, none whitespace, control characters, '.', '*' or '>'. The pattern ends in '$(?!\\n)' because Python's re lets '$' match before a trailing newline; ECMA-262 does not.
+What every topic and subscription pattern is made of (section 5.1): 1 to 255 characters, at most 255 UTF-8 bytes (x-maxUtf8Bytes) and 32 '.'-separated tokens (x-maxTokens), and none of these code points, listed explicitly because '\\s' means different things in Python and ECMA-262: U+0000-U+0020 (C0 controls and space), U+007F-U+00A0 (DEL, the C1 controls including U+0085, no-break space), U+1680, U+2000-U+200A, U+2028, U+2029, U+202F, U+205F, U+3000 (the other Unicode spaces and line/paragraph separators), U+D800-U+DFFF (surrogates: a lone one is not UTF-8) and U+FEFF (byte-order mark). x-maxUtf8Bytes and x-maxTokens are the two wsmq extension keywords (section 15.1). The pattern ends in '$(?!\\n)' because Python's re lets '$' match before a trailing newline; ECMA-262 does not.
+"""
+
+
+TopicName: TypeAlias = Annotated[
+    str,
+    Meta(
+        description="A literal topic (section 5.1): a TopicString of tokens separated by '.', each one or more characters other than '.', '*' and '>'.",
+        max_length=255,
+        min_length=1,
+        pattern='^(?=[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ud800-\\udfff\\ufeff]*$(?!\n))[^.*>]+(?:\\.[^.*>]+)*$(?!\n)',
+    ),
+]
+"""
+A literal topic (section 5.1): a TopicString of tokens separated by '.', each one or more characters other than '.', '*' and '>'.
 """
 
 
 TopicPattern: TypeAlias = Annotated[
     str,
     Meta(
-        description="A subscription pattern (section 5.2): like a topic, but a token may be '*' (exactly one token) and the last token may be '>' (one or more tokens). The pattern ends in '$(?!\\n)' because Python's re lets '$' match before a trailing newline; ECMA-262 does not.",
+        description="A subscription pattern (section 5.2): like a TopicName, but a token may be '*' (exactly one token) and the last token may be '>' (one or more tokens).",
         max_length=255,
         min_length=1,
-        pattern='^(?:(?:[^\\s\\u0000-\\u001f\\u007f.*>]+|\\*)\\.)*(?:[^\\s\\u0000-\\u001f\\u007f.*>]+|\\*|>)$(?!\n)',
+        pattern='^(?=[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ud800-\\udfff\\ufeff]*$(?!\n))(?:(?:[^.*>]+|\\*)\\.)*(?:[^.*>]+|\\*|>)$(?!\n)',
     ),
 ]
 """
-A subscription pattern (section 5.2): like a topic, but a token may be '*' (exactly one token) and the last token may be '>' (one or more tokens). The pattern ends in '$(?!\\n)' because Python's re lets '$' match before a trailing newline; ECMA-262 does not.
+A subscription pattern (section 5.2): like a TopicName, but a token may be '*' (exactly one token) and the last token may be '>' (one or more tokens).
 """
 
 
@@ -625,6 +639,7 @@ __all__ = [
     "Topic",
     "TopicName",
     "TopicPattern",
+    "TopicString",
     "Ttl",
     "UnsubscribeBody",
     "UnsubscribeResult",

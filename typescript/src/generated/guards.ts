@@ -4,7 +4,7 @@
 // A runtime validator that judges values exactly as the JSON Schema does (spec/protocol.md
 // §15): the bundled schema is embedded below and interpreted for the keywords it uses.
 // String lengths count Unicode code points, as JSON Schema does; patterns use the `u` flag.
-// Keywords: $ref, const, enum, maxLength, maximum, minLength, minimum, oneOf, pattern, properties, required, type.
+// Keywords: $ref, const, enum, maxLength, maximum, minLength, minimum, oneOf, pattern, properties, required, type, x-maxTokens, x-maxUtf8Bytes.
 
 import type { Envelope } from "./types.js";
 
@@ -22,6 +22,10 @@ interface Schema {
   properties?: { readonly [name: string]: Schema };
   required?: readonly string[];
   type?: "string" | "integer" | "number" | "boolean" | "object" | "array" | "null";
+  /** wsmq extension (spec/protocol.md §15.1): at most this many UTF-8 bytes. */
+  "x-maxUtf8Bytes"?: number;
+  /** wsmq extension (spec/protocol.md §15.1): at most this many '.'-separated tokens. */
+  "x-maxTokens"?: number;
 }
 
 const DEFS: { readonly [name: string]: Schema } = {
@@ -40,17 +44,29 @@ const DEFS: { readonly [name: string]: Schema } = {
     "minLength": 1,
     "maxLength": 255
   },
+  "TopicString": {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 255,
+    "x-maxUtf8Bytes": 255,
+    "x-maxTokens": 32,
+    "pattern": "^[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ud800-\\udfff\\ufeff]*$(?!\n)"
+  },
   "TopicName": {
     "type": "string",
     "minLength": 1,
     "maxLength": 255,
-    "pattern": "^[^\\s\\u0000-\\u001f\\u007f.*>]+(\\.[^\\s\\u0000-\\u001f\\u007f.*>]+)*$(?!\n)"
+    "x-maxUtf8Bytes": 255,
+    "x-maxTokens": 32,
+    "pattern": "^(?=[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ud800-\\udfff\\ufeff]*$(?!\n))[^.*>]+(?:\\.[^.*>]+)*$(?!\n)"
   },
   "TopicPattern": {
     "type": "string",
     "minLength": 1,
     "maxLength": 255,
-    "pattern": "^(?:(?:[^\\s\\u0000-\\u001f\\u007f.*>]+|\\*)\\.)*(?:[^\\s\\u0000-\\u001f\\u007f.*>]+|\\*|>)$(?!\n)"
+    "x-maxUtf8Bytes": 255,
+    "x-maxTokens": 32,
+    "pattern": "^(?=[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ud800-\\udfff\\ufeff]*$(?!\n))(?:(?:[^.*>]+|\\*)\\.)*(?:[^.*>]+|\\*|>)$(?!\n)"
   },
   "Timestamp": {
     "type": "integer",
@@ -534,6 +550,44 @@ export type BodyName =
   | "UnsubscribeBody"
   | "UnsubscribeResult";
 
+/** Every definition of the bundled schema, for {@link validateDefinition}. */
+export type DefinitionName =
+  | "CancelBody"
+  | "CancelReason"
+  | "ClientDeregisteredBody"
+  | "ClientID"
+  | "ClientPresenceBody"
+  | "CorrelationID"
+  | "ErrorBody"
+  | "ErrorCode"
+  | "ErrorDetail"
+  | "ErrorHeader"
+  | "ErrorMessage"
+  | "EventHeader"
+  | "EventMessage"
+  | "InternalCancelBody"
+  | "MessageID"
+  | "MessageType"
+  | "PingBody"
+  | "PongResult"
+  | "RegisterBody"
+  | "RegisteredBody"
+  | "RequestHeader"
+  | "RequestMessage"
+  | "ResponseHeader"
+  | "ResponseMessage"
+  | "StandardErrorCode"
+  | "SubscribeBody"
+  | "SubscribeResult"
+  | "Timestamp"
+  | "Topic"
+  | "TopicName"
+  | "TopicPattern"
+  | "TopicString"
+  | "Ttl"
+  | "UnsubscribeBody"
+  | "UnsubscribeResult";
+
 /** Outcome of a validation: the typed value, or the first rule it breaks. */
 export type ValidationResult<T> = { ok: true; value: T } | { ok: false; rule: string };
 
@@ -546,6 +600,11 @@ function codePointLength(s: string): number {
   let n = 0;
   for (const _ of s) n += 1;
   return n;
+}
+
+/** UTF-8 length; a lone surrogate counts as the 3 bytes of U+FFFD (no schema admits one). */
+function utf8Length(s: string): number {
+  return new TextEncoder().encode(s).length;
 }
 
 function jsonType(value: unknown): string {
@@ -618,6 +677,10 @@ function check(schema: Schema, value: unknown, path: string): string | null {
       }
       if (!re.test(value)) return `${path}: pattern`;
     }
+    const maxBytes = schema["x-maxUtf8Bytes"];
+    if (maxBytes !== undefined && utf8Length(value) > maxBytes) return `${path}: x-maxUtf8Bytes`;
+    const maxTokens = schema["x-maxTokens"];
+    if (maxTokens !== undefined && value.split(".").length > maxTokens) return `${path}: x-maxTokens`;
   }
   if (typeof value === "number") {
     if (schema.minimum !== undefined && value < schema.minimum) return `${path}: minimum`;
@@ -679,5 +742,14 @@ export function decodeEnvelope(frame: string): EnvelopeResult {
 /** Judge a control-topic or error body against its schema definition (spec/protocol.md §10). */
 export function validateBody<T = unknown>(name: BodyName, value: unknown): ValidationResult<T> {
   const rule = check({ $ref: `#/$defs/${name}` }, value, "body");
+  return rule === null ? { ok: true, value: value as T } : { ok: false, rule };
+}
+
+/** Judge a value against any schema definition, e.g. `TopicName` (spec/protocol.md §5.1). */
+export function validateDefinition<T = unknown>(
+  name: DefinitionName,
+  value: unknown,
+): ValidationResult<T> {
+  const rule = check({ $ref: `#/$defs/${name}` }, value, name);
   return rule === null ? { ok: true, value: value as T } : { ok: false, rule };
 }

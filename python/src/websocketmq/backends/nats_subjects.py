@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import UnknownClient
+from ..protocol.rules import TOKEN_RE
 
 __all__ = [
     "NAME_RE",
@@ -36,9 +37,9 @@ __all__ = [
 
 NAME_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 """Namespaces and node IDs: one plain subject token."""
-_TOKEN_RE = re.compile(r"[^\s\x00-\x1f*>]+")
-"""One subject token: no whitespace (str.isspace), no control characters, no ``*`` or ``>``;
-a regular expression instead of a per-character loop (client IDs are checked per request)."""
+_TOKEN_RE = re.compile(TOKEN_RE)
+"""One subject token, by the topic token grammar (spec §5.1, generated from the schema); a
+regular expression instead of a per-character loop (client IDs are checked per request)."""
 
 NODE_HEADER = "Wsmq-Node"
 TIMEOUT_HEADER = "Wsmq-Timeout"

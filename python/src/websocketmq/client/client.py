@@ -57,6 +57,7 @@ from ..protocol.envelope import (
     new_request,
     new_response,
 )
+from ..protocol.rules import NO_RECONNECT_CLOSE_CODES
 from ..protocol.topics import HandlerEntry, SubscriptionIndex, validate_pattern, validate_topic
 from ..typed import convert
 
@@ -68,10 +69,11 @@ T = TypeVar("T")
 ClientHandler = Callable[[Message], Any]
 """``(msg) -> body | None`` (sync or async)."""
 
-_NO_RECONNECT = {1000, 1008, 4001, 4009}
+_NO_RECONNECT = NO_RECONNECT_CLOSE_CODES
 """Close codes from the broker after which the client does not reconnect (spec §12.2): normal
 closure (the broker ended the session on purpose), policy / auth deadline (retrying with the same
-credential cannot help) and superseded (reconnecting would steal the identity back)."""
+credential cannot help) and superseded (reconnecting would steal the identity back). Generated
+from spec/schema/close-codes.json, like the TypeScript client's set."""
 
 _MAX_TTL_MS = 2**53 - 1
 """The largest ttl the wire format allows (§3.2); longer timeouts are sent as this."""

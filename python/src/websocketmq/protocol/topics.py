@@ -1,11 +1,14 @@
 """Topics and subscription patterns (design.md §3): validation, matching, a subscription index.
 
-Tokens are separated by ``.``; a token is one or more characters, none of them whitespace, a
-control character, ``.``, ``*`` or ``>``. Patterns may use ``*`` (exactly one token) and ``>``
-(one or more tokens, last position only): NATS subject semantics, so topics map one-to-one onto
-NATS subjects; except that a pattern starting with a wildcard never matches a reserved topic
-(spec §5.2), so ``>`` catches no control traffic. A topic is at most 255 UTF-8 bytes and 32
-tokens. Topics starting with ``_`` are reserved for the control topics of §4.
+Tokens are separated by ``.``; a token is one or more characters, none of them ``.``, ``*``,
+``>`` or a code point spec §5.1 excludes (controls, spaces, surrogates, U+FEFF). Patterns may
+use ``*`` (exactly one token) and ``>`` (one or more tokens, last position only): NATS subject
+semantics, so topics map one-to-one onto NATS subjects; except that a pattern starting with a
+wildcard never matches a reserved topic (spec §5.2), so ``>`` catches no control traffic. A
+topic is at most ``MAX_TOPIC_BYTES`` UTF-8 bytes and ``MAX_TOPIC_TOKENS`` tokens. The token
+grammar and both limits come from the generated :mod:`.rules` (``TopicString`` in
+envelope.schema.json), so this module checks exactly what the schema says. Topics starting with
+``_`` are reserved for the control topics of §4.
 
 :class:`SubscriptionIndex` is a token trie with a per-topic match cache: a publish looks up its
 topic once and gets every subscriber, and repeated publishes on the same topic cost one dict hit.
@@ -20,6 +23,7 @@ from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
 from ..errors import BadTopic
+from .rules import MAX_TOPIC_BYTES, MAX_TOPIC_TOKENS, TOKEN_RE
 
 __all__ = [
     "MAX_TOPIC_BYTES",
@@ -32,12 +36,8 @@ __all__ = [
     "validate_topic",
 ]
 
-MAX_TOPIC_BYTES = 255
-MAX_TOPIC_TOKENS = 32
-
-_TOKEN = r"[^\s\x00-\x1f\x7f-\x9f.*>]+"
-_LITERAL_RE = re.compile(rf"{_TOKEN}(?:\.{_TOKEN})*")
-_PATTERN_RE = re.compile(rf"(?:{_TOKEN}|\*)(?:\.(?:{_TOKEN}|\*))*(?:\.>)?|>")
+_LITERAL_RE = re.compile(rf"{TOKEN_RE}(?:\.{TOKEN_RE})*")
+_PATTERN_RE = re.compile(rf"(?:{TOKEN_RE}|\*)(?:\.(?:{TOKEN_RE}|\*))*(?:\.>)?|>")
 
 
 def _check_size(topic: str, what: str) -> None:

@@ -52,17 +52,29 @@
       "minLength": 1,
       "maxLength": 255
     },
+    "TopicString": {
+      "type": "string",
+      "minLength": 1,
+      "maxLength": 255,
+      "x-maxUtf8Bytes": 255,
+      "x-maxTokens": 32,
+      "pattern": "^[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ud800-\\udfff\\ufeff]*$(?!\n)"
+    },
     "TopicName": {
       "type": "string",
       "minLength": 1,
       "maxLength": 255,
-      "pattern": "^[^\\s\\u0000-\\u001f\\u007f.*>]+(\\.[^\\s\\u0000-\\u001f\\u007f.*>]+)*$(?!\n)"
+      "x-maxUtf8Bytes": 255,
+      "x-maxTokens": 32,
+      "pattern": "^(?=[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ud800-\\udfff\\ufeff]*$(?!\n))[^.*>]+(?:\\.[^.*>]+)*$(?!\n)"
     },
     "TopicPattern": {
       "type": "string",
       "minLength": 1,
       "maxLength": 255,
-      "pattern": "^(?:(?:[^\\s\\u0000-\\u001f\\u007f.*>]+|\\*)\\.)*(?:[^\\s\\u0000-\\u001f\\u007f.*>]+|\\*|>)$(?!\n)"
+      "x-maxUtf8Bytes": 255,
+      "x-maxTokens": 32,
+      "pattern": "^(?=[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ud800-\\udfff\\ufeff]*$(?!\n))(?:(?:[^.*>]+|\\*)\\.)*(?:[^.*>]+|\\*|>)$(?!\n)"
     },
     "Timestamp": {
       "type": "integer",
@@ -534,6 +546,9 @@
     for (const _ of s) n += 1;
     return n;
   }
+  function utf8Length(s) {
+    return new TextEncoder().encode(s).length;
+  }
   function jsonType(value) {
     if (value === null) return "null";
     if (Array.isArray(value)) return "array";
@@ -597,6 +612,10 @@
         }
         if (!re.test(value)) return `${path}: pattern`;
       }
+      const maxBytes = schema["x-maxUtf8Bytes"];
+      if (maxBytes !== void 0 && utf8Length(value) > maxBytes) return `${path}: x-maxUtf8Bytes`;
+      const maxTokens = schema["x-maxTokens"];
+      if (maxTokens !== void 0 && value.split(".").length > maxTokens) return `${path}: x-maxTokens`;
     }
     if (typeof value === "number") {
       if (schema.minimum !== void 0 && value < schema.minimum) return `${path}: minimum`;
@@ -655,6 +674,12 @@
   // src/generated/types.ts
   var PROTOCOL = "wsmq/1";
   var SUBPROTOCOL = "wsmq.v1";
+
+  // src/generated/rules.ts
+  var TOPIC_EXCLUDED_CLASS = "\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ud800-\\udfff\\ufeff";
+  var MAX_TOPIC_BYTES = 255;
+  var MAX_TOPIC_TOKENS = 32;
+  var NO_RECONNECT_CLOSE_CODES = [1e3, 1008, 4001, 4009];
 
   // src/protocol.ts
   var ERROR_CODE_RE = /^[A-Z][A-Z0-9_]{0,63}$/;
@@ -889,7 +914,7 @@
   }
 
   // src/lifecycle.ts
-  var NO_RECONNECT_CODES = /* @__PURE__ */ new Set([1e3, 1008, 4001, 4009]);
+  var NO_RECONNECT_CODES = new Set(NO_RECONNECT_CLOSE_CODES);
   var Reconnection = class {
     constructor(policy) {
       __publicField(this, "policy", policy);
@@ -1071,9 +1096,7 @@
   };
 
   // src/topics.ts
-  var MAX_TOPIC_BYTES = 255;
-  var MAX_TOKENS = 32;
-  var BAD_TOKEN_CHAR = /[\s\u0000-\u001f\u007f.*>]/u;
+  var BAD_TOKEN_CHAR = new RegExp(`[${TOPIC_EXCLUDED_CLASS}.*>]`, "u");
   function byteLength(text) {
     return new TextEncoder().encode(text).length;
   }
@@ -1081,7 +1104,7 @@
     if (topic === "") return "topic is empty";
     if (byteLength(topic) > MAX_TOPIC_BYTES) return `topic is longer than ${MAX_TOPIC_BYTES} bytes`;
     const tokens = topic.split(".");
-    if (tokens.length > MAX_TOKENS) return `topic has more than ${MAX_TOKENS} tokens`;
+    if (tokens.length > MAX_TOPIC_TOKENS) return `topic has more than ${MAX_TOPIC_TOKENS} tokens`;
     for (const [i, token] of tokens.entries()) {
       if (allowWildcards && token === "*") continue;
       if (allowWildcards && token === ">") {
