@@ -7,9 +7,9 @@ Node. The bundle is built from ``typescript/`` and committed; ``make bundle-chec
 
 from __future__ import annotations
 
-import asyncio
 from importlib import resources
 
+from httpget import http_get
 from websocketmq.testing import run_broker
 
 __all__: list[str] = []
@@ -17,26 +17,6 @@ __all__: list[str] = []
 
 def _resource(name: str) -> bytes:
     return (resources.files("websocketmq") / "static" / name).read_bytes()
-
-
-async def _get(port: int, path: str) -> tuple[str, dict[str, str], bytes]:
-    """A plain HTTP/1.1 GET over a real socket: status line, headers, body."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    try:
-        writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
-        await writer.drain()
-        head = await reader.readuntil(b"\r\n\r\n")
-        status, *lines = head.decode("latin-1").split("\r\n")
-        headers = {}
-        for line in lines:
-            if ":" in line:
-                key, value = line.split(":", 1)
-                headers[key.strip().lower()] = value.strip()
-        body = await reader.readexactly(int(headers["content-length"]))
-        return status, headers, body
-    finally:
-        writer.close()
-        await writer.wait_closed()
 
 
 def test_bundle_and_page_are_package_resources() -> None:
@@ -50,11 +30,11 @@ def test_bundle_and_page_are_package_resources() -> None:
 
 async def test_server_serves_the_bundle_and_the_demo_page() -> None:
     async with run_broker(port=0) as live:
-        status, headers, body = await _get(live.port, "/websocketmq.js")
+        status, headers, body = await http_get(live.port, "/websocketmq.js")
         assert status.split()[1] == "200"
         assert headers["content-type"].startswith("text/javascript")
         assert body == _resource("websocketmq.js")
-        status, headers, body = await _get(live.port, "/")
+        status, headers, body = await http_get(live.port, "/")
         assert status.split()[1] == "200"
         assert headers["content-type"].startswith("text/html")
         assert body == _resource("index.html")

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .broker import Broker, BrokerOptions
+from .logs import configure as configure_logs
 from .server import serve
 
 __all__ = ["main", "run_serve"]
@@ -71,6 +72,12 @@ def _parser() -> argparse.ArgumentParser:
         help="messages per second per connection, 0 = off (default 200, bursts of 400)",
     )
     s.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING… (default INFO)")
+    s.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="text lines (default) or JSON lines, one object per event (docs/operations.md)",
+    )
     for name, help_text in (
         ("conformance", "run the wsmq/1 conformance suite (same as wsmq-conformance)"),
         ("codegen", "regenerate models from spec/schema (from a source checkout)"),
@@ -157,11 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv and argv[0] in ("conformance", "codegen"):
         return _delegate(argv[0], argv[1:])
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logs(args.log_level, args.log_format, sys.stderr)
     if logging.getLogger().level > logging.DEBUG:
         logging.getLogger("websockets").setLevel(logging.WARNING)  # one line per wsmq event
     if args.command == "serve":

@@ -3,8 +3,9 @@
 ``serve(broker, host, port, path)`` accepts wsmq/1 connections on ``path`` (other paths: 404),
 selects the ``wsmq.v1`` subprotocol when offered and accepts clients that offer none (seed
 clients, spec §2.1), checks the Origin allow-list (403) and the ``authenticate`` hook (401) at the
-upgrade, and serves a few plain HTTP GETs: ``/healthz`` and, when the package ships them,
-``/``, ``/index.html`` and ``/websocketmq.js`` from ``websocketmq/static/``.
+upgrade, and serves a few plain HTTP GETs: ``/healthz`` and ``/readyz`` (docs/operations.md,
+"Health") and, when the package ships them, ``/``, ``/index.html`` and ``/websocketmq.js`` from
+``websocketmq/static/``.
 
 Each connection gets a bounded send queue drained by one writer task (design.md §9): the broker
 never awaits a slow socket, and a full queue closes that client with 4008.
@@ -32,6 +33,7 @@ from websockets.protocol import State as _WsState
 
 from .broker import Broker, HandshakeRequest
 from .errors import RateLimited
+from .health import not_ready_reason
 from .limits import ConnectionCounter, RedactingFilter, origin_allowed, redact
 from .protocol.envelope import INVALID_CORRELATION, encode, new_error
 
@@ -302,6 +304,12 @@ class Server:
         if path != self.path:
             if path == "/healthz":
                 return _response(200, "OK", b"ok\n", "text/plain; charset=utf-8")
+            if path == "/readyz":
+                why = not_ready_reason(self.broker)
+                if why is None:
+                    return _response(200, "OK", b"ready\n", "text/plain; charset=utf-8")
+                text = why.encode() + b"\n"
+                return _response(503, "Service Unavailable", text, "text/plain; charset=utf-8")
             static = _STATIC.get(path)
             if (
                 static is not None

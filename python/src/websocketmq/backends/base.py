@@ -52,6 +52,9 @@ Change log (announce changes to this contract here):
 - v2: one path: ``Backend.request`` returns ``Reply | Awaitable[Reply]`` (a v1 ``async def
   request`` still fits: a coroutine is an awaitable); ``BackendHost.start_request`` is the one
   host method for requests (``handle_request`` and ``request_nowait`` are gone).
+- v2.1: ``Backend.ready`` and ``Backend.counters()`` (docs/operations.md): whether the node can
+  route right now (``GET /readyz``, ``wsmq_backend_up``) and message counters for metrics;
+  defaults: ready once started, no counters.
 """
 
 from __future__ import annotations
@@ -118,6 +121,18 @@ class Backend(abc.ABC):
 
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources; called once by ``Broker.close()``. No calls follow."""
+
+    @property
+    def ready(self) -> bool:
+        """Whether routing works right now (connected, subscriptions in place): what
+        ``GET /readyz`` reports. In-process backends are ready once started."""
+        return self.host is not None
+
+    def counters(self) -> dict[str, int]:
+        """Monotonic counters of the backend's own traffic for metrics (``in_msgs``,
+        ``out_msgs``, ``in_bytes``, ``out_bytes``, ``reconnects``, ``publish_failures``);
+        empty when there is nothing to count (in-process)."""
+        return {}
 
     @abc.abstractmethod
     async def publish(

@@ -60,6 +60,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import BadTopic, NoHandler, TooLarge, UnknownClient, WsmqError
+from ..logs import rate_limit
 from ..protocol.envelope import Message, decode, encode, new_error
 from ..protocol.topics import SubscriptionIndex, validate_pattern, validate_topic
 from .base import Backend, BackendHost, Reply
@@ -89,7 +90,9 @@ except ImportError:  # pragma: no cover - exercised only without the extra insta
 
 __all__ = ["DEFAULT_NAMESPACE", "NatsBackend"]
 
-log = logging.getLogger(__name__)
+log = rate_limit(logging.getLogger(__name__))
+"""Rate-limited (websocketmq.logs.RepeatFilter): an outage must not log a line per dropped
+publish."""
 
 DEFAULT_NAMESPACE = "default"
 _ACCEPT = b"accept "
@@ -234,6 +237,9 @@ class NatsBackend(Backend):
         self._closing = False
         self._fast: nats_fast.FastClient | None = None
         self.connected = asyncio.Event()
+        self.publish_failures = 0
+        """Events not handed to NATS (closed connection, full reconnect buffer): lost for the
+        other nodes (``wsmq_backend_publish_failures_total``)."""
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -305,6 +311,22 @@ class NatsBackend(Backend):
                 await asyncio.wait_for(self.nc.flush(), 2)
             await self.nc.close()
 
+    @property
+    def ready(self) -> bool:
+        """Connected to NATS (nats-py re-sends every SUB before it reports a reconnect, so
+        connected means subscribed) and not closing (``GET /readyz``)."""
+        nc = self.nc
+        return nc is not None and not self._closing and self.connected.is_set() and nc.is_connected
+
+    def counters(self) -> dict[str, int]:
+        """nats-py's own message/byte/reconnect counters plus :attr:`publish_failures`."""
+        nc = self.nc
+        stats: dict[str, int] = dict(getattr(nc, "stats", None) or {}) if nc is not None else {}
+        out = {k: int(stats.get(k, 0)) for k in ("in_msgs", "out_msgs", "in_bytes", "out_bytes")}
+        out["reconnects"] = int(stats.get("reconnects", 0))
+        out["publish_failures"] = self.publish_failures
+        return out
+
     async def _on_error(self, exc: Exception) -> None:
         log.warning("NATS error on node %s: %r", self.node_id, exc)
 
@@ -357,7 +379,10 @@ class NatsBackend(Backend):
         except nats_errors.MaxPayloadError as exc:
             raise TooLarge(f"event larger than the NATS max_payload: {exc}") from exc
         except nats_errors.Error as exc:  # closed, buffer full while reconnecting…
-            log.warning("event on %r not sent to other nodes: %r", topic, exc)
+            self.publish_failures += 1
+            log.warning(
+                "event on %r not sent to other nodes: %r", topic, exc, extra={"topic": topic}
+            )
 
     async def watch(self, pattern: str) -> None:
         """Subscribe ``wsmq.<ns>.t.<pattern>`` (wildcards map 1:1 onto NATS)."""
@@ -945,6 +970,7 @@ class NatsBackend(Backend):
         try:
             return fast.publish_nowait(subject, data)
         except nats_errors.Error as exc:
+            self.publish_failures += 1
             log.warning("NATS publish to %r failed: %r", subject, exc)
             return True  # nothing more to do: the async path would fail the same way
 
@@ -957,6 +983,7 @@ class NatsBackend(Backend):
         try:
             await self._nc().publish(subject, data)
         except nats_errors.Error as exc:
+            self.publish_failures += 1
             log.warning("NATS publish to %r failed: %r", subject, exc)
 
     async def _flush(self) -> None:

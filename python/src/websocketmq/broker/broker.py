@@ -138,6 +138,14 @@ class Broker:
         """True once :meth:`close` was called."""
         return self._closing
 
+    _draining = False  # set by a graceful drain (issue 16); a class default until it lands
+
+    @property
+    def draining(self) -> bool:
+        """True while the broker drains before shutting down: ``GET /readyz`` answers 503 so
+        load balancers stop sending new clients (docs/operations.md, "Health")."""
+        return self._draining
+
     def connect(self, transport: Transport, identity: Any = None) -> ClientConnection:
         """A transport accepted a connection: returns the object to feed frames to."""
         if self._closing:
