@@ -158,6 +158,14 @@ SYSTEMS: dict[str, System] = {
             client="websockets",
         ),
         System(
+            "wsmq-metrics",
+            "WebSocketMQ (ours, no deflate, metrics on)",
+            "wsmq",
+            lambda: start_wsmq("--metrics"),
+            ours=True,
+            memory=False,
+        ),
+        System(
             "wsmq-2node",
             "WebSocketMQ (ours, 2 nodes over NATS)",
             "wsmq",
@@ -231,6 +239,8 @@ def available_systems() -> list[str]:
         if name == "wsmq-2node" and not _have("websocketmq.backends.nats"):
             continue
         if name == "wsmq-exp" and not os.environ.get("BENCH_WSMQ_EXPERIMENT"):
+            continue
+        if name == "wsmq-metrics" and not _have("prometheus_client"):
             continue
         names.append(name)
     return names

@@ -78,6 +78,7 @@ async def test_wsmq_serve_json_logs_parse_and_hide_the_url_token() -> None:
         url = line.strip().removeprefix("wsmq: listening on ")
         async with await connect(url + "?token=hunter2-secret") as client:
             assert await client.request("example.echo", {"x": 1}) == {"x": 1}
+            client_id = client.client_id
     finally:
         proc.terminate()
         async with asyncio.timeout(10):
@@ -87,3 +88,5 @@ async def test_wsmq_serve_json_logs_parse_and_hide_the_url_token() -> None:
     objects = [json.loads(x) for x in lines]  # every line is one JSON object
     assert all({"ts", "level", "logger", "message"} <= o.keys() for o in objects)
     assert "hunter2-secret" not in err
+    registered = [o for o in objects if o["message"].startswith("client registered")]
+    assert registered and registered[0]["client_id"] == client_id  # the event's fields

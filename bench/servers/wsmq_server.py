@@ -10,7 +10,8 @@ Handlers (server side, public API only):
 Fan-out needs no handler: the publisher client publishes on ``bench.fanout`` and every
 subscriber client subscribed to it. ``--deflate`` serves with permessage-deflate; the default
 here is without it, so each variant is compared with the raw ``websockets`` peer configured the
-same way. ``--nats URL`` makes it a cluster node (the NATS backend), ``--no-handlers`` a node
+same way. ``--metrics`` turns the broker's Prometheus metrics on (the "metrics on" row beside
+the default "off", docs/benchmarks.md "Metrics cost"). ``--nats URL`` makes it a cluster node (the NATS backend), ``--no-handlers`` a node
 whose requests are all served elsewhere. Prints ``wsmq: listening on ws://…`` when ready
 (design §8) and exits on stdin EOF.
 """
@@ -80,6 +81,7 @@ async def amain(args: argparse.Namespace) -> None:
     stop = asyncio.Event()
     stop_on_stdin_eof(asyncio.get_running_loop(), stop)
     options = bench_options()
+    options.metrics = args.metrics
     if args.nats:
         from websocketmq.backends.nats import NatsBackend
 
@@ -103,6 +105,7 @@ def main() -> None:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--deflate", action="store_true")
+    p.add_argument("--metrics", action="store_true", help="broker metrics on (websocketmq.metrics)")
     p.add_argument("--nats", help="NATS URL: run as a cluster node with the NATS backend")
     p.add_argument("--no-handlers", action="store_true", help="register no bench handlers")
     p.add_argument("--preload", help="a Python file run first (a hot-path experiment)")

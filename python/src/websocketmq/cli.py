@@ -71,6 +71,16 @@ def _parser() -> argparse.ArgumentParser:
         metavar="PER_S",
         help="messages per second per connection, 0 = off (default 200, bursts of 400)",
     )
+    s.add_argument(
+        "--metrics",
+        action="store_true",
+        help="Prometheus metrics at GET /metrics (needs websocketmq[metrics]; docs/operations.md)",
+    )
+    s.add_argument(
+        "--dashboard",
+        action="store_true",
+        help="the live dashboard at GET /dashboard, behind the authentication hook",
+    )
     s.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING… (default INFO)")
     s.add_argument(
         "--log-format",
@@ -124,6 +134,8 @@ async def run_serve(args: argparse.Namespace) -> int:
         options.max_connections_per_ip = args.max_connections_per_ip
     if args.message_rate is not None:
         options.message_rate = args.message_rate
+    options.metrics = args.metrics
+    options.dashboard = args.dashboard
     broker = Broker(options)
     demo_task = None
     if args.conformance:

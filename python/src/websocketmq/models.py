@@ -150,130 +150,6 @@ A wire error code: one of the standard codes (section 11.2, error-codes.json) or
 """
 
 
-class EventHeader(Struct):
-    """
-    Header of an event (section 4.1). correlationID and ttl carry no meaning here and are not validated.
-    """
-
-    messageID: MessageID
-    type: Literal['event']
-    topic: Topic
-    timestamp: Timestamp
-    correlationID: (
-        Annotated[Any, Meta(description='Ignored on events (any JSON value).')]
-        | UnsetType
-    ) = UNSET
-    """
-    Ignored on events (any JSON value).
-    """
-    ttl: (
-        Annotated[Any, Meta(description='Ignored on events (any JSON value).')]
-        | UnsetType
-    ) = UNSET
-    """
-    Ignored on events (any JSON value).
-    """
-    source: (
-        Annotated[
-            str,
-            Meta(
-                description="Originating client's ID, set by the broker; a broker overwrites any value a client sends (section 3.2)."
-            ),
-        ]
-        | UnsetType
-    ) = UNSET
-    """
-    Originating client's ID, set by the broker; a broker overwrites any value a client sends (section 3.2).
-    """
-
-
-class RequestHeader(Struct):
-    """
-    Header of a request (section 4.2).
-    """
-
-    messageID: MessageID
-    type: Literal['request']
-    topic: Topic
-    timestamp: Timestamp
-    correlationID: CorrelationID
-    ttl: Ttl | UnsetType = UNSET
-    source: (
-        Annotated[
-            str,
-            Meta(
-                description="Originating client's ID, set by the broker; a broker overwrites any value a client sends (section 3.2)."
-            ),
-        ]
-        | UnsetType
-    ) = UNSET
-    """
-    Originating client's ID, set by the broker; a broker overwrites any value a client sends (section 3.2).
-    """
-
-
-class ResponseHeader(Struct):
-    """
-    Header of a response (section 4.3). topic SHOULD equal correlationID; receivers match on correlationID only.
-    """
-
-    messageID: MessageID
-    type: Literal['response']
-    topic: Topic
-    timestamp: Timestamp
-    correlationID: CorrelationID
-    ttl: (
-        Annotated[Any, Meta(description='Ignored on responses (any JSON value).')]
-        | UnsetType
-    ) = UNSET
-    """
-    Ignored on responses (any JSON value).
-    """
-    source: (
-        Annotated[
-            str,
-            Meta(
-                description="Originating client's ID, set by the broker; a broker overwrites any value a client sends (section 3.2)."
-            ),
-        ]
-        | UnsetType
-    ) = UNSET
-    """
-    Originating client's ID, set by the broker; a broker overwrites any value a client sends (section 3.2).
-    """
-
-
-class ErrorHeader(Struct):
-    """
-    Header of an error (section 4.4). topic SHOULD equal correlationID; receivers match on correlationID only.
-    """
-
-    messageID: MessageID
-    type: Literal['error']
-    topic: Topic
-    timestamp: Timestamp
-    correlationID: CorrelationID
-    ttl: (
-        Annotated[Any, Meta(description='Ignored on errors (any JSON value).')]
-        | UnsetType
-    ) = UNSET
-    """
-    Ignored on errors (any JSON value).
-    """
-    source: (
-        Annotated[
-            str,
-            Meta(
-                description="Originating client's ID, set by the broker; a broker overwrites any value a client sends (section 3.2)."
-            ),
-        ]
-        | UnsetType
-    ) = UNSET
-    """
-    Originating client's ID, set by the broker; a broker overwrites any value a client sends (section 3.2).
-    """
-
-
 class ErrorDetail(Struct):
     """
     The error object inside an error body (section 11.1).
@@ -303,58 +179,15 @@ class ErrorBody(Struct):
     error: ErrorDetail
 
 
-class EventMessage(Struct):
-    """
-    An event: publish (client to broker) or delivery (broker to client) (section 4.1).
-    """
-
-    header: EventHeader
-    body: (
-        Annotated[Any, Meta(description='Any JSON value; absent means null.')]
-        | UnsetType
-    ) = UNSET
-    """
-    Any JSON value; absent means null.
-    """
-
-
-class RequestMessage(Struct):
-    """
-    A request, in either direction (section 4.2).
-    """
-
-    header: RequestHeader
-    body: (
-        Annotated[Any, Meta(description='Any JSON value; absent means null.')]
-        | UnsetType
-    ) = UNSET
-    """
-    Any JSON value; absent means null.
-    """
-
-
-class ResponseMessage(Struct):
-    """
-    A successful answer to a request (section 4.3).
-    """
-
-    header: ResponseHeader
-    body: (
-        Annotated[Any, Meta(description='Any JSON value; absent means null.')]
-        | UnsetType
-    ) = UNSET
-    """
-    Any JSON value; absent means null.
-    """
-
-
-class ErrorMessage(Struct):
-    """
-    A failed answer to a request, or a report about an invalid message (section 4.4).
-    """
-
-    header: ErrorHeader
-    body: ErrorBody
+Traceparent: TypeAlias = Annotated[
+    Any,
+    Meta(
+        description='W3C Trace Context traceparent of the sending operation (section 3.2), OPTIONAL: senders write a string such as 00-<32 hex trace-id>-<16 hex parent-id>-<2 hex flags>; a receiver ignores a value that is not one (any JSON value).'
+    ),
+]
+"""
+W3C Trace Context traceparent of the sending operation (section 3.2), OPTIONAL: senders write a string such as 00-<32 hex trace-id>-<16 hex parent-id>-<2 hex flags>; a receiver ignores a value that is not one (any JSON value).
+"""
 
 
 class RegisterBody(Struct):
@@ -594,6 +427,188 @@ The standard wsmq/1 error codes (spec/protocol.md section 11.2). Applications ma
 """
 
 
+class EventHeader(Struct):
+    """
+    Header of an event (section 4.1). correlationID and ttl carry no meaning here and are not validated.
+    """
+
+    messageID: MessageID
+    type: Literal['event']
+    topic: Topic
+    timestamp: Timestamp
+    correlationID: (
+        Annotated[Any, Meta(description='Ignored on events (any JSON value).')]
+        | UnsetType
+    ) = UNSET
+    """
+    Ignored on events (any JSON value).
+    """
+    ttl: (
+        Annotated[Any, Meta(description='Ignored on events (any JSON value).')]
+        | UnsetType
+    ) = UNSET
+    """
+    Ignored on events (any JSON value).
+    """
+    source: (
+        Annotated[
+            str,
+            Meta(
+                description="Originating client's ID, set by the broker; a broker overwrites any value a client sends (section 3.2)."
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
+    """
+    Originating client's ID, set by the broker; a broker overwrites any value a client sends (section 3.2).
+    """
+    traceparent: Traceparent | UnsetType = UNSET
+
+
+class RequestHeader(Struct):
+    """
+    Header of a request (section 4.2).
+    """
+
+    messageID: MessageID
+    type: Literal['request']
+    topic: Topic
+    timestamp: Timestamp
+    correlationID: CorrelationID
+    ttl: Ttl | UnsetType = UNSET
+    source: (
+        Annotated[
+            str,
+            Meta(
+                description="Originating client's ID, set by the broker; a broker overwrites any value a client sends (section 3.2)."
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
+    """
+    Originating client's ID, set by the broker; a broker overwrites any value a client sends (section 3.2).
+    """
+    traceparent: Traceparent | UnsetType = UNSET
+
+
+class ResponseHeader(Struct):
+    """
+    Header of a response (section 4.3). topic SHOULD equal correlationID; receivers match on correlationID only.
+    """
+
+    messageID: MessageID
+    type: Literal['response']
+    topic: Topic
+    timestamp: Timestamp
+    correlationID: CorrelationID
+    ttl: (
+        Annotated[Any, Meta(description='Ignored on responses (any JSON value).')]
+        | UnsetType
+    ) = UNSET
+    """
+    Ignored on responses (any JSON value).
+    """
+    source: (
+        Annotated[
+            str,
+            Meta(
+                description="Originating client's ID, set by the broker; a broker overwrites any value a client sends (section 3.2)."
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
+    """
+    Originating client's ID, set by the broker; a broker overwrites any value a client sends (section 3.2).
+    """
+    traceparent: Traceparent | UnsetType = UNSET
+
+
+class ErrorHeader(Struct):
+    """
+    Header of an error (section 4.4). topic SHOULD equal correlationID; receivers match on correlationID only.
+    """
+
+    messageID: MessageID
+    type: Literal['error']
+    topic: Topic
+    timestamp: Timestamp
+    correlationID: CorrelationID
+    ttl: (
+        Annotated[Any, Meta(description='Ignored on errors (any JSON value).')]
+        | UnsetType
+    ) = UNSET
+    """
+    Ignored on errors (any JSON value).
+    """
+    source: (
+        Annotated[
+            str,
+            Meta(
+                description="Originating client's ID, set by the broker; a broker overwrites any value a client sends (section 3.2)."
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
+    """
+    Originating client's ID, set by the broker; a broker overwrites any value a client sends (section 3.2).
+    """
+    traceparent: Traceparent | UnsetType = UNSET
+
+
+class EventMessage(Struct):
+    """
+    An event: publish (client to broker) or delivery (broker to client) (section 4.1).
+    """
+
+    header: EventHeader
+    body: (
+        Annotated[Any, Meta(description='Any JSON value; absent means null.')]
+        | UnsetType
+    ) = UNSET
+    """
+    Any JSON value; absent means null.
+    """
+
+
+class RequestMessage(Struct):
+    """
+    A request, in either direction (section 4.2).
+    """
+
+    header: RequestHeader
+    body: (
+        Annotated[Any, Meta(description='Any JSON value; absent means null.')]
+        | UnsetType
+    ) = UNSET
+    """
+    Any JSON value; absent means null.
+    """
+
+
+class ResponseMessage(Struct):
+    """
+    A successful answer to a request (section 4.3).
+    """
+
+    header: ResponseHeader
+    body: (
+        Annotated[Any, Meta(description='Any JSON value; absent means null.')]
+        | UnsetType
+    ) = UNSET
+    """
+    Any JSON value; absent means null.
+    """
+
+
+class ErrorMessage(Struct):
+    """
+    A failed answer to a request, or a report about an invalid message (section 4.4).
+    """
+
+    header: ErrorHeader
+    body: ErrorBody
+
+
 Envelope: TypeAlias = Annotated[
     EventMessage | RequestMessage | ResponseMessage | ErrorMessage,
     Meta(
@@ -640,6 +655,7 @@ __all__ = [
     "TopicName",
     "TopicPattern",
     "TopicString",
+    "Traceparent",
     "Ttl",
     "UnsubscribeBody",
     "UnsubscribeResult",

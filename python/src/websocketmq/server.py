@@ -4,8 +4,9 @@
 selects the ``wsmq.v1`` subprotocol when offered and accepts clients that offer none (seed
 clients, spec §2.1), checks the Origin allow-list (403) and the ``authenticate`` hook (401) at the
 upgrade, and serves a few plain HTTP GETs: ``/healthz`` and ``/readyz`` (docs/operations.md,
-"Health") and, when the package ships them, ``/``, ``/index.html`` and ``/websocketmq.js`` from
-``websocketmq/static/``.
+"Health"), ``/metrics`` when the broker has metrics on, ``/dashboard`` (behind ``authenticate``)
+when it has the dashboard on, and, when the package ships them, ``/``, ``/index.html`` and
+``/websocketmq.js`` from ``websocketmq/static/``.
 
 Each connection gets a bounded send queue drained by one writer task (design.md §9): the broker
 never awaits a slow socket, and a full queue closes that client with 4008.
@@ -51,6 +52,8 @@ _OPEN = _WsState.OPEN
 _DIRECT_WRITE_LIMIT = 64 * 1024
 """Bytes buffered in the transport above which frames go through the queue and its writer
 (which waits for the socket to drain); the queue bound then decides who is a slow consumer."""
+_METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+"""Prometheus text exposition (websocketmq.metrics.CONTENT_TYPE, without importing it)."""
 _STATIC = {
     "/": ("index.html", "text/html; charset=utf-8"),
     "/index.html": ("index.html", "text/html; charset=utf-8"),
@@ -187,6 +190,11 @@ class _Transport:
         """The (code, reason) we decided to close with, if any."""
         return self._closing
 
+    @property
+    def queued(self) -> int:
+        """Frames waiting to be written (``wsmq_send_queue_frames``)."""
+        return len(self._batch) + (len(self._queue) if self._queue is not None else 0)
+
     async def _write(self) -> None:
         ws = self._ws
         if self._wake is None:
@@ -310,6 +318,11 @@ class Server:
                     return _response(200, "OK", b"ready\n", "text/plain; charset=utf-8")
                 text = why.encode() + b"\n"
                 return _response(503, "Service Unavailable", text, "text/plain; charset=utf-8")
+            broker = self.broker
+            if path == "/metrics" and broker.metrics is not None:
+                return _response(200, "OK", broker.metrics.render(), _METRICS_TYPE)
+            if path == "/dashboard" and broker.dashboard is not None:
+                return await self._dashboard(conn, request, broker.dashboard)
             static = _STATIC.get(path)
             if (
                 static is not None
@@ -339,15 +352,7 @@ class Server:
             self._release_when_closed(conn)
         )
         if opts.authenticate is not None:
-            hreq = HandshakeRequest(request.path, request.headers, conn.remote_address)
-            try:
-                identity = opts.authenticate(hreq)
-                if inspect.isawaitable(identity):
-                    identity = await identity
-            except Exception as exc:
-                # the type only: applications put the offending token in exception messages
-                log.info("authentication failed for %s: %s", ip, type(exc).__name__)
-                identity = None
+            identity = await self._authenticate(conn, request, ip)
             if identity is None:
                 self._release(conn)
                 return _response(401, "Unauthorized", b"unauthenticated\n", "text/plain")
@@ -355,6 +360,29 @@ class Server:
                 return _response(401, "Unauthorized", b"connection gone\n", "text/plain")
             self._identities[conn] = identity
         return None
+
+    async def _authenticate(self, conn: ServerConnection, request: Request, ip: str) -> Any:
+        """The ``authenticate`` hook's identity for this request, None when it refuses."""
+        authenticate = self.broker.options.authenticate
+        assert authenticate is not None
+        hreq = HandshakeRequest(request.path, request.headers, conn.remote_address)
+        try:
+            identity = authenticate(hreq)
+            if inspect.isawaitable(identity):
+                identity = await identity
+        except Exception as exc:
+            # the type only: applications put the offending token in exception messages
+            log.info("authentication failed for %s: %s", ip, type(exc).__name__)
+            return None
+        return identity
+
+    async def _dashboard(self, conn: ServerConnection, request: Request, dash: Any) -> Response:
+        """The dashboard page, behind the ``authenticate`` hook like an upgrade (401 when it
+        refuses); docs/operations.md, "Dashboard"."""
+        hook = self.broker.options.authenticate
+        if hook is not None and await self._authenticate(conn, request, _peer_ip(conn)) is None:
+            return _response(401, "Unauthorized", b"unauthenticated\n", "text/plain")
+        return _response(200, "OK", dash.page(), "text/html; charset=utf-8")
 
     def _release(self, conn: ServerConnection) -> None:
         """Give back ``conn``'s per-IP slot and forget its identity; idempotent (called on
@@ -394,6 +422,7 @@ class Server:
             await ws.close(1001, "broker shutting down")
             return
         reason = "closed"
+        code = 1006  # lost without a close frame, unless we learn better
         try:
             while True:
                 frame = await ws.recv()
@@ -402,15 +431,22 @@ class Server:
             ours = transport.closing
             rcvd = exc.rcvd
             if ours is not None:
+                code = ours[0]
                 reason = f"closed by broker: {ours[0]} {ours[1]}".rstrip()
+            elif rcvd is not None:
+                code = rcvd.code
+                reason = f"closed by client: {rcvd.code}"
             else:
-                reason = f"closed by client: {rcvd.code}" if rcvd is not None else "connection lost"
+                reason = "connection lost"
         except Exception:
             log.exception("connection %s failed", conn.client_id)
             transport.close(1011, "internal error")
-            reason = "internal error"
+            code, reason = 1011, "internal error"
         finally:
             self._release(ws)
+            observer = broker.observer
+            if observer is not None:
+                observer.closed(code)  # wsmq_closes_total
             await conn.closed(reason)
             if transport.closing is None:
                 transport.close(1000, "")  # flush what is queued, then close

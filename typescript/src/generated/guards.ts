@@ -122,6 +122,9 @@ const DEFS: { readonly [name: string]: Schema } = {
       "ttl": {},
       "source": {
         "type": "string"
+      },
+      "traceparent": {
+        "$ref": "#/$defs/Traceparent"
       }
     }
   },
@@ -155,6 +158,9 @@ const DEFS: { readonly [name: string]: Schema } = {
       },
       "source": {
         "type": "string"
+      },
+      "traceparent": {
+        "$ref": "#/$defs/Traceparent"
       }
     }
   },
@@ -186,6 +192,9 @@ const DEFS: { readonly [name: string]: Schema } = {
       "ttl": {},
       "source": {
         "type": "string"
+      },
+      "traceparent": {
+        "$ref": "#/$defs/Traceparent"
       }
     }
   },
@@ -217,6 +226,9 @@ const DEFS: { readonly [name: string]: Schema } = {
       "ttl": {},
       "source": {
         "type": "string"
+      },
+      "traceparent": {
+        "$ref": "#/$defs/Traceparent"
       }
     }
   },
@@ -298,6 +310,7 @@ const DEFS: { readonly [name: string]: Schema } = {
       }
     }
   },
+  "Traceparent": {},
   "RegisterBody": {
     "type": "object",
     "properties": {
@@ -584,6 +597,7 @@ export type DefinitionName =
   | "TopicName"
   | "TopicPattern"
   | "TopicString"
+  | "Traceparent"
   | "Ttl"
   | "UnsubscribeBody"
   | "UnsubscribeResult";

@@ -98,6 +98,7 @@ export interface ErrorHeader {
   ttl?: unknown;
   /** Originating client's ID, set by the broker; a broker overwrites any value a client sends (section 3.2). */
   source?: string;
+  traceparent?: Traceparent;
   /** Unknown members are allowed and ignored (spec/protocol.md §3.4). */
   [extra: string]: unknown;
 }
@@ -122,6 +123,7 @@ export interface EventHeader {
   ttl?: unknown;
   /** Originating client's ID, set by the broker; a broker overwrites any value a client sends (section 3.2). */
   source?: string;
+  traceparent?: Traceparent;
   /** Unknown members are allowed and ignored (spec/protocol.md §3.4). */
   [extra: string]: unknown;
 }
@@ -200,6 +202,7 @@ export interface RequestHeader {
   ttl?: Ttl;
   /** Originating client's ID, set by the broker; a broker overwrites any value a client sends (section 3.2). */
   source?: string;
+  traceparent?: Traceparent;
   /** Unknown members are allowed and ignored (spec/protocol.md §3.4). */
   [extra: string]: unknown;
 }
@@ -224,6 +227,7 @@ export interface ResponseHeader {
   ttl?: unknown;
   /** Originating client's ID, set by the broker; a broker overwrites any value a client sends (section 3.2). */
   source?: string;
+  traceparent?: Traceparent;
   /** Unknown members are allowed and ignored (spec/protocol.md §3.4). */
   [extra: string]: unknown;
 }
@@ -271,6 +275,9 @@ export type TopicPattern = string;
 
 /** What every topic and subscription pattern is made of (section 5.1): 1 to 255 characters, at most 255 UTF-8 bytes (x-maxUtf8Bytes) and 32 '.'-separated tokens (x-maxTokens), and none of these code points, listed explicitly because '\s' means different things in Python and ECMA-262: U+0000-U+0020 (C0 controls and space), U+007F-U+00A0 (DEL, the C1 controls including U+0085, no-break space), U+1680, U+2000-U+200A, U+2028, U+2029, U+202F, U+205F, U+3000 (the other Unicode spaces and line/paragraph separators), U+D800-U+DFFF (surrogates: a lone one is not UTF-8) and U+FEFF (byte-order mark). x-maxUtf8Bytes and x-maxTokens are the two wsmq extension keywords (section 15.1). The pattern ends in '$(?!\n)' because Python's re lets '$' match before a trailing newline; ECMA-262 does not. */
 export type TopicString = string;
+
+/** W3C Trace Context traceparent of the sending operation (section 3.2), OPTIONAL: senders write a string such as 00-<32 hex trace-id>-<16 hex parent-id>-<2 hex flags>; a receiver ignores a value that is not one (any JSON value). */
+export type Traceparent = unknown;
 
 /** A request's timeout in milliseconds (sections 3.2, 8.2). */
 export type Ttl = number;

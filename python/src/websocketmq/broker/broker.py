@@ -18,6 +18,11 @@ A transport (``websocketmq.server`` for the ``websockets`` library, later ASGI) 
 gone. The broker never routes between sessions itself: it hands encoded frames to the backend,
 which calls it back as a :class:`~websocketmq.backends.base.BackendHost` (this class).
 
+Operations (docs/operations.md): ``observer`` receives the few hot-path hooks of
+:mod:`websocketmq.observe` (None when neither ``metrics`` nor ``dashboard`` is on: one attribute
+test per hook), ``metrics`` exports them for Prometheus, ``dashboard`` serves the live page; a
+``BrokerTracer`` (:mod:`websocketmq.tracing`) makes spans when tracing is on.
+
 Hot path notes: one encode per publish whatever the number of subscribers (the same ``bytes``
 is queued to each); per-connection queues are bounded by the transport; request handlers run
 as tasks bounded per connection; sync event handlers run inline, async ones as bounded tasks.
@@ -26,11 +31,13 @@ as tasks bounded per connection; sync event handlers run inline, async ones as b
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 from ..backends.base import Backend, Reply
-from ..errors import ShuttingDown, UnknownClient, error_from_wire
+from ..errors import ShuttingDown, UnknownClient, WsmqError, error_from_wire
+from ..observe import SERVER_TO_CLIENT, Observer, Tally
 from ..protocol.envelope import Message, decode, encode, new_event, new_request
 from ..protocol.session import SessionConfig
 from ..protocol.topics import validate_pattern, validate_topic
@@ -43,6 +50,11 @@ from .interest import Interest
 from .options import BrokerOptions
 from .registry import TOPIC_CLIENT_DEREGISTERED, TOPIC_CLIENT_REGISTERED, ClientRegistry
 from .router import Router
+
+if TYPE_CHECKING:
+    from ..dashboard import Dashboard
+    from ..metrics import Metrics
+    from ..tracing import BrokerTracer
 
 __all__ = [
     "TOPIC_CLIENT_DEREGISTERED",
@@ -92,6 +104,25 @@ class Broker:
         self._started = False
         self._closing = False
         self._in_process = self.backend.in_process
+        self.observer: Observer | None = None
+        """Receives the hot-path hooks (websocketmq.observe); None: nothing observes."""
+        self.metrics: Metrics | None = None
+        """The Prometheus metrics (``metrics=True``), served at ``GET /metrics``."""
+        self.dashboard: Dashboard | None = None
+        """The live dashboard (``dashboard=True``), served at ``GET /dashboard``."""
+        self._tracer: BrokerTracer | None = None
+        if opts.metrics or opts.dashboard:
+            tally = Tally()
+            self.observer = tally
+            if opts.metrics:
+                from ..metrics import Metrics
+
+                self.metrics = Metrics(self, tally)
+            if opts.dashboard:
+                from ..dashboard import Dashboard
+
+                self.dashboard = Dashboard(self, tally)
+        self._router.observer = self.observer
 
     async def _announce(self, topic: str, body: Any) -> None:
         await self._router.announce(topic, body)
@@ -103,8 +134,13 @@ class Broker:
         if self._started:
             return
         self._started = True
+        from ..tracing import broker_tracer
+
+        self._tracer = self._router.tracer = broker_tracer(self.options.tracing)
         self._interest.start()
         await self.backend.start(self)
+        if self.dashboard is not None:
+            self.dashboard.start()
         for pattern in list(self._handlers.patterns):
             await self.backend.serve(pattern)
         for pattern in list(self._interest.patterns):
@@ -117,6 +153,8 @@ class Broker:
             return
         self._closing = True
         self._router.closing = True
+        if self.dashboard is not None:
+            await self.dashboard.close()
         tasks: list[asyncio.Future[Any]] = []
         for conn in self.registry.connections():
             tasks.extend(conn.cancel_requests("SHUTTING_DOWN"))
@@ -152,7 +190,12 @@ class Broker:
             raise ShuttingDown("the broker is shutting down")
         auth = self._auth.enabled
         conn = ClientConnection(
-            self._router, transport, identity, self._session_config, auth_pending=auth
+            self._router,
+            transport,
+            identity,
+            self._session_config,
+            auth_pending=auth,
+            observer=self.observer,
         )
         self.registry.add(conn)
         if auth:
@@ -204,7 +247,13 @@ class Broker:
         """Publish an event from server code to subscribed clients and handlers."""
         validate_topic(topic)
         msg = new_event(topic, body)
-        await self.backend.publish(topic, encode(msg), None, msg)
+        tracer = self._tracer
+        span = tracer.begin("publish", "producer", msg, None) if tracer is not None else None
+        try:
+            await self.backend.publish(topic, encode(msg), None, msg)
+        finally:
+            if span is not None:
+                span.end()
         await self._router.cooperate()
 
     async def request(
@@ -238,8 +287,28 @@ class Broker:
         validate_topic(topic)
         ttl = timeout if timeout is not None else self.options.request_timeout
         msg = new_request(topic, body, max(1, int(ttl * 1000)))
-        reply = await self.backend.request_client(client_id, encode(msg), ttl, msg)
-        return _unwrap(reply, type)
+        obs, tracer = self.observer, self._tracer
+        if obs is None and tracer is None:
+            reply = await self.backend.request_client(client_id, encode(msg), ttl, msg)
+            return _unwrap(reply, type)
+        # the one server→client request path (spec §8.5): timed and traced here
+        started = time.perf_counter()
+        span = tracer.begin("request_to_client", "client", msg, client_id) if tracer else None
+        code = "OK"
+        try:
+            reply = await self.backend.request_client(client_id, encode(msg), ttl, msg)
+            return _unwrap(reply, type)
+        except WsmqError as exc:
+            code = exc.code
+            raise
+        except asyncio.CancelledError:
+            code = "CANCELLED"
+            raise
+        finally:
+            if obs is not None:
+                obs.request_done(SERVER_TO_CLIENT, started, code)
+            if span is not None:
+                tracer.end(span, code)  # type: ignore[union-attr]
 
     def client_ids(self) -> list[str]:
         """IDs of the clients registered on this node."""
@@ -248,6 +317,10 @@ class Broker:
     def get_client(self, client_id: str) -> ClientConnection | None:
         """The local connection holding ``client_id``, if any."""
         return self.registry.get(client_id)
+
+    def handler_count(self) -> int:
+        """Server handler registrations (``wsmq_subscriptions{kind="handler"}``)."""
+        return self._handlers.count
 
     # -- BackendHost ----------------------------------------------------------------------
 
@@ -265,6 +338,8 @@ class Broker:
         raises for handler failures (:meth:`HandlerRegistry.error_reply`); the awaitable
         enforces the request's ttl (TIMEOUT reply)."""
         msg = message if message is not None else decode(frame)
+        if self._tracer is not None and not self._in_process:
+            return self._tracer.serve(self._handlers.start, topic, msg, reply_frame)
         reply = self._handlers.start(topic, msg)
         if isinstance(reply, Message):
             return reply_frame(msg, reply)  # encoded here: an unencodable reply is answered

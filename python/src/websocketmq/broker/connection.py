@@ -22,6 +22,8 @@ from typing import Any, Protocol, assert_never
 
 from ..backends.base import Reply
 from ..errors import Disconnected, RequestTimeout, ShuttingDown
+from ..logs import rate_limit
+from ..observe import Observer
 from ..protocol.envelope import Message, encode, new_error
 from ..protocol.ids import new_client_id
 from ..protocol.session import (
@@ -45,7 +47,9 @@ from ..protocol.topics import matches
 
 __all__ = ["ClientConnection", "ConnectionHost", "Transport"]
 
-log = logging.getLogger("websocketmq.broker")
+log = rate_limit(logging.getLogger("websocketmq.broker"))
+"""The broker's logger (every module of the package logs to it), rate-limited: a flood of slow
+consumers or dropped events logs a few lines per call site, not one each (websocketmq.logs)."""
 
 Waiter = asyncio.Future[Message]
 """What a server→client request waits on (settled by the session's :class:`Answer`)."""
@@ -95,6 +99,7 @@ class ClientConnection:
         "_auth",
         "_echo",
         "_host",
+        "_obs",
         "_subs",
         "_tasks",
         "identity",
@@ -110,8 +115,11 @@ class ClientConnection:
         config: SessionConfig,
         *,
         auth_pending: bool = False,
+        observer: Observer | None = None,
     ) -> None:
         self._host = host
+        self._obs = observer
+        """Counts what this connection receives and sends (websocketmq.observe), or None."""
         self.transport = transport
         self.identity = identity
         self.session: ServerSession[Waiter] = ServerSession(
@@ -144,8 +152,15 @@ class ClientConnection:
 
     def send(self, frame: bytes) -> None:
         """Queue a frame; a full queue closes the connection with 4008 (slow consumer)."""
+        obs = self._obs
+        if obs is not None:
+            obs.sent(frame)
         if not self.transport.send(frame):
-            log.warning("client %s: send queue full, closing (slow consumer)", self.client_id)
+            log.warning(
+                "client %s: send queue full, closing (slow consumer)",
+                self.client_id,
+                extra={"client_id": self.client_id, "code": 4008},
+            )
             self.abort(4008, "slow consumer")
 
     def abort(self, code: int, reason: str) -> None:
@@ -173,6 +188,9 @@ class ClientConnection:
 
     async def receive(self, frame: str | bytes) -> None:
         """Process one received frame (called by the transport, in order)."""
+        obs = self._obs
+        if obs is not None:
+            obs.received(frame)
         await self.perform(self.session.receive(frame))
 
     async def perform(self, actions: Iterable[Action[Waiter]]) -> None:

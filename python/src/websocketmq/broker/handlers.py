@@ -109,6 +109,11 @@ class HandlerRegistry:
         """Every pattern some handler serves."""
         return self._patterns.keys()
 
+    @property
+    def count(self) -> int:
+        """Handler registrations (a pattern with two handlers counts twice)."""
+        return sum(self._patterns.values())
+
     def has(self, topic: str) -> bool:
         """Whether any handler matches ``topic``."""
         return bool(self._index.match(topic))
@@ -151,7 +156,9 @@ class HandlerRegistry:
             if inspect.isawaitable(result):
                 self._background.spawn(result)
         except Exception:
-            log.exception("event handler %r for %s raised", entry.fn, msg.topic)
+            log.exception(
+                "event handler %r for %s raised", entry.fn, msg.topic, extra={"topic": msg.topic}
+            )
 
     async def _event_task(self, entry: Entry, msg: Message, source: str | None) -> None:
         try:
@@ -209,7 +216,8 @@ class HandlerRegistry:
         if isinstance(exc, WsmqError):
             return new_error(corr, exc)
         topic = msg.header.topic
-        log.warning("handler for %s raised", topic, exc_info=exc)
+        extra = {"topic": topic, "correlation_id": corr, "code": "HANDLER_ERROR"}
+        log.warning("handler for %s raised", topic, exc_info=exc, extra=extra)
         if self._options.detailed_errors:
             err = HandlerError(f"handler for {topic!r} raised {type(exc).__name__}: {exc}")
         else:

@@ -127,6 +127,17 @@ class BrokerOptions:
     close_timeout: float = 2.0
     """Seconds a closing handshake may take before the TCP connection is aborted. A dead peer
     (no FIN) is freed within ``ping_interval + ping_timeout + close_timeout``."""
+    # Operations (docs/operations.md).
+    metrics: bool = False
+    """Count messages, requests, errors and closes for Prometheus (``broker.metrics``, served
+    at ``GET /metrics``); needs ``pip install 'websocketmq[metrics]'``. Off: the hot path
+    pays one attribute test per hook (docs/benchmarks.md, "Metrics cost")."""
+    dashboard: bool = False
+    """Serve the live dashboard at ``GET /dashboard`` (behind ``authenticate``), fed over a
+    wsmq connection of its own (topic ``_dashboard.stats``)."""
+    tracing: bool | None = None
+    """Spans for requests (both directions) and publishes, with W3C ``traceparent`` carried in
+    the envelope header (spec §3.2). None: on when ``opentelemetry-api`` is installed."""
 
     def limits(self) -> Limits:
         """The per-connection limits the protocol session enforces."""

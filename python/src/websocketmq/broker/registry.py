@@ -106,7 +106,11 @@ class ClientRegistry:
             # Spec §6.4 rule 3, §6.5 rule 3: close the old connection (4009), settle what waits
             # on it *now* (a superseded socket is usually dead: its close handshake would only
             # end after close_timeout), and announce it before the new registration.
-            log.info("client %s resumed on a new connection; closing the old one", client_id)
+            log.info(
+                "client %s resumed on a new connection; closing the old one",
+                client_id,
+                extra={"client_id": client_id, "code": 4009},
+            )
             old.abort(4009, "superseded")
             self._teardown(old)
             await self._deregistered_event(old, "superseded")
@@ -119,7 +123,8 @@ class ClientRegistry:
                 log.exception("backend detach of superseded %s failed", client_id)
         if self._clients.get(client_id) is not conn:
             return  # superseded in the meantime: the newer connection announces itself
-        log.info("client registered: %s%s", client_id, " (resumed)" if action.resumed else "")
+        resumed = " (resumed)" if action.resumed else ""
+        log.info("client registered: %s%s", client_id, resumed, extra={"client_id": client_id})
         body: dict[str, Any] = {"brokerClientID": client_id}
         if action.page_session_id is not None:
             body["pageSessionID"] = action.page_session_id
@@ -169,7 +174,12 @@ class ClientRegistry:
 
     async def _deregistered_event(self, conn: ClientConnection, reason: str) -> None:
         """Publish ``_internal.client.deregistered`` for ``conn`` (spec §6.5); never raises."""
-        log.info("client deregistered: %s (%s)", conn.client_id, reason)
+        log.info(
+            "client deregistered: %s (%s)",
+            conn.client_id,
+            reason,
+            extra={"client_id": conn.client_id},
+        )
         body: dict[str, Any] = {"brokerClientID": conn.client_id, "reason": reason}
         if conn.session.page_session_id is not None:
             body["pageSessionID"] = conn.session.page_session_id

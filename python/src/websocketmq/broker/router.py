@@ -12,10 +12,13 @@ import asyncio
 import contextlib
 import functools
 import logging
-from typing import Any
+import time
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Any
 
 from ..backends.base import Backend, Reply
 from ..errors import Forbidden, RateLimited, ShuttingDown, WsmqError
+from ..observe import CLIENT_TO_SERVER, Observer, answer_code
 from ..protocol.envelope import Message, encode, new_error, new_event
 from ..protocol.session import Authenticate, Registered, ServerSession, Subscribe, Unsubscribe
 from ..protocol.topics import is_reserved
@@ -24,6 +27,9 @@ from .connection import ClientConnection
 from .handlers import HandlerRegistry, reply_frame
 from .options import Action, BrokerOptions
 from .registry import ClientRegistry
+
+if TYPE_CHECKING:
+    from ..tracing import BrokerTracer
 
 __all__ = ["Router"]
 
@@ -50,6 +56,10 @@ class Router:
         self._publish_count = 0
         self.closing = False
         """Set by ``Broker.close``: new requests are refused SHUTTING_DOWN."""
+        self.observer: Observer | None = None
+        """Set by the broker: told when a client's request is answered (metrics)."""
+        self.tracer: BrokerTracer | None = None
+        """Set by ``Broker.start`` when tracing is on: a span per request and publish."""
 
     # -- authorization --------------------------------------------------------------------
 
@@ -75,10 +85,20 @@ class Router:
             err = Forbidden(f"not allowed to publish on {topic!r}")
             conn.send(encode(new_error(msg.header.message_id, err)))
             return
+        tracer = self.tracer
+        span = tracer.begin("publish", "producer", msg, conn.client_id) if tracer else None
         try:
             await self._backend.publish(topic, encode(msg), conn.client_id, msg)
         except Exception:  # backend outage: the publish is lost (best effort, spec §7.4)
-            log.exception("publish on %s from %s failed", topic, conn.client_id)
+            log.exception(
+                "publish on %s from %s failed",
+                topic,
+                conn.client_id,
+                extra={"topic": topic, "client_id": conn.client_id},
+            )
+        finally:
+            if span is not None:
+                span.end()
         await self.cooperate()
 
     async def cooperate(self) -> None:
@@ -117,51 +137,73 @@ class Router:
     # -- client→server requests -------------------------------------------------------------
 
     def client_request(self, conn: ClientConnection, msg: Message) -> None:
-        """Route a client's request and answer it when it settles (spec §8)."""
+        """Route a client's request and answer it when it settles (spec §8): the one
+        client→server request path, so it is where requests are timed and traced."""
         corr = msg.header.correlation_id
         assert corr is not None
         topic = msg.header.topic
+        track = None
+        if self.observer is not None or self.tracer is not None:
+            track = self._track(conn, msg)
         if self._options.authorize is not None and not self.allowed(conn, "request", topic):
-            conn.send(ServerSession.fail(msg, Forbidden(f"not allowed to request {topic!r}")))
+            refusal = ServerSession.fail(msg, Forbidden(f"not allowed to request {topic!r}"))
+            self._reply(conn, refusal, track)
             return
         if self.closing:
-            conn.send(ServerSession.fail(msg, ShuttingDown("the broker is shutting down")))
+            self._reply(conn, _shutting_down(msg), track)
             return
         if conn.requests_in_flight >= self._options.max_pending_requests_per_connection:
             # Not charged to the error budget: a busy but well-behaved client overshooting its
             # in-flight limit must keep its connection (conformance case 9.3.1).
             limited = RateLimited("too many requests in flight on this connection")
-            conn.send(ServerSession.fail(msg, limited))
+            self._reply(conn, ServerSession.fail(msg, limited), track)
             return
         if conn.has_request(corr):
-            duplicate = WsmqError("BAD_MESSAGE", "duplicate correlationID")
-            conn.refuse(ServerSession.fail(msg, duplicate))
+            duplicate = ServerSession.fail(msg, WsmqError("BAD_MESSAGE", "duplicate correlationID"))
+            conn.refuse(duplicate)
+            if track is not None:
+                self._finish(track, answer_code(duplicate))
             return
         # One path whatever the backend (docs/design.md §9): the backend runs the request
         # where a handler is (this node's HandlerRegistry, through BackendHost.start_request,
         # or another node) and gives back the reply when it is known at once (a sync handler,
-        # NO_HANDLER: no task), else an awaitable of it, tracked until it settles.
+        # NO_HANDLER: no task), else an awaitable of it, tracked until it settles. With tracing
+        # the handler runs inside the request's span (its context), and the frame sent to
+        # another node carries the span's traceparent (set by BrokerTracer.begin).
+        context = track.context if track is not None else None
         frame = b"" if self._in_process else encode(msg)
+        ttl = (msg.header.ttl or 1) / 1000
         try:
-            work = self._backend.request(topic, frame, (msg.header.ttl or 1) / 1000, msg)
+            if context is None:
+                work = self._backend.request(topic, frame, ttl, msg)
+            else:
+                work = context.run(self._backend.request, topic, frame, ttl, msg)
         except WsmqError as exc:
-            conn.send(ServerSession.fail(msg, exc))
+            self._reply(conn, ServerSession.fail(msg, exc), track)
             return
         if isinstance(work, Message | bytes):
-            conn.send(self._answer_frame(msg, work))
+            self._reply(conn, self._answer_frame(msg, work), track)
             return
-        future = asyncio.ensure_future(work)
+        future = asyncio.ensure_future(work) if context is None else context.run(_future, work)
         conn.track_request(corr, future)
-        future.add_done_callback(functools.partial(self._answer, conn, msg))
+        future.add_done_callback(functools.partial(self._answer, conn, msg, track))
 
-    def _answer(self, conn: ClientConnection, msg: Message, future: asyncio.Future[Reply]) -> None:
+    def _answer(
+        self,
+        conn: ClientConnection,
+        msg: Message,
+        track: _Track | None,
+        future: asyncio.Future[Reply],
+    ) -> None:
         """Answer the client when its request settles (no answer if it was cancelled)."""
         corr = msg.header.correlation_id
         assert corr is not None
         conn.untrack_request(corr, future)
         if future.cancelled():
             if self.closing:
-                conn.send(ServerSession.fail(msg, ShuttingDown("the broker is shutting down")))
+                self._reply(conn, _shutting_down(msg), track)
+            elif track is not None:
+                self._finish(track, "CANCELLED")
             return  # _client.cancel or disconnect: no answer
         exc = future.exception()
         if exc is None:
@@ -169,9 +211,32 @@ class Router:
         elif isinstance(exc, WsmqError):
             out = ServerSession.fail(msg, exc)
         else:
-            log.error("routing request %s failed", corr, exc_info=exc)
+            log.error(
+                "routing request %s failed", corr, exc_info=exc, extra={"correlation_id": corr}
+            )
             out = ServerSession.fail(msg, self._handlers.internal_error(exc))
-        conn.send(out)
+        self._reply(conn, out, track)
+
+    def _track(self, conn: ClientConnection, msg: Message) -> _Track:
+        """Start timing (and, with tracing, the SERVER span of) a client's request."""
+        tracer = self.tracer
+        if tracer is None:
+            return _Track(time.perf_counter(), None, None)
+        span = tracer.begin("request", "server", msg, conn.client_id)
+        return _Track(time.perf_counter(), span, tracer.context(span))
+
+    def _reply(self, conn: ClientConnection, frame: bytes, track: _Track | None) -> None:
+        """Send the answer of a client's request (and account for it when observed)."""
+        conn.send(frame)
+        if track is not None:
+            self._finish(track, answer_code(frame))
+
+    def _finish(self, track: _Track, code: str) -> None:
+        observer = self.observer
+        if observer is not None:
+            observer.request_done(CLIENT_TO_SERVER, track.started, code)
+        if track.span is not None and self.tracer is not None:
+            self.tracer.end(track.span, code)
 
     @staticmethod
     def _answer_frame(msg: Message, reply: Reply) -> bytes:
@@ -212,3 +277,22 @@ class Router:
         """The socket is gone; a connection never registered is not announced at shutdown."""
         conn.end_auth()
         await self._registry.disconnected(conn, reason, announce=not self.closing)
+
+
+class _Track:
+    """A client's request being timed (metrics) and traced: its start and its span."""
+
+    __slots__ = ("context", "span", "started")
+
+    def __init__(self, started: float, span: Any, context: Any) -> None:
+        self.started = started
+        self.span = span
+        self.context = context
+
+
+def _future(work: Awaitable[Reply]) -> asyncio.Future[Reply]:
+    return asyncio.ensure_future(work)
+
+
+def _shutting_down(msg: Message) -> bytes:
+    return ServerSession.fail(msg, ShuttingDown("the broker is shutting down"))

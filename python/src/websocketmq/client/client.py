@@ -35,6 +35,7 @@ from websockets.asyncio.client import connect as _ws_connect
 from websockets.exceptions import ConnectionClosed as _WsClosed
 from websockets.exceptions import WebSocketException
 
+from .. import tracing
 from ..errors import (
     BadMessage,
     ConnectionClosed,
@@ -424,7 +425,9 @@ class Client:
             self._spawn(self._send_frame(encode(new_error(corr, err2))))
             return
         entry = min(entries, key=lambda e: e.seq)
-        task = asyncio.get_running_loop().create_task(self._serve(entry, msg, corr))
+        # spec §3.2: the handler runs in the caller's trace (websocketmq.tracing)
+        trace = tracing.context_of(msg.header.traceparent) if tracing.AVAILABLE else None
+        task = asyncio.get_running_loop().create_task(self._serve(entry, msg, corr), context=trace)
         self._served[corr] = task
 
     async def _serve(self, entry: _Entry, msg: Message, corr: str) -> None:
@@ -505,7 +508,10 @@ class Client:
         """Publish an event: server handlers and every subscribed client get it (not this
         client, unless it subscribed with ``echo=True``)."""
         validate_topic(topic)
-        await self._send(_encode_body(new_event(topic, body)))
+        msg = new_event(topic, body)
+        if tracing.AVAILABLE:
+            msg.header.traceparent = tracing.current_traceparent()
+        await self._send(_encode_body(msg))
 
     async def _call(self, topic: str, body: Any, timeout: float | None) -> Message:
         ttl = self.request_timeout if timeout is None else timeout
@@ -513,6 +519,8 @@ class Client:
         # no deadline of its own); the local deadline below stays the caller's.
         ttl_ms = _MAX_TTL_MS if not ttl * 1000 < _MAX_TTL_MS else max(1, int(ttl * 1000))
         msg = new_request(topic, body, ttl_ms)
+        if tracing.AVAILABLE:  # spec §3.2: the broker continues the caller's trace
+            msg.header.traceparent = tracing.current_traceparent()
         corr = msg.header.correlation_id
         assert corr is not None
         fut: asyncio.Future[Message] = asyncio.get_running_loop().create_future()

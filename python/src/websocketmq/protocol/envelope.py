@@ -12,6 +12,7 @@ that is the hot path, and msgspec's typed decode is both the parser and the vali
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Annotated, Any, Literal
 
@@ -22,6 +23,7 @@ from .ids import next_id
 
 __all__ = [
     "INVALID_CORRELATION",
+    "TRACEPARENT_RE",
     "Envelope",
     "Header",
     "Message",
@@ -39,6 +41,9 @@ MessageType = Literal["event", "request", "response", "error"]
 INVALID_CORRELATION = "_invalid"
 """Correlation ID of an error about a frame whose IDs could not be read (§2)."""
 
+TRACEPARENT_RE = re.compile(r"[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}(?:-[^\s]*)?")
+"""A W3C Trace Context ``traceparent`` (version-traceid-parentid-flags, spec §3.2); later
+versions may append fields after a ``-``. A header value not matching it is ignored."""
 _Id = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
 _Topic = Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
 _MAX_INT = 2**53 - 1
@@ -59,6 +64,8 @@ class Header(
     correlation_id: str | None = None
     ttl: int | None = None
     source: str | None = None
+    traceparent: str | None = None
+    """W3C ``traceparent`` of the span that sent this message (spec §3.2, OPTIONAL)."""
 
 
 class _WireHeader(
@@ -74,6 +81,7 @@ class _WireHeader(
     correlation_id: Any = msgspec.UNSET
     ttl: Any = msgspec.UNSET
     source: str | msgspec.UnsetType = msgspec.UNSET
+    traceparent: Any = msgspec.UNSET
 
 
 class _WireMessage(msgspec.Struct):
@@ -189,8 +197,13 @@ def decode(frame: str | bytes) -> Message:
     h = wire.header
     kind = h.type
     source = h.source if isinstance(h.source, str) else None
+    trace = h.traceparent
+    if trace is not msgspec.UNSET:  # spec §3.2: ignored unless a valid W3C traceparent
+        trace = trace if type(trace) is str and TRACEPARENT_RE.fullmatch(trace) else None
+    else:
+        trace = None
     if kind == "event":
-        header = Header(h.message_id, kind, h.topic, h.timestamp, None, None, source)
+        header = Header(h.message_id, kind, h.topic, h.timestamp, None, None, source, trace)
         return Message(header, wire.body)
     corr = h.correlation_id
     answer = kind == "request"
@@ -205,7 +218,7 @@ def decode(frame: str | bytes) -> Message:
         raise _bad("ttl must be an integer number of milliseconds >= 1", corr)
     if kind == "error" and not _is_error_body(wire.body):
         raise _bad('an error body must be {"error": {"code", "message"}} (spec §11.1)', corr, False)
-    header = Header(h.message_id, kind, h.topic, h.timestamp, corr, ttl, source)
+    header = Header(h.message_id, kind, h.topic, h.timestamp, corr, ttl, source, trace)
     return Message(header, wire.body)
 
 

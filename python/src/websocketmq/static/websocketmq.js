@@ -130,6 +130,9 @@
         "ttl": {},
         "source": {
           "type": "string"
+        },
+        "traceparent": {
+          "$ref": "#/$defs/Traceparent"
         }
       }
     },
@@ -163,6 +166,9 @@
         },
         "source": {
           "type": "string"
+        },
+        "traceparent": {
+          "$ref": "#/$defs/Traceparent"
         }
       }
     },
@@ -194,6 +200,9 @@
         "ttl": {},
         "source": {
           "type": "string"
+        },
+        "traceparent": {
+          "$ref": "#/$defs/Traceparent"
         }
       }
     },
@@ -225,6 +234,9 @@
         "ttl": {},
         "source": {
           "type": "string"
+        },
+        "traceparent": {
+          "$ref": "#/$defs/Traceparent"
         }
       }
     },
@@ -306,6 +318,7 @@
         }
       }
     },
+    "Traceparent": {},
     "RegisterBody": {
       "type": "object",
       "properties": {
