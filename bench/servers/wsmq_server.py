@@ -11,9 +11,9 @@ Fan-out needs no handler: the publisher client publishes on ``bench.fanout`` and
 subscriber client subscribed to it. ``--deflate`` serves with permessage-deflate; the default
 here is without it, so each variant is compared with the raw ``websockets`` peer configured the
 same way. ``--metrics`` turns the broker's Prometheus metrics on (the "metrics on" row beside
-the default "off", docs/benchmarks.md "Metrics cost"). ``--nats URL`` makes it a cluster node (the NATS backend), ``--no-handlers`` a node
-whose requests are all served elsewhere. Prints ``wsmq: listening on ws://…`` when ready
-(design §8) and exits on stdin EOF.
+the default "off", docs/benchmarks.md "Metrics cost"). ``--nats URL`` makes it a cluster node
+(the NATS backend), ``--no-handlers`` a node whose requests are all served elsewhere. Prints
+``wsmq: listening on ws://…`` when ready (design §8) and exits on stdin EOF.
 """
 
 from __future__ import annotations

@@ -89,6 +89,7 @@ export class WebSocketMQ {
   constructor(url: string, options: WebSocketMQOptions = {}) {
     this.url = url;
     this.settings = resolveOptions(options);
+    this.encoder.traceparent = options.traceparent;
     this.lifecycle = new Reconnection(this.settings);
     this.outbox = new Outbox(this.settings.maxQueuedMessages);
     this.pending = new PendingTable((pending, sentOn) => this.gaveUp(pending, sentOn));

@@ -16,6 +16,7 @@ export interface OutgoingHeader {
   timestamp: number;
   correlationID?: string;
   ttl?: number;
+  traceparent?: string;
 }
 
 function randomId(random: () => number): string {
@@ -29,6 +30,8 @@ export class FrameEncoder {
   private counter = 0;
   /** The broker's `maxMessageSize` from the last registration (0 = not known yet). */
   maxMessageSize = 0;
+  /** The `traceparent` option (spec §3.2): asked for each event and request we send. */
+  traceparent: (() => string | undefined) | undefined = undefined;
 
   /** A fresh message ID (also used as the correlation ID of a request). */
   nextId(): string {
@@ -44,6 +47,10 @@ export class FrameEncoder {
     const header: OutgoingHeader = { messageID: extra.messageID ?? this.nextId(), type, topic, timestamp: Date.now() };
     if (extra.correlationID !== undefined) header.correlationID = extra.correlationID;
     if (extra.ttl !== undefined) header.ttl = extra.ttl;
+    if (this.traceparent !== undefined && (type === 'event' || type === 'request') && !topic.startsWith('_')) {
+      const traceparent = this.traceparent();
+      if (typeof traceparent === 'string') header.traceparent = traceparent;
+    }
     return JSON.stringify({ header, body: body === undefined ? null : body });
   }
 

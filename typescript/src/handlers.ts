@@ -32,6 +32,8 @@ export interface MessageContext {
   readonly envelope: Envelope;
   /** The sending client's ID when a client sent it (set by the broker). */
   readonly source: string | undefined;
+  /** The W3C `traceparent` the message carries (spec §3.2): pass it on to continue the trace. */
+  readonly traceparent: string | undefined;
   /** Aborted when the broker cancels the request (`_internal.cancel`), its ttl passes, or the
    * connection is lost: a long handler should stop then, its answer would be discarded. */
   readonly signal: AbortSignal;
@@ -69,6 +71,7 @@ function contextOf(envelope: Envelope, entry: HandlerEntry, signal: AbortSignal)
     header: envelope.header,
     envelope,
     source: envelope.header.source,
+    traceparent: typeof envelope.header.traceparent === 'string' ? envelope.header.traceparent : undefined,
     signal,
   };
 }

@@ -49,6 +49,11 @@ export interface WebSocketMQOptions {
    * memory without bound.
    */
   maxQueuedMessages?: number;
+  /**
+   * Returns the W3C `traceparent` of the caller's current span (e.g. from `@opentelemetry/api`),
+   * sent in the header of every event and request (spec §3.2) so the broker continues the trace.
+   */
+  traceparent?: () => string | undefined;
 }
 
 /** The options with every default filled in. */

@@ -790,6 +790,8 @@
       __publicField(this, "counter", 0);
       /** The broker's `maxMessageSize` from the last registration (0 = not known yet). */
       __publicField(this, "maxMessageSize", 0);
+      /** The `traceparent` option (spec §3.2): asked for each event and request we send. */
+      __publicField(this, "traceparent");
     }
     /** A fresh message ID (also used as the correlation ID of a request). */
     nextId() {
@@ -804,6 +806,10 @@
       const header = { messageID: extra.messageID ?? this.nextId(), type, topic, timestamp: Date.now() };
       if (extra.correlationID !== void 0) header.correlationID = extra.correlationID;
       if (extra.ttl !== void 0) header.ttl = extra.ttl;
+      if (this.traceparent !== void 0 && (type === "event" || type === "request") && !topic.startsWith("_")) {
+        const traceparent = this.traceparent();
+        if (typeof traceparent === "string") header.traceparent = traceparent;
+      }
       return JSON.stringify({ header, body: body === void 0 ? null : body });
     }
     /**
@@ -839,6 +845,7 @@
       header: envelope.header,
       envelope,
       source: envelope.header.source,
+      traceparent: typeof envelope.header.traceparent === "string" ? envelope.header.traceparent : void 0,
       signal
     };
   }
@@ -1308,6 +1315,7 @@
       __publicField(this, "closeWaiters", []);
       this.url = url;
       this.settings = resolveOptions(options);
+      this.encoder.traceparent = options.traceparent;
       this.lifecycle = new Reconnection(this.settings);
       this.outbox = new Outbox(this.settings.maxQueuedMessages);
       this.pending = new PendingTable((pending, sentOn) => this.gaveUp(pending, sentOn));
