@@ -128,3 +128,33 @@ async def test_a_timeout_inside_the_block_is_not_blamed_on_the_server() -> None:
             proc = spawned.process
             raise TimeoutError("the test's own deadline")
     assert proc.returncode is not None
+
+
+async def test_cli_writes_every_report_against_a_server_that_answers_nothing(
+    tmp_path: Path,
+) -> None:
+    """A server that never sends a frame: exit 2 after the probe, and the JSON, JUnit and HTML
+    reports still say why, with the frames the probe sent."""
+    cmd = [sys.executable, str(MINI), "--port", "0", "--fault", "silent"]
+    out = {k: tmp_path / f"r.{k}" for k in ("json", "xml", "html")}
+    async with spawned_server(cmd, ready_timeout=20) as url:
+        res = await asyncio.to_thread(
+            run_cli,
+            url,
+            "-q",
+            "--json",
+            str(out["json"]),
+            "--junit",
+            str(out["xml"]),
+            "--html",
+            str(out["html"]),
+            timeout=60,
+        )
+    assert res.returncode == 2, res.stdout + res.stderr
+    data = json.loads(out["json"].read_text())
+    assert "does not acknowledge registration" in data["fatal"] and data["exitCode"] == 2
+    sent = [f["frame"] for f in data["probeFrames"] if f["dir"] == "sent"]
+    assert any('"pageSessionID"' in f for f in sent) and any('"body": {}' in f for f in sent)
+    suite = ET.parse(out["xml"]).getroot()
+    assert suite.get("errors") == "1" and suite.find("testcase/error") is not None
+    assert "does not acknowledge registration" in out["html"].read_text()

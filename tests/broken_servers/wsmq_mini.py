@@ -25,6 +25,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from websockets.asyncio.server import ServerConnection, serve
@@ -45,7 +46,15 @@ FAULTS = {
     "accept-any-resume": "resume accepts any token for a known client ID",
     "no-disconnect-settle": "a request pending on a client that leaves waits out its timeout",
     "negative-timestamp": "frames carry timestamp -1 (an integer: only the schema catches it)",
+    # not one bug but another server's manners, which the suite must judge fairly:
+    "seed-dialect": "speaks only the seed's dialect: acks only a register with a non-empty "
+    "pageSessionID (no implicit registration, a seed-sized ack), answers no _client.* request "
+    "(no ping, no subscribe), never says NO_HANDLER, has no conformance fixture",
+    "silent": "accepts the WebSocket and never sends a frame",
+    "js-numbers": "re-serializes numbers as JavaScript does (3.299974200384027e16 is written "
+    "32999742003840270): the same JSON numbers, a correct server",
 }
+
 
 MAX_SIZE = 1024 * 1024
 MAX_DEPTH = 64
@@ -131,6 +140,18 @@ def _too_deep(text: str) -> bool:
     return False
 
 
+def _js_numbers(v: Any) -> Any:
+    """Integral floats as JavaScript's Number#toString writes them below 1e21 (digits, no
+    exponent): 3.299974200384027e16 -> 32999742003840270, the same JSON number."""
+    if isinstance(v, float) and v.is_integer() and abs(v) < 1e21:
+        return int(Decimal(repr(v)))
+    if isinstance(v, dict):
+        return {k: _js_numbers(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_js_numbers(x) for x in v]
+    return v
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
@@ -201,7 +222,10 @@ class MiniServer:
         }
         if corr is not None:
             h["correlationID"] = corr
-        return json.dumps({"header": h, "body": body})
+        return self.dumps({"header": h, "body": body})
+
+    def dumps(self, obj: Any) -> str:
+        return json.dumps(_js_numbers(obj) if "js-numbers" in self.faults else obj)
 
     async def send(
         self, c: Client, type_: str, topic: str, body: Any, corr: str | None = None
@@ -246,7 +270,7 @@ class MiniServer:
                     "topic": corr,
                     "timestamp": self.header_ts(),
                 }
-                await target.ws.send(json.dumps({"header": h, "body": body}))
+                await target.ws.send(self.dumps({"header": h, "body": body}))
             return
         await self.send(target, "response" if ok else "error", corr, body, corr)
 
@@ -289,6 +313,8 @@ class MiniServer:
         }
         if isinstance(body.get("pageSessionID"), str):
             ack["pageSessionID"] = body["pageSessionID"]
+        if "seed-dialect" in self.faults:
+            ack = {k: ack[k] for k in ("brokerClientID", "status", "pageSessionID") if k in ack}
         await self.send(c, "event", "_internal.client.registered", ack, corr)
 
     async def connection(self, ws: ServerConnection) -> None:
@@ -313,7 +339,10 @@ class MiniServer:
     # -- inbound ---------------------------------------------------------------------------
 
     async def frame(self, c: Client, data: str | bytes) -> None:
-        if c.closing:
+        if c.closing or "silent" in self.faults:
+            return
+        if "seed-dialect" in self.faults:
+            await self.seed_frame(c, data)
             return
         if len(data) > MAX_SIZE:
             await self.error(c, "_invalid", "TOO_LARGE", "message too large")
@@ -354,6 +383,9 @@ class MiniServer:
                 return
             if topic == "_client.cancel":
                 corr = body.get("correlationID") if isinstance(body, dict) else None
+                if not isinstance(corr, str) or not 1 <= len(corr) <= 128:
+                    await self.error(c, mid, "BAD_MESSAGE", "CancelBody needs a correlationID")
+                    return
                 task = c.tasks.get(corr) if isinstance(corr, str) else None
                 if task is not None:
                     c.cancelled.add(corr)
@@ -374,6 +406,26 @@ class MiniServer:
                 c.settled.add(corr)
             elif corr not in c.settled:
                 await self.error(c, mid, "UNKNOWN_CORRELATION", "no such request")
+
+    async def seed_frame(self, c: Client, data: str | bytes) -> None:
+        """The seed's manners: register only with a pageSessionID, no control requests, no
+        NO_HANDLER, no fixture; the rest (bad input, answers) as usual."""
+        try:
+            h, body = self.decode(data)
+        except (Drop, BadMessage):
+            return  # the seed does not report bad input
+        t, topic = h["type"], h["topic"]
+        if t == "event" and topic == "_client.register":
+            page = body.get("pageSessionID") if isinstance(body, dict) else None
+            if not c.registered and isinstance(page, str) and page:
+                await self.register(c, body, corr=h["messageID"])
+            return
+        if t == "request" and (topic.startswith("_") or topic.startswith("conformance.")):
+            return  # unanswered: the seed has neither control requests nor the fixture
+        if t == "request":
+            return  # and no NO_HANDLER: a request nobody serves waits out its timeout
+        if t == "event" and not topic.startswith("_"):
+            await self.publish(topic, body, sender=c)
 
     def decode(self, data: str | bytes) -> tuple[dict[str, Any], Any]:
         if isinstance(data, bytes):
@@ -453,7 +505,7 @@ class MiniServer:
                 if sender is not None:
                     h["source"] = sender.id
                 with contextlib.suppress(ConnectionClosed):
-                    await o.ws.send(json.dumps({"header": h, "body": body}))
+                    await o.ws.send(self.dumps({"header": h, "body": body}))
 
     async def request(self, c: Client, topic: str, body: Any, corr: str, ttl: int) -> None:
         try:
@@ -487,6 +539,8 @@ class MiniServer:
             p = b.get("topic")
             if not isinstance(body, dict) or not isinstance(p, str):
                 return err("BAD_MESSAGE", "body must be {topic: pattern}")
+            if "echo" in b and not isinstance(b["echo"], bool):
+                return err("BAD_MESSAGE", "echo must be a boolean")
             if not p or not topic_ok(p, pattern=True):
                 return err("BAD_TOPIC", "bad pattern")
             if p.startswith("_"):

@@ -2,16 +2,15 @@
 
 Entry points: the CLI (``wsmq-conformance URL`` / ``python -m wsmq_conformance``) and
 :func:`run_suite` for in-process use (tests, other tools).  The suite imports only websockets,
-hypothesis and the standard library, never ``websocketmq``: it must be able to judge any server.
+hypothesis, jsonschema and the standard library, never ``websocketmq``: it must be able to
+judge any server.  The names below load on first use, so that ``wsmq_conformance.cli`` can
+name a missing dependency (the ``conformance`` extra) in one line instead of a traceback.
 """
 
 from __future__ import annotations
 
-from .context import RunConfig
-from .model import REGISTRY, Case, CaseResult, Level, Verdict
-from .report import SuiteReport
-from .runner import ServerUnreachable, run_suite
-from .spawn import spawned_server
+import importlib
+from typing import Any
 
 __all__ = [
     "REGISTRY",
@@ -25,3 +24,24 @@ __all__ = [
     "run_suite",
     "spawned_server",
 ]
+
+_HOME = {
+    "REGISTRY": "model",
+    "Case": "model",
+    "CaseResult": "model",
+    "Level": "model",
+    "Verdict": "model",
+    "RunConfig": "context",
+    "ServerUnreachable": "probe",
+    "SuiteReport": "report",
+    "run_suite": "runner",
+    "spawned_server": "spawn",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOME:
+        value = getattr(importlib.import_module(f".{_HOME[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,8 +1,14 @@
 """``wsmq-conformance``: run the suite against a server URL (or a spawned reference broker).
 
-Exit status: 0 when no MUST case FAILED, 1 when one did, 2 for usage errors or an unreachable
-server.  Example counts: profile ``core`` 25 per property, ``full`` 100, ``--thorough`` 1000;
-``WSMQ_CONFORMANCE_EXAMPLES`` overrides all three.
+Exit status: 0 when no MUST case FAILED, 1 when one did, 2 for usage errors, an unreachable
+server, a missing dependency or an interrupted run.  The reports asked for (``--json``,
+``--junit``, ``--html``) are written on every exit but a usage error, with whatever the run
+holds (for exit 2: the reason and the probe's frames).  Example counts: profile ``core`` 25 per
+property, ``full`` 100, ``--thorough`` 1000 (each property case stops drawing examples at 60 %
+of its timeout); ``WSMQ_CONFORMANCE_EXAMPLES`` overrides all three.
+
+This module imports only the standard library at import time, so that a missing optional
+dependency is reported in one line instead of a traceback.
 """
 
 from __future__ import annotations
@@ -10,20 +16,39 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
-from .context import RunConfig
-from .model import REGISTRY, select_cases
-from .report import SuiteReport
-from .runner import ServerUnreachable, run_suite
-from .spawn import REFERENCE_CMD, SpawnError, spawned_server
-from .vectors import register_vector_cases
+if TYPE_CHECKING:
+    from .context import RunConfig
+    from .report import SuiteReport
 
-__all__ = ["PROFILE_EXAMPLES", "build_parser", "main", "run"]
+__all__ = ["MAX_TIME", "PROFILE_EXAMPLES", "build_parser", "main", "missing_dependency", "run"]
 
 PROFILE_EXAMPLES = {"core": 25, "full": 100}
 THOROUGH_EXAMPLES = 1000
+# Default time budget of a whole run (s): a case that starts late gets what is left, at least
+# 2 s, so the worst case is about MAX_TIME + 2 s x cases (README: "Time bounds").
+MAX_TIME = {"core": 600.0, "full": 900.0, "thorough": 1200.0}
+EXTRA_HINT = "pip install 'websocketmq[conformance]'"
+
+
+def missing_dependency() -> str | None:
+    """A one-line explanation when a dependency of the suite is missing, else None."""
+    for module, dist in (
+        ("websockets", "websockets"),
+        ("hypothesis", "hypothesis"),
+        ("jsonschema", "jsonschema"),
+    ):
+        try:
+            __import__(module)
+        except ModuleNotFoundError:
+            return (
+                f"wsmq-conformance needs the package {dist!r}, which is not installed: {EXTRA_HINT}"
+            )
+    return None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -73,10 +98,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--burst", type=int, default=300, help="token-bucket depth for --rate")
     p.add_argument(
+        "--max-time",
+        type=float,
+        default=None,
+        metavar="S",
+        help="time budget of the whole run in seconds (default: core 600, full 900, "
+        "thorough 1200); cases starting late get what is left, at least 2 s each",
+    )
+    p.add_argument(
         "--vectors", metavar="DIR", help="directory with envelopes.json (default: spec/vectors)"
     )
     p.add_argument("--json", metavar="FILE", help="write the JSON report here")
     p.add_argument("--junit", metavar="FILE", help="write JUnit XML here")
+    p.add_argument("--html", metavar="FILE", help="write an HTML report here")
     p.add_argument("--list", action="store_true", help="list the selected cases and exit")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     return p
@@ -87,12 +121,17 @@ def _globs(values: list[str]) -> list[str]:
 
 
 def _config(args: argparse.Namespace, url: str) -> RunConfig:
+    from .context import RunConfig
+
     profile = "full" if args.thorough else args.profile
     examples = THOROUGH_EXAMPLES if args.thorough else PROFILE_EXAMPLES[profile]
     if os.environ.get("WSMQ_CONFORMANCE_EXAMPLES"):
         examples = int(os.environ["WSMQ_CONFORMANCE_EXAMPLES"])
     if args.examples is not None:
         examples = args.examples
+    budget = args.max_time
+    if budget is None:
+        budget = MAX_TIME["thorough" if args.thorough else profile]
     return RunConfig(
         url=url,
         profile=profile,
@@ -101,22 +140,30 @@ def _config(args: argparse.Namespace, url: str) -> RunConfig:
         vectors_dir=args.vectors,
         rate=args.rate,
         burst=args.burst,
+        max_time=budget if budget > 0 else None,
     )
 
 
-async def run(args: argparse.Namespace) -> SuiteReport:
-    """Run according to parsed arguments (spawning the reference broker if asked)."""
+async def run(args: argparse.Namespace, report: SuiteReport | None = None) -> SuiteReport:
+    """Run according to parsed arguments (spawning the reference broker if asked); fills
+    ``report`` in place when given."""
+    from .runner import new_report, run_suite
+    from .spawn import REFERENCE_CMD, spawned_server
 
     def progress(line: str) -> None:
         if not args.quiet:
             print(line, flush=True)
 
     async def go(url: str) -> SuiteReport:
+        config = _config(args, url)
+        target = report if report is not None else new_report(config)
+        target.server = url
         return await run_suite(
-            _config(args, url),
+            config,
             include=_globs(args.cases) or None,
             exclude=_globs(args.exclude) or None,
             progress=progress,
+            report=target,
         )
 
     if args.spawn_reference:
@@ -126,8 +173,32 @@ async def run(args: argparse.Namespace) -> SuiteReport:
     return await go(args.url)
 
 
+def _write(report: SuiteReport, args: argparse.Namespace) -> None:
+    if args.json:
+        report.write_json(args.json)
+    if args.junit:
+        report.write_junit(args.junit)
+    if args.html:
+        from .htmlreport import write_html
+
+        write_html(report, args.html)
+
+
+def _interrupt(_sig: int, _frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    problem = missing_dependency()
+    if problem is not None:
+        print(problem, file=sys.stderr)
+        return 2
+    from .model import REGISTRY, select_cases
+    from .runner import ServerUnreachable, new_report
+    from .spawn import SpawnError
+    from .vectors import register_vector_cases
+
     if args.list:
         register_vector_cases(args.vectors)
         profile = "full" if args.thorough else args.profile
@@ -142,14 +213,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if not args.url and not args.spawn_reference:
         build_parser().error("give a server URL or --spawn-reference")
+    report = new_report(_config(args, args.url or "(reference broker, not started)"))
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
-        report = asyncio.run(run(args))
+        asyncio.run(run(args, report))
     except (ServerUnreachable, SpawnError, OSError) as exc:
+        report.fatal = report.fatal or f"{type(exc).__name__}: {exc}"
         print(f"wsmq-conformance: {exc}", file=sys.stderr)
-        return 2
-    if args.json:
-        report.write_json(args.json)
-    if args.junit:
-        report.write_junit(args.junit)
+    except KeyboardInterrupt:
+        report.fatal = f"interrupted after {len(report.results)} of {report.selected} cases"
+        print(f"wsmq-conformance: {report.fatal}", file=sys.stderr)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    _write(report, args)
     print(report.text_summary(), flush=True)
     return report.exit_code()

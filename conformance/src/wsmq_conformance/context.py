@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -21,7 +22,8 @@ from hypothesis import HealthCheck, Phase, Verbosity, example, given, settings
 from hypothesis import strategies as st
 
 from .model import CaseFailed, Unimplemented
-from .peer import FrameLog, Peer
+from .peer import FrameLog, Peer, Transcript
+from .probe import Capabilities
 
 __all__ = ["Context", "RunConfig"]
 
@@ -40,6 +42,7 @@ class RunConfig:
     vectors_dir: str | None = None
     rate: float = 150.0
     burst: int = 300
+    max_time: float | None = None  # the whole run's time budget (s); None = unbounded
 
 
 @dataclass
@@ -48,15 +51,24 @@ class Context:
 
     config: RunConfig
     log: FrameLog
-    fixture: bool | None
+    caps: Capabilities = field(default_factory=Capabilities)
     peers: list[Peer] = field(default_factory=list)
     informational_message: str | None = None
     nonstrict: list[str] = field(default_factory=list)
     abort: threading.Event = field(default_factory=threading.Event)
+    transcript: Transcript = field(default_factory=Transcript)
+    # property cases stop drawing new examples past this monotonic instant, so that --thorough
+    # ends each case inside its timeout (the examples run are reported)
+    soft_deadline: float = float("inf")
+    examples_run: int = 0
 
     @property
     def url(self) -> str:
         return self.config.url
+
+    @property
+    def fixture(self) -> bool:
+        return self.caps.fixture
 
     def unique(self, prefix: str = "cf") -> str:
         """A topic prefix no other case or example uses, so runs never see each other's traffic."""
@@ -81,6 +93,8 @@ class Context:
             max_size=max_size,
             rate=self.config.rate,
             burst=self.config.burst,
+            caps=self.caps,
+            transcript=self.transcript,
         )
         self.peers.append(p)
         return p
@@ -133,6 +147,9 @@ class Context:
         def prop(x: T) -> None:
             if self.abort.is_set():  # the case timed out: make hypothesis finish quickly
                 raise CaseFailed("case aborted")
+            if time.monotonic() > self.soft_deadline and not failures:
+                return  # time budget spent: the remaining examples pass without a run
+            self.examples_run += 1
             fut = asyncio.run_coroutine_threadsafe(_as_coro(check(x)), loop)
             try:
                 fut.result(timeout)

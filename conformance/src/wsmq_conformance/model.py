@@ -116,10 +116,19 @@ class CaseResult:
     example: str | None = None
     duration: float = 0.0
     details: dict[str, Any] = field(default_factory=dict)
+    frames: list[dict[str, Any]] = field(default_factory=list)  # kept for FAILED cases
+    frames_total: int = 0
 
     def as_json(self) -> dict[str, Any]:
-        """Plain-JSON form used by the report files."""
-        return {
+        """Plain-JSON form used by the report files (``frames``: what a failed case sent and
+        received, the last ones when there were more than ``framesTotal`` shows)."""
+        extra: dict[str, Any] = {}
+        if "examples" in self.details:
+            extra["examplesRun"] = self.details["examples"]
+        if self.frames:
+            extra["frames"] = self.frames
+            extra["framesTotal"] = self.frames_total
+        return extra | {
             "id": self.id,
             "description": self.description,
             "section": self.section,

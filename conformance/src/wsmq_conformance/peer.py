@@ -20,23 +20,52 @@ import json
 import re
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from .model import CaseFailed
+from .model import CaseFailed, Unimplemented
+
+if TYPE_CHECKING:
+    from .probe import Capabilities
 
 __all__ = [
     "CODE_RE",
+    "TRANSCRIPT_FRAMES",
     "TYPES",
     "FrameLog",
     "Msg",
     "Peer",
+    "Transcript",
     "envelope_problems",
 ]
+
+TRANSCRIPT_FRAMES = 200  # the last frames of a case kept for its report (hypothesis replays
+# the minimal failing example last, so the tail is the part that explains a failure)
+TRANSCRIPT_CHARS = 600
+
+
+class Transcript(deque[dict[str, Any]]):
+    """The frames one case sent and received, in order (as Autobahn's per-case report shows):
+    ``{"t": seconds since the case started, "peer", "dir": sent|received|closed, "frame"}``."""
+
+    def __init__(self) -> None:
+        super().__init__(maxlen=TRANSCRIPT_FRAMES)
+        self.t0 = time.monotonic()
+        self.total = 0
+
+    def record(self, peer: str, direction: str, frame: str | bytes) -> None:
+        self.total += 1
+        text = frame if isinstance(frame, str) else f"<binary {len(frame)} bytes> {frame[:80]!r}"
+        if len(text) > TRANSCRIPT_CHARS:
+            text = f"{text[:TRANSCRIPT_CHARS]}… ({len(text)} characters)"
+        t = round(time.monotonic() - self.t0, 4)
+        self.append({"t": t, "peer": peer, "dir": direction, "frame": text})
+
 
 TYPES = ("event", "request", "response", "error")
 CODE_RE = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
@@ -155,9 +184,20 @@ class Peer:
     """One WebSocket connection to the server under test."""
 
     def __init__(
-        self, ws: ClientConnection, name: str, log: FrameLog, rate: float = 0, burst: int = 300
+        self,
+        ws: ClientConnection,
+        name: str,
+        log: FrameLog,
+        rate: float = 0,
+        burst: int = 300,
+        *,
+        caps: Capabilities | None = None,
+        transcript: Transcript | None = None,
     ) -> None:
         self.ws = ws
+        self.caps = caps
+        self.transcript = transcript
+        self.answer_timeout = caps.answer_timeout if caps is not None else 5.0
         self.rate, self.burst = rate, burst
         self._tokens, self._last = float(burst), time.monotonic()
         self.name = name
@@ -179,6 +219,8 @@ class Peer:
         max_size: int | None = None,
         rate: float = 0,
         burst: int = 300,
+        caps: Capabilities | None = None,
+        transcript: Transcript | None = None,
     ) -> Peer:
         """Connect (no registration: cases decide what to send first).
 
@@ -189,7 +231,7 @@ class Peer:
             connect(url, max_size=max_size, open_timeout=10, ping_interval=None, compression=None),
             10,
         )
-        return cls(ws, name, log, rate, burst)
+        return cls(ws, name, log, rate, burst, caps=caps, transcript=transcript)
 
     # -- receiving -------------------------------------------------------------------------
 
@@ -197,6 +239,8 @@ class Peer:
         try:
             async for data in self.ws:
                 self.log.frames += 1
+                if self.transcript is not None:
+                    self.transcript.record(self.name, "received", data)
                 if isinstance(data, bytes):
                     self.log.add(f"{self.name}: server sent a binary frame")
                     continue
@@ -221,6 +265,8 @@ class Peer:
         except ConnectionClosed:
             pass
         finally:
+            if self.transcript is not None:
+                self.transcript.record(self.name, "closed", self.close_desc())
             for fut in self._waiters.values():
                 if not fut.done():
                     fut.set_exception(
@@ -245,8 +291,12 @@ class Peer:
         rcvd = self.ws.protocol.close_rcvd
         return rcvd.code if rcvd is not None else None
 
-    async def expect(self, pred: Callable[[Msg], bool], what: str, timeout: float = 5.0) -> Msg:
-        """Remove and return the first inbox message matching ``pred``; wait up to ``timeout``."""
+    async def expect(
+        self, pred: Callable[[Msg], bool], what: str, timeout: float | None = None
+    ) -> Msg:
+        """Remove and return the first inbox message matching ``pred``; wait up to ``timeout``
+        (default: the run's answer timeout)."""
+        timeout = self.answer_timeout if timeout is None else timeout
         deadline = time.monotonic() + timeout
         while True:
             for i, m in enumerate(self.inbox):
@@ -309,6 +359,8 @@ class Peer:
 
     async def send_raw(self, data: str | bytes) -> None:
         await self._pace()
+        if self.transcript is not None:
+            self.transcript.record(self.name, "sent", data)
         try:
             await self.ws.send(data)
         except ConnectionClosed as exc:
@@ -323,7 +375,8 @@ class Peer:
         self._waiters[corr] = fut
         return fut
 
-    async def wait(self, fut: asyncio.Future[Msg], what: str, timeout: float = 5.0) -> Msg:
+    async def wait(self, fut: asyncio.Future[Msg], what: str, timeout: float | None = None) -> Msg:
+        timeout = self.answer_timeout if timeout is None else timeout
         try:
             return await asyncio.wait_for(asyncio.shield(fut), timeout)
         except TimeoutError:
@@ -336,7 +389,7 @@ class Peer:
         *,
         ttl: int | None = None,
         corr: str | None = None,
-        timeout: float = 5.0,
+        timeout: float | None = None,
         **extra: Any,
     ) -> Msg:
         """Send a request and return its response or error envelope."""
@@ -358,14 +411,40 @@ class Peer:
         await self.send(env)
         return str(env["header"]["messageID"])
 
-    async def register(self, body: Any = None, timeout: float = 5.0) -> dict[str, Any]:
-        """Send ``_client.register`` and wait for the acknowledgement event."""
-        await self.send(
-            self.envelope("event", "_client.register", body if body is not None else {})
-        )
+    async def register(self, body: Any = None, timeout: float | None = None) -> dict[str, Any]:
+        """Send ``_client.register`` and wait for the acknowledgement event.  The body the
+        probe found acknowledged (``{}``, or one with a pageSessionID) is the default, and its
+        members are added to an object ``body`` that lacks them."""
+        base = dict(self.caps.register_body) if self.caps is not None else {}
+        if body is None:
+            body = base
+        elif isinstance(body, dict):
+            body = base | body
+        await self.send(self.envelope("event", "_client.register", body))
         return await self.wait_ack(timeout)
 
-    async def wait_ack(self, timeout: float = 5.0) -> dict[str, Any]:
+    def ack_field(self, name: str) -> Any:
+        """A member of this peer's registration ack that a case uses as a tool (a resume
+        token, the size limit): UNIMPLEMENTED when missing, since case 1.1.1 judges the ack."""
+        v = (self.ack or {}).get(name)
+        if v is None:
+            raise Unimplemented(f"the registration ack has no {name} (case 1.1.1 judges the ack)")
+        return v
+
+    def barrier_request(self) -> tuple[str, Any]:
+        """A request the server answers, for cases that need a round trip of any kind:
+        ``_client.ping``, else ``conformance.echo``, else one nobody serves (NO_HANDLER)."""
+        caps = self.caps
+        if caps is None or caps.ping:
+            return "_client.ping", {}
+        if caps.fixture:
+            return "conformance.echo", {"barrier": True}
+        if caps.no_handler:
+            return f"cfbarrier.{uuid.uuid4().hex[:12]}.nobody", {}
+        self.need("ping")
+        raise AssertionError("unreachable")
+
+    async def wait_ack(self, timeout: float | None = None) -> dict[str, Any]:
         m = await self.expect(
             lambda m: m.type == "event" and m.topic == "_internal.client.registered",
             "the registration ack (_internal.client.registered)",
@@ -378,7 +457,21 @@ class Peer:
         self.client_id = cid if isinstance(cid, str) else None
         return m.body
 
+    def need(self, tool: str) -> None:
+        """Raise Unimplemented when the probe found the server lacks ``tool`` (a case must not
+        FAIL for a tool it uses rather than the rule it tests)."""
+        if self.caps is not None and not getattr(self.caps, tool):
+            raise Unimplemented(
+                {
+                    "subscribe": "the server does not answer _client.subscribe (case 3.1.1 "
+                    "judges that); this case needs it as a tool",
+                    "ping": "the server answers no round trip (_client.ping, conformance.echo "
+                    "or a request nobody serves), so nothing proves an absence",
+                }.get(tool, f"the server lacks {tool}")
+            )
+
     async def subscribe(self, pattern: str, *, echo: bool | None = None) -> None:
+        self.need("subscribe")
         body: dict[str, Any] = {"topic": pattern}
         if echo is not None:
             body["echo"] = echo
@@ -389,10 +482,19 @@ class Peer:
     async def unsubscribe(self, pattern: str) -> Any:
         return await self.call("_client.unsubscribe", {"topic": pattern})
 
-    async def ping(self, timeout: float = 5.0) -> None:
+    async def ping(self, timeout: float | None = None) -> None:
         """Round trip through the server: proves the connection is alive and everything the
-        server sent before the answer has been read (per-connection ordering)."""
-        await self.call("_client.ping", {}, timeout=timeout)
+        server sent before the answer has been read (per-connection ordering).
+
+        ``_client.ping`` when the server answers it; otherwise another request the probe saw
+        answered (``conformance.echo``, else one nobody serves, which a server answers with
+        NO_HANDLER); otherwise the case is UNIMPLEMENTED.  Cases that test ``_client.ping``
+        itself send it with :meth:`call`."""
+        topic, body = self.barrier_request()
+        if topic.startswith("cfbarrier."):
+            await self.request(topic, body, timeout=timeout)  # any answer will do
+        else:
+            await self.call(topic, body, timeout=timeout)
 
     async def close(self) -> None:
         with contextlib.suppress(Exception):

@@ -12,9 +12,12 @@ import platform
 import xml.etree.ElementTree as ET
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .model import CaseResult, Level, Verdict
+
+if TYPE_CHECKING:
+    from .probe import Capabilities
 
 __all__ = ["SuiteReport"]
 
@@ -30,6 +33,10 @@ class SuiteReport:
     started: float
     duration: float = 0.0
     results: list[CaseResult] = field(default_factory=list)
+    selected: int = 0  # cases chosen to run (more than ``results`` when the run was cut short)
+    fatal: str | None = None  # why the run stopped before or between cases (exit status 2)
+    probe_frames: list[dict[str, Any]] = field(default_factory=list)
+    capabilities: Capabilities | None = None
 
     def summary(self) -> dict[str, int]:
         c = Counter(str(r.verdict) for r in self.results)
@@ -39,6 +46,8 @@ class SuiteReport:
         return [r for r in self.results if r.verdict is Verdict.FAILED and r.level is Level.MUST]
 
     def exit_code(self) -> int:
+        if self.fatal is not None:
+            return 2
         return 1 if self.must_failures() else 0
 
     def by_id(self) -> dict[str, CaseResult]:
@@ -55,8 +64,13 @@ class SuiteReport:
             "started": self.started,
             "duration": round(self.duration, 3),
             "python": platform.python_version(),
+            "selected": self.selected,
+            "fatal": self.fatal,
+            "probe": self.capabilities.as_json() if self.capabilities is not None else None,
+            "probeFrames": self.probe_frames,
             "summary": self.summary(),
             "mustFailures": [r.id for r in self.must_failures()],
+            "exitCode": self.exit_code(),
             "cases": [r.as_json() for r in self.results],
         }
 
@@ -71,9 +85,9 @@ class SuiteReport:
         suite = ET.Element(
             "testsuite",
             name="wsmq-conformance",
-            tests=str(len(self.results)),
+            tests=str(len(self.results) + (self.fatal is not None)),
             failures=str(len(self.must_failures())),
-            errors="0",
+            errors="1" if self.fatal is not None else "0",
             skipped=str(
                 len(self.results) - s["OK"] - s["INFORMATIONAL"] - len(self.must_failures())
             ),
@@ -82,6 +96,15 @@ class SuiteReport:
         props = ET.SubElement(suite, "properties")
         for k, v in (("server", self.server), ("profile", self.profile)):
             ET.SubElement(props, "property", name=k, value=v)
+        if self.capabilities is not None:
+            reg = self.capabilities.register_label
+            ET.SubElement(props, "property", name="registers-with", value=reg)
+        if self.fatal is not None:
+            tc = ET.SubElement(suite, "testcase", classname="wsmq.run", name="probe the server")
+            err = ET.SubElement(tc, "error", message=self.fatal[:500], type="unreachable")
+            err.text = "\n".join(
+                f"{f['t']:>8.3f} {f['peer']} {f['dir']}: {f['frame']}" for f in self.probe_frames
+            )
         for r in self.results:
             tc = ET.SubElement(
                 suite,
@@ -93,6 +116,10 @@ class SuiteReport:
             text = f"[{r.level}] {r.section}\n{r.message}"
             if r.example:
                 text += f"\nminimal failing example: {r.example}"
+            if r.frames:
+                text += "\nframes:\n" + "\n".join(
+                    f"{f['t']:>8.3f} {f['peer']} {f['dir']}: {f['frame']}" for f in r.frames
+                )
             if r.verdict is Verdict.FAILED and r.level is Level.MUST:
                 ET.SubElement(tc, "failure", message=r.message[:500], type="MUST").text = text
             elif r.verdict is Verdict.FAILED:
@@ -118,12 +145,16 @@ class SuiteReport:
                 lines.append(f"    {r.message}")
                 if r.example:
                     lines.append(f"    minimal failing example: {r.example}")
+        if self.fatal is not None:
+            lines.append(f"wsmq-conformance: run stopped: {self.fatal}")
         s = self.summary()
         counts = ", ".join(f"{k} {v}" for k, v in s.items() if v)
         lines.append(
             f"wsmq-conformance: {len(self.results)} cases in {self.duration:.1f}s against "
-            f"{self.server} (profile {self.profile}): {counts}"
+            f"{self.server} (profile {self.profile}): {counts or 'nothing run'}"
         )
+        if self.capabilities is not None and self.capabilities.register_body:
+            lines.append("registered with a pageSessionID ({} was not acknowledged)")
         if self.must_failures():
             ids = " ".join(r.id for r in self.must_failures())
             lines.append(f"MUST failures: {ids}")

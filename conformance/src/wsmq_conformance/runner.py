@@ -18,40 +18,29 @@ from websockets.exceptions import ConnectionClosed
 from . import cases as _cases  # noqa: F401 - importing registers the cases
 from .context import Context, RunConfig
 from .model import REGISTRY, CaseFailed, CaseResult, NonStrict, Unimplemented, Verdict, select_cases
-from .peer import FrameLog, Peer
+from .peer import FrameLog, Transcript
+from .probe import ServerUnreachable, probe_server
 from .report import SuiteReport
 from .schemas import load_schemas
 from .vectors import register_vector_cases
 
-__all__ = ["ServerUnreachable", "probe_fixture", "run_suite"]
+__all__ = ["ServerUnreachable", "new_report", "run_suite"]
 
 Progress = Callable[[str], None]
 
-
-class ServerUnreachable(Exception):
-    """The server under test could not be reached or does not speak wsmq/1 at all."""
+FRAMES_ON_FAILURE = True  # failed cases carry their transcript in the report
 
 
-async def probe_fixture(config: RunConfig, log: FrameLog) -> bool:
-    """Does the server expose the conformance fixture?  NO_HANDLER on conformance.echo = no."""
-    try:
-        p = await Peer.open(config.url, name="probe", log=log)
-    except Exception as exc:
-        raise ServerUnreachable(f"cannot connect to {config.url}: {exc!r}") from exc
-    try:
-        try:
-            await p.register({})
-        except CaseFailed as exc:
-            raise ServerUnreachable(
-                f"{config.url} does not acknowledge registration: {exc}"
-            ) from exc
-        try:
-            m = await p.request("conformance.echo", {"probe": True})
-        except CaseFailed:
-            return True  # something answers, but wrongly: let the cases judge it
-        return not (m.type == "error" and m.error_code == "NO_HANDLER")
-    finally:
-        await p.close()
+def new_report(config: RunConfig) -> SuiteReport:
+    """An empty report for ``config``; :func:`run_suite` fills it in place, so a caller that
+    is interrupted (exit 2, Ctrl-C) can still write what it holds."""
+    return SuiteReport(
+        server=config.url,
+        profile=config.profile,
+        examples=config.examples,
+        fixture=None,
+        started=time.time(),
+    )
 
 
 async def run_suite(
@@ -60,39 +49,54 @@ async def run_suite(
     include: list[str] | None = None,
     exclude: list[str] | None = None,
     progress: Progress | None = None,
+    report: SuiteReport | None = None,
 ) -> SuiteReport:
-    """Run the suite; never raises for server misbehaviour (that is what verdicts are for)."""
+    """Run the suite; never raises for server misbehaviour (that is what verdicts are for).
+
+    Raises ServerUnreachable when the probe cannot connect or register (``report``, when
+    given, then holds the probe's frames and the reason)."""
     register_vector_cases(config.vectors_dir)
     selected = select_cases(
         REGISTRY.values(), profile=config.profile, include=include, exclude=exclude
     )
     schemas = load_schemas(config.vectors_dir)
     log = FrameLog(schema=schemas)
-    report = SuiteReport(
-        server=config.url,
-        profile=config.profile,
-        examples=config.examples,
-        fixture=None,
-        started=time.time(),
-    )
+    if report is None:
+        report = new_report(config)
+    report.selected = len(selected)
     t0 = time.monotonic()
-    report.fixture = await probe_fixture(config, log)
+    probe_frames = Transcript()
+    try:
+        caps = await probe_server(config.url, log, transcript=probe_frames)
+    except ServerUnreachable as exc:
+        report.fatal = str(exc)
+        report.probe_frames = list(probe_frames)
+        report.duration = time.monotonic() - t0
+        raise
+    report.fixture = caps.fixture
+    report.capabilities = caps
     if progress:
         progress(
             f"wsmq-conformance: {len(selected)} cases, profile {config.profile}, "
-            f"{config.examples} examples per property, fixture "
-            f"{'present' if report.fixture else 'ABSENT (fixture cases UNIMPLEMENTED)'}, "
+            f"{config.examples} examples per property, registers with {caps.register_label}, "
+            f"fixture {'present' if caps.fixture else 'ABSENT (fixture cases UNIMPLEMENTED)'}, "
             f"schemas {'loaded' if schemas else 'not found (hand-written envelope checks only)'}"
         )
+        for note in caps.notes:
+            progress(f"  probe: {note}")
     width = len(str(len(selected)))
     for i, c in enumerate(selected, 1):
-        ctx = Context(config=config, log=log, fixture=report.fixture)
+        ctx = Context(config=config, log=log, caps=caps)
         start = time.monotonic()
+        limit = c.timeout
+        if config.max_time is not None:  # the run's budget: late cases get what is left (>= 2 s)
+            limit = min(limit, max(2.0, config.max_time - (start - t0)))
+        ctx.soft_deadline = start + 0.6 * limit
         result = CaseResult(c.id, c.description, c.section, c.level, Verdict.OK)
         try:
             if c.fixture:
                 ctx.need_fixture()
-            await asyncio.wait_for(c.fn(ctx), c.timeout)
+            await asyncio.wait_for(c.fn(ctx), limit)
             if ctx.nonstrict:
                 result.verdict, result.message = Verdict.NON_STRICT, "; ".join(ctx.nonstrict)
             elif ctx.informational_message is not None:
@@ -108,7 +112,7 @@ async def run_suite(
             result.verdict, result.message = Verdict.UNIMPLEMENTED, str(exc)
         except TimeoutError:
             result.verdict = Verdict.FAILED
-            result.message = f"case did not finish within {c.timeout}s"
+            result.message = f"case did not finish within {limit:g}s"
         except ConnectionClosed as exc:
             result.verdict, result.message = (
                 Verdict.FAILED,
@@ -122,6 +126,11 @@ async def run_suite(
             ctx.abort.set()
             await ctx.close()
         result.duration = time.monotonic() - start
+        if ctx.examples_run:
+            result.details["examples"] = ctx.examples_run
+        if result.verdict is Verdict.FAILED and FRAMES_ON_FAILURE:
+            result.frames = list(ctx.transcript)
+            result.frames_total = ctx.transcript.total
         report.results.append(result)
         if progress:
             line = f"[{i:>{width}}/{len(selected)}] {c.id:<12} {result.verdict:<13} {c.description}"

@@ -13,7 +13,8 @@ from ..context import Context
 from ..model import CaseFailed, Unimplemented, case
 from ..peer import Msg, Peer, new_id
 from ..strategies import json_values
-from .common import check, expect_error, expect_none, expect_silence
+from .common import check, expect_error, expect_none, expect_silence, json_equal
+from .envelopes import JS_SPELLINGS
 
 __all__: list[str] = []
 
@@ -92,13 +93,19 @@ async def callback_bodies(ctx: Context) -> None:
 
     async def example(body: Any) -> None:
         fut, req = await start_callback(ctx, a, "gen", body)
-        check(req.body == body, f"server request body {req.body!r}, expected {body!r}")
+        check(json_equal(req.body, body), f"server request body {req.body!r}, expected {body!r}")
         m = await settle(a, fut, req, "response", body)
         check(
-            m.type == "response" and m.body == {"response": body}, f"callback answered {m.short()}"
+            m.type == "response" and json_equal(m.body, {"response": body}),
+            f"callback answered {m.short()}",
         )
 
-    await ctx.given(json_values(max_leaves=8), example, examples=max(5, ctx.config.examples // 2))
+    await ctx.given(
+        json_values(max_leaves=8),
+        example,
+        examples=max(5, ctx.config.examples // 2),
+        explicit=JS_SPELLINGS,
+    )
 
 
 @case(

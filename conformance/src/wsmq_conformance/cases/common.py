@@ -16,6 +16,7 @@ __all__ = [
     "expect_error",
     "expect_none",
     "expect_silence",
+    "json_equal",
     "readable_type",
     "strict_json",
 ]
@@ -25,6 +26,28 @@ def check(cond: bool, message: str) -> None:
     """``assert`` that survives ``python -O``."""
     if not cond:
         raise CaseFailed(message)
+
+
+def json_equal(a: Any, b: Any) -> bool:
+    """Equality of JSON values as JSON sees them: ``true`` is not ``1``, but numbers are
+    compared as numbers, whatever their spelling.  A JavaScript or Go server re-serializes
+    ``3.299974200384027e16`` as ``32999742003840270`` (the same double), which Python reads as
+    an int: an int and a float are equal when the int rounds to that float (§3.3 allows
+    re-serialization, which keeps the value, not the spelling)."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        if isinstance(a, float) or isinstance(b, float):
+            try:
+                return float(a) == float(b)
+            except OverflowError:
+                return False
+        return a == b
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(json_equal(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(json_equal(x, y) for x, y in zip(a, b, strict=True))
+    return type(a) is type(b) and bool(a == b)
 
 
 def _no_constants(name: str) -> Any:
@@ -71,7 +94,9 @@ def candidates_for(frame: str | bytes) -> set[str]:
     return {str(mid)} if _id_ok(mid) else {"_invalid"}
 
 
-async def expect_error(peer: Peer, candidates: set[str], what: str, timeout: float = 5.0) -> Msg:
+async def expect_error(
+    peer: Peer, candidates: set[str], what: str, timeout: float | None = None
+) -> Msg:
     """Wait for the error envelope about a message we sent (its correlationID is one of
     ``candidates``); errors about other things are left in the inbox."""
     try:

@@ -8,7 +8,7 @@ from typing import Any
 
 from .. import sections as S
 from ..context import Context
-from ..model import CaseFailed, Level, case
+from ..model import CaseFailed, Level, Unimplemented, case
 from ..peer import Peer
 from .common import check, expect_code_for_frame, expect_error
 
@@ -19,6 +19,8 @@ def _limit(ack: dict[str, Any]) -> int:
     """The advertised maxMessageSize; a missing or absurd value fails the case instead of
     letting a size test run against a made-up limit."""
     limit = ack.get("maxMessageSize")
+    if limit is None:
+        raise Unimplemented("the registration ack has no maxMessageSize (case 1.1.1 judges it)")
     if not isinstance(limit, int) or isinstance(limit, bool) or limit <= 512:
         raise CaseFailed(f"ack maxMessageSize is {limit!r}")
     if limit > 64 * 1024 * 1024:
@@ -28,7 +30,7 @@ def _limit(ack: dict[str, Any]) -> int:
 
 async def _oversize(ctx: Context) -> tuple[Peer, int]:
     a = await ctx.connect("A")
-    limit = _limit(await a.register({}))
+    limit = _limit(await a.register())
     env = a.envelope("event", "cf.big", "x" * (limit + 16))
     await a.send_raw(json.dumps(env))
     return a, limit
@@ -78,15 +80,17 @@ async def topic_limits(ctx: Context) -> None:
     long_bytes = "é" * 128  # 256 bytes in UTF-8, 128 characters
     deep = ".".join(["t"] * 33)
     for t in (long_bytes, deep):
-        m = await a.request("_client.subscribe", {"topic": t})
-        check(
-            m.type == "error" and m.error_code == "BAD_TOPIC",
-            f"subscribe to {t[:40]!r}… answered {m.short()}",
-        )
+        if ctx.caps.subscribe:  # else only the publish half: subscribe is a tool here
+            m = await a.request("_client.subscribe", {"topic": t})
+            check(
+                m.type == "error" and m.error_code == "BAD_TOPIC",
+                f"subscribe to {t[:40]!r}… answered {m.short()}",
+            )
         mid = await a.publish(t, {})
         e = await expect_error(a, {mid}, f"publish to {t[:40]!r}…")
         check(e.error_code == "BAD_TOPIC", f"publish to {t[:40]!r}… answered {e.short()}")
     ok = ".".join(["t"] * 32)
+    a.need("subscribe")
     res = await a.call("_client.subscribe", {"topic": ok})
     check(
         isinstance(res, dict) and res.get("subscribed") is True,

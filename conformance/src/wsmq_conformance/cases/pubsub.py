@@ -14,7 +14,8 @@ from ..context import Context
 from ..model import case
 from ..peer import Msg, Peer
 from ..strategies import json_values, matches, pattern_and_topic
-from .common import check, expect_error, expect_none
+from .common import check, expect_error, expect_none, json_equal
+from .envelopes import JS_SPELLINGS
 
 __all__: list[str] = []
 
@@ -327,9 +328,9 @@ async def bodies_delivered(ctx: Context) -> None:
     async def example(body: Any) -> None:
         await a.publish(t, body)
         m = await b.expect(lambda m: m.topic == t, f"the event on {t}")
-        check(m.body == body, f"sent {body!r}, delivered {m.body!r}")
+        check(json_equal(m.body, body), f"sent {body!r}, delivered {m.body!r}")
 
-    await ctx.given(json_values(), example)
+    await ctx.given(json_values(), example, explicit=JS_SPELLINGS)
 
 
 @case(
