@@ -28,6 +28,7 @@ __all__ = [
     "SETTLE",
     "SUBSCRIBE",
     "TOPICS",
+    "TTL",
     "WILDCARDS",
 ]
 
@@ -37,6 +38,7 @@ ERRORS = "§3.5"
 ERROR_BODY = "§11.1"
 EVENT = "§7.3, §7.4"
 RPC_C2S = "§8.3"
+TTL = "§8.2 item 1; §12.1"
 RPC_S2C = "§8.4"
 NO_HANDLER = "§8.5"
 SETTLE = "§8.6, §8.7"
@@ -47,7 +49,7 @@ RESERVED = "§5.3"
 CONTROL = "§10"
 REGISTER = "§6.2, §6.3"
 RESUME = "§6.4"
-SUBSCRIBE = "§7.1, §7.2"
+SUBSCRIBE = "§7.1 items 1-4, §7.2"
 KEEPALIVE = "§9"
 CLOSE_CODES = "§12.2"
 LIMITS = "§12.1"

@@ -222,7 +222,7 @@ def _semantics_case(v: dict[str, Any]) -> Case:
     return Case(
         id=f"6.6.{v['id']}",
         description=f"semantics vector {v['id']}: {v.get('description', '')}"[:160],
-        section=_section(v),
+        section=_section(v) + "; §15.2",
         level=Level.MUST,
         fn=run,
     )
@@ -287,7 +287,7 @@ def _body_case(v: dict[str, Any]) -> Case:
         id=f"6.8.{v['id']}",
         description=f"{'valid' if valid else 'invalid'} {schema} vector {v['id']}: "
         f"{v.get('description', '')}"[:160],
-        section=_section(v) + "; §10",
+        section=f"§10; {_section(v)}",
         level=Level.MUST,
         fn=run,
         fixture=schema == "ErrorBody",

@@ -8,7 +8,7 @@ from typing import Any
 
 from .. import sections as S
 from ..context import Context
-from ..model import CaseFailed, Level, Unimplemented, case
+from ..model import CaseFailed, Unimplemented, case
 from ..peer import Peer
 from .common import check, expect_code_for_frame, expect_error
 
@@ -149,7 +149,6 @@ async def ping_when_busy(ctx: Context) -> None:
     "9.4.1",
     "a burst of protocol errors ends with RATE_LIMITED and close 4029 (error budget)",
     section=f"{S.LIMITS}; {S.CLOSE_CODES}",
-    level=Level.SHOULD,
 )
 async def error_budget(ctx: Context) -> None:
     a = await ctx.peer("A")

@@ -40,7 +40,7 @@ async def register_ack(ctx: Context) -> None:
         check(isinstance(v, int) and not isinstance(v, bool) and v > 0, f"ack {k} is {v!r}")
 
 
-@case("1.1.2", "the ack echoes the pageSessionID the client sent", section="§6.2 item 2")
+@case("1.1.2", "the ack echoes the pageSessionID the client sent", section="§6.2 items 1-2")
 async def register_page_session(ctx: Context) -> None:
     a = await ctx.connect("A")
     ack = await a.register({"pageSessionID": "page-xyz"})

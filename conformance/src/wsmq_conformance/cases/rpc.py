@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from .. import sections as S
 from ..context import Context
-from ..model import CaseFailed, Level, case
+from ..model import CaseFailed, case
 from ..peer import Msg, Peer, new_id
 from .common import check, expect_none
 
@@ -203,9 +203,8 @@ async def pipelined(ctx: Context) -> None:
 @case(
     "4.3.1",
     "a request with a ttl above the maximum is accepted (clamped), not rejected",
-    section=S.RPC_C2S,
+    section=S.TTL,
     fixture=True,
-    level=Level.SHOULD,
 )
 async def ttl_clamp(ctx: Context) -> None:
     # Only the acceptance is observable: proving the clamp would mean waiting out the maximum.
