@@ -34,9 +34,11 @@ __all__: list[str] = []
 
 
 @contextlib.asynccontextmanager
-async def running(**options: Any) -> AsyncIterator[tuple[Broker, Server]]:
+async def running(
+    *, fast_write: bool | None = None, **options: Any
+) -> AsyncIterator[tuple[Broker, Server]]:
     """A broker with an echo handler (``t.echo``) and a slow one (``t.slow``), served on a free
-    port; every option is a ``BrokerOptions`` field."""
+    port; every option is a ``BrokerOptions`` field (``fast_write`` goes to ``serve``)."""
     broker = Broker(BrokerOptions(**options))
 
     @broker.subscribe("t.echo")
@@ -57,7 +59,7 @@ async def running(**options: Any) -> AsyncIterator[tuple[Broker, Server]]:
         await release.wait()
         return "late"
 
-    async with serve(broker, "127.0.0.1", 0) as server:
+    async with serve(broker, "127.0.0.1", 0, fast_write=fast_write) as server:
         try:
             yield broker, server
         finally:
@@ -451,8 +453,11 @@ async def test_too_many_requests_in_flight_rate_limited() -> None:
 # --- slow consumer ----------------------------------------------------------------------------
 
 
-async def test_slow_consumer_closed_4008_without_slowing_others() -> None:
-    async with running(send_queue_size=16) as (broker, server):
+@pytest.mark.parametrize("fast_write", [None, False], ids=["direct-writes", "queued-writes"])
+async def test_slow_consumer_closed_4008_without_slowing_others(fast_write: bool | None) -> None:
+    # both write paths of server.py: the direct one (probed websockets internals, the default)
+    # and the public-API fallback; the broker supplies the RATE_LIMITED frame to either
+    async with running(fast_write=fast_write, send_queue_size=16) as (broker, server):
         # A client that stops reading: a tiny receive buffer (no autotuning) and no reads.
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)

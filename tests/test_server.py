@@ -326,3 +326,39 @@ async def test_an_open_idle_connection_keeps_no_watcher_task_and_frees_its_slot(
         async with asyncio.timeout(5):  # the handlers' finally blocks run after the close
             while rb.server._ip_of:  # noqa: ASYNC110 - internal state, no event to wait on
                 await asyncio.sleep(0.01)
+
+
+@pytest.mark.parametrize("fast_write", [None, False], ids=["probed", "queued-writes"])
+async def test_both_write_paths_carry_rpc_and_events_in_order(fast_write: bool | None) -> None:
+    """server.py writes frames directly (websockets internals, when the probe finds them: the
+    default) or through its queue and writer task (public API only): same behaviour."""
+    from websocketmq import Broker
+    from websocketmq.server import serve
+
+    broker = Broker()
+    broker.subscribe("t.echo", lambda m, _: m.body)
+    async with (
+        serve(broker, port=0, fast_write=fast_write) as server,
+        wsmq_connect(server.url) as client,
+    ):
+        conn = broker.get_client(client.client_id or "")
+        assert conn is not None
+        # the probe finds the installed websockets' internals; False forces the fallback
+        assert conn.transport.direct_writes is (fast_write is None)
+        got: asyncio.Queue[Any] = asyncio.Queue()
+        await client.subscribe("t.seq", lambda m: got.put_nowait(m.body))
+        calls = [client.request("t.echo", i) for i in range(50)]
+        assert await asyncio.gather(*calls) == list(range(50))
+        for i in range(200):
+            await broker.publish("t.seq", i)
+        assert [await asyncio.wait_for(got.get(), 5) for _ in range(200)] == list(range(200))
+
+
+def test_the_write_path_probe_says_no_when_websockets_internals_are_missing() -> None:
+    from websocketmq.server import fast_write_supported
+
+    class OlderConnection:  # what a websockets release without send_in_progress would look like
+        protocol = None
+        transport = None
+
+    assert fast_write_supported(OlderConnection()) is False  # type: ignore[arg-type]

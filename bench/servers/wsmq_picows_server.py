@@ -59,9 +59,13 @@ class BrokerListener(WSListener):
         t.send(WSMsgType.TEXT, frame)
         return True
 
-    def close(self, code: int, reason: str, *, discard_queue: bool = False) -> None:
+    def close(
+        self, code: int, reason: str, *, final: bytes | None = None, flush: bool = True
+    ) -> None:
         t = self.transport
         if t is not None and not self.gone:
+            if final is not None:
+                t.send(WSMsgType.TEXT, final)
             t.send_close(WSCloseCode(code), reason.encode())
             t.disconnect()
 

@@ -9,7 +9,14 @@ when it has the dashboard on, and, when the package ships them, ``/``, ``/index.
 ``/websocketmq.js`` from ``websocketmq/static/``.
 
 Each connection gets a bounded send queue drained by one writer task (design.md §9): the broker
-never awaits a slow socket, and a full queue closes that client with 4008.
+never awaits a slow socket; when the queue is full, ``send`` says so and the broker decides
+(close 4008). This module knows no protocol rule: it implements
+:class:`~websocketmq.broker.connection.Transport` (docs/design.md, "The transport seam").
+
+The direct write path (frames produced in one loop iteration written with one syscall, no task
+switch) reaches into ``websockets`` internals; :func:`fast_write_supported` probes for them
+and, when the installed version lacks them, every frame goes through the queue and its writer
+(``await ws.send``), which is slower but uses the public API only.
 """
 
 from __future__ import annotations
@@ -33,12 +40,10 @@ from websockets.http11 import Request, Response
 from websockets.protocol import State as _WsState
 
 from .broker import Broker, HandshakeRequest
-from .errors import RateLimited
 from .health import not_ready_reason
 from .limits import ConnectionCounter, RedactingFilter, origin_allowed, redact
-from .protocol.envelope import INVALID_CORRELATION, encode, new_error
 
-__all__ = ["SUBPROTOCOL", "Server", "serve"]
+__all__ = ["SUBPROTOCOL", "Server", "fast_write_supported", "serve"]
 
 log = logging.getLogger("websocketmq.server")
 ws_log = logging.getLogger("websocketmq.server.ws")
@@ -59,6 +64,33 @@ _STATIC = {
     "/index.html": ("index.html", "text/html; charset=utf-8"),
     "/websocketmq.js": ("websocketmq.js", "text/javascript; charset=utf-8"),
 }
+
+
+_FAST_WRITE: dict[type, bool] = {}
+
+
+def fast_write_supported(ws: ServerConnection) -> bool:
+    """Whether ``ws`` has the ``websockets`` internals the direct write path uses (checked for
+    websockets 15-17): ``ws.send_in_progress``, ``ws.send_data()``, ``ws.protocol.state``,
+    ``.send_text()`` and ``.data_to_send()``, ``ws.transport.get_write_buffer_size()`` and
+    ``.write()``. Probed once per connection class (they are instance attributes)."""
+    kind = type(ws)
+    known = _FAST_WRITE.get(kind)
+    if known is None:
+        protocol = getattr(ws, "protocol", None)
+        transport = getattr(ws, "transport", None)
+        known = _FAST_WRITE[kind] = (
+            hasattr(ws, "send_in_progress")
+            and callable(getattr(ws, "send_data", None))
+            and hasattr(protocol, "state")
+            and callable(getattr(protocol, "send_text", None))
+            and callable(getattr(protocol, "data_to_send", None))
+            and callable(getattr(transport, "get_write_buffer_size", None))
+            and callable(getattr(transport, "write", None))
+        )
+        if not known:
+            log.warning("websockets internals changed: direct writes off, every frame queued")
+    return known
 
 
 def _static(name: str) -> bytes | None:
@@ -82,10 +114,22 @@ def _response(status: int, reason: str, body: bytes, content_type: str) -> Respo
 class _Transport:
     """Bounded send queue + writer task for one connection (implements broker.Transport)."""
 
-    __slots__ = ("_batch", "_batch_bytes", "_closing", "_queue", "_wake", "_ws", "limit", "writer")
+    __slots__ = (
+        "_batch",
+        "_batch_bytes",
+        "_closing",
+        "_fast",
+        "_queue",
+        "_wake",
+        "_ws",
+        "limit",
+        "writer",
+    )
 
-    def __init__(self, ws: ServerConnection, limit: int) -> None:
+    def __init__(self, ws: ServerConnection, limit: int, *, fast: bool | None = None) -> None:
         self._ws = ws
+        self._fast = fast_write_supported(ws) if fast is None else fast
+        """Whether the direct write path is on (None: probe ``websockets``)."""
         # The queue, its wake-up event and the writer task exist only once a frame has to wait
         # (the socket backs up, or a close): idle connections skip them (idle target: 20 KiB).
         self._queue: deque[bytes] | None = None
@@ -100,7 +144,7 @@ class _Transport:
         if self._closing is not None:
             return True  # dropped: the connection is going away anyway
         queue = self._queue
-        if not queue:
+        if not queue and self._fast:
             # Fast path: collect the frames produced in this loop iteration and write them
             # with one syscall right after (call_soon), when nothing is queued before them and
             # the socket keeps up. No task switch, no await; ordering holds because the queue
@@ -145,45 +189,61 @@ class _Transport:
         elif self._wake is not None:
             self._wake.set()
 
-    def close(self, code: int, reason: str, *, discard_queue: bool = False) -> None:
+    def close(
+        self, code: int, reason: str, *, final: bytes | None = None, flush: bool = True
+    ) -> None:
         if self._closing is not None:
             return
         self._closing = (code, reason)
-        if discard_queue:
-            # slow consumer: the writer may be stuck in a drain that never ends; replace it by
-            # a close handshake bounded by websockets' close_timeout (then the TCP is aborted)
+        if not flush:
+            # e.g. a slow consumer: the writer may be stuck in a drain that never ends; replace
+            # it by a close handshake bounded by websockets' close_timeout (then TCP abort)
             if self._queue is not None:
                 self._queue.clear()
             self._batch.clear()
             self._batch_bytes = 0
             if self.writer is not None:
                 self.writer.cancel()
-            if code == 4008:
-                self._tell_slow_consumer()
-            self.writer = asyncio.get_running_loop().create_task(self._close_hard(code, reason))
+            if final is not None and self._fast:
+                self._write_now(final)
+                final = None
+            self.writer = asyncio.get_running_loop().create_task(
+                self._close_hard(code, reason, final)
+            )
             return
         self._flush()  # batched frames go before the queue and the close frame
+        if final is not None:
+            if self._queue is None:
+                self._queue = deque()
+            self._queue.append(final)
         self._start_writer()
 
-    def _tell_slow_consumer(self) -> None:
-        """Spec §12.1: ``RATE_LIMITED`` (reason ``slow-consumer``) before close 4008, best
-        effort: written straight to the transport buffer, behind what the socket holds."""
+    def _write_now(self, frame: bytes) -> None:
+        """Best effort, straight into the transport buffer, behind what the socket holds."""
         ws = self._ws
         if ws.protocol.state is not _OPEN:
             return
-        err = RateLimited("send queue full: slow consumer", {"reason": "slow-consumer"})
         with contextlib.suppress(Exception):
-            ws.protocol.send_text(encode(new_error(INVALID_CORRELATION, err)))
+            ws.protocol.send_text(frame)
             ws.send_data()
 
-    async def _close_hard(self, code: int, reason: str) -> None:
+    async def _close_hard(self, code: int, reason: str, final: bytes | None) -> None:
         """Close handshake with a short deadline, then abort the TCP connection: a consumer
-        that cannot keep up will not read our close frame either."""
+        that cannot keep up will not read our close frame either. ``final`` (when the direct
+        path could not write it) goes first, within the same deadline."""
         try:
             async with asyncio.timeout(1.0):
+                if final is not None:
+                    with contextlib.suppress(ConnectionClosed):
+                        await self._ws.send(final, text=True)
                 await self._ws.close(code, reason)
         except TimeoutError:
             self._ws.transport.abort()
+
+    @property
+    def direct_writes(self) -> bool:
+        """Whether frames take the direct write path (else the queue and its writer)."""
+        return self._fast
 
     @property
     def closing(self) -> tuple[int, str] | None:
@@ -226,9 +286,13 @@ class Server:
         host: str = "127.0.0.1",
         port: int = 8080,
         path: str = "/ws",
+        *,
+        fast_write: bool | None = None,
         **ws_options: Any,
     ) -> None:
         self.broker = broker
+        self.fast_write = fast_write
+        """Direct writes on/off; None (default): on when :func:`fast_write_supported`."""
         self.host = host
         self.path = path if path.startswith("/") else "/" + path
         self.port = port
@@ -414,7 +478,7 @@ class Server:
             watcher.cancel()  # this handler releases the connection in its finally
         identity = self._identities.pop(ws, None)
         broker = self.broker
-        transport = _Transport(ws, broker.options.send_queue_size)
+        transport = _Transport(ws, broker.options.send_queue_size, fast=self.fast_write)
         try:
             conn = broker.connect(transport, identity)
         except Exception:
@@ -479,11 +543,14 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8080,
     path: str = "/ws",
+    *,
+    fast_write: bool | None = None,
     **ws_options: Any,
 ) -> Server:
     """Serve ``broker`` over WebSocket at ``ws://host:port/path``.
 
     ``async with serve(broker, port=0) as server: print(server.url)`` or
     ``server = await serve(broker)``; extra keyword arguments go to ``websockets.serve``.
+    ``fast_write=False`` turns the direct write path off (see :func:`fast_write_supported`).
     """
-    return Server(broker, host, port, path, **ws_options)
+    return Server(broker, host, port, path, fast_write=fast_write, **ws_options)

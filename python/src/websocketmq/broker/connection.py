@@ -21,10 +21,10 @@ from collections.abc import Iterable
 from typing import Any, Protocol, assert_never
 
 from ..backends.base import Reply
-from ..errors import Disconnected, RequestTimeout, ShuttingDown
+from ..errors import Disconnected, RateLimited, RequestTimeout, ShuttingDown
 from ..logs import rate_limit
 from ..observe import Observer
-from ..protocol.envelope import Message, encode, new_error
+from ..protocol.envelope import INVALID_CORRELATION, Message, encode, new_error
 from ..protocol.ids import new_client_id
 from ..protocol.session import (
     Action,
@@ -63,8 +63,12 @@ class Transport(Protocol):
     def send(self, frame: bytes) -> bool:
         """Queue a text frame without blocking; False when the send queue is full."""
 
-    def close(self, code: int, reason: str, *, discard_queue: bool = False) -> None:
-        """Close after the queued frames (or drop them first); returns at once."""
+    def close(
+        self, code: int, reason: str, *, final: bytes | None = None, flush: bool = True
+    ) -> None:
+        """Close the WebSocket with ``code``; returns at once. ``flush``: after the queued
+        frames, then ``final``. Not ``flush``: drop the queue, write ``final`` best effort,
+        and bound the closing handshake (the peer is not reading)."""
 
 
 class ConnectionHost(Protocol):
@@ -156,18 +160,27 @@ class ClientConnection:
         if obs is not None:
             obs.sent(frame)
         if not self.transport.send(frame):
+            self._slow_consumer()
+
+    def _slow_consumer(self) -> None:
+        """The send queue is full: spec §12.1 ``RATE_LIMITED`` (reason ``slow-consumer``)
+        written past the queue, which is dropped, then close 4008; it never slows the others."""
+        if self.session.state in _LIVE:
             log.warning(
                 "client %s: send queue full, closing (slow consumer)",
                 self.client_id,
                 extra={"client_id": self.client_id, "code": 4008},
             )
-            self.abort(4008, "slow consumer")
+            self.session.close()
+            err = RateLimited("send queue full: slow consumer", {"reason": "slow-consumer"})
+            final = encode(new_error(INVALID_CORRELATION, err))
+            self.transport.close(4008, "slow consumer", final=final, flush=False)
 
     def abort(self, code: int, reason: str) -> None:
-        """Close from our side without flushing (slow consumer, eviction)."""
+        """Close from our side (eviction, shutdown, failed authentication)."""
         if self.session.state in _LIVE:
             self.session.close()
-            self.transport.close(code, reason, discard_queue=code == 4008)
+            self.transport.close(code, reason)
 
     def refuse(self, frame: bytes) -> None:
         """Send a refusal the client caused, charged to its error budget (spec §12.1)."""
