@@ -146,3 +146,25 @@ def test_every_served_metric_is_documented_and_the_grafana_dashboard_uses_only_t
     served = set(METRIC_NAMES)
     assert base <= served, base - served
     assert len(base) >= 10
+
+
+async def test_a_fanned_out_event_counts_once_per_subscriber() -> None:
+    async with run_broker(metrics=True) as live:
+        clients = [await connect(live.url) for _ in range(3)]
+        try:
+            got: list[Message] = []
+            for c in clients:
+                await c.subscribe("fan.x", got.append)
+            before = await scrape(live.port)
+            for i in range(4):
+                await live.broker.publish("fan.x", i)
+            while len(got) < 12:
+                await clients[0].ping()
+            after = await scrape(live.port)
+            sent = value(after, "wsmq_messages_sent_total", type="event") - value(
+                before, "wsmq_messages_sent_total", type="event"
+            )
+            assert sent == 12  # 4 events x 3 subscribers
+        finally:
+            for c in clients:
+                await c.close()

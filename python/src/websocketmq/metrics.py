@@ -124,10 +124,11 @@ class Metrics(Collector):
             labels=["direction", "code"],
         )
         for direction in (CLIENT_TO_SERVER, SERVER_TO_CLIENT):
-            reqs.add_metric([direction, "OK"], tally.requests.get((direction, "OK"), 0))
-        for (direction, code), n in sorted(tally.requests.items()):
-            if code != "OK":
-                reqs.add_metric([direction, code], n)
+            codes = tally.requests[direction]
+            reqs.add_metric([direction, "OK"], codes.get("OK", 0))
+            for code, n in sorted(codes.items()):
+                if code != "OK":
+                    reqs.add_metric([direction, code], n)
         yield reqs
 
         hist = HistogramMetricFamily(

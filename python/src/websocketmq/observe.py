@@ -12,15 +12,16 @@ is read at scrape time (``websocketmq.metrics``), so it costs nothing per messag
 
 Hooks:
 
-=====================  ============================================  ===========================
-hook                   called when                                   site
-=====================  ============================================  ===========================
-``received(frame)``    a frame arrived on a client connection        ``ClientConnection.receive``
-``sent(frame)``        a frame was queued to a client                ``ClientConnection.send``
-``request_done(…)``    a request was answered (either direction)     the one request path per
-                                                                     direction (spec §8)
-``closed(code)``       a client connection ended (its close code)    the transport
-=====================  ============================================  ===========================
+=======================  ============================================  ===========================
+hook                     called when                                   site
+=======================  ============================================  ===========================
+``received(frame)``      a frame arrived on a client connection        ``ClientConnection.receive``
+``sent(frame)``          a frame was queued to a client                ``ClientConnection.send``
+``sent_many(frame, n)``  an event was fanned out to n subscribers      ``Router.deliver_event``
+``request_done(…)``      a request was answered (either direction)     the one request path per
+                                                                       direction (spec §8)
+``closed(code)``         a client connection ended (its close code)    the transport
+=======================  ============================================  ===========================
 """
 
 from __future__ import annotations
@@ -58,6 +59,9 @@ _TYPES = {"eve": "event", "req": "request", "res": "response", "err": "error"}
 _TYPE_RE = re.compile(r'"type"\s*:\s*"(event|request|response|error)"')
 _TYPE_RE_B = re.compile(rb'"type"\s*:\s*"(event|request|response|error)"')
 _CODE_RE_B = re.compile(rb'"code"\s*:\s*"([A-Z0-9_]{1,64})"')
+_COUNTED = ("event", "request", "response", "error", "other", "binary")
+_BY_CHAR = {"e": "event", "r": "error", "q": "request", "s": "response"}
+_BY_BYTE = {ord(k): v for k, v in _BY_CHAR.items()}
 _SNIFF = 512
 """Characters of a frame searched for its type: the header comes first in what our encoder
 and the clients write, and a frame whose type is not there is counted as ``other``."""
@@ -106,7 +110,10 @@ class Observer:
         """A frame arrived from a client (before any check: invalid ones count too)."""
 
     def sent(self, frame: bytes) -> None:
-        """A frame was queued to a client (an event to ten subscribers: ten calls)."""
+        """A frame was queued to a client."""
+
+    def sent_many(self, frame: bytes, count: int) -> None:
+        """An event was queued to ``count`` subscribers (one call per fan-out)."""
 
     def request_done(self, direction: str, started: float, code: str) -> None:
         """A request was answered: ``direction`` is :data:`CLIENT_TO_SERVER` or
@@ -116,12 +123,17 @@ class Observer:
     def closed(self, code: int) -> None:
         """A client connection ended with this close code (1006: lost without a close)."""
 
+    def answer_code(self, frame: bytes) -> str:
+        """``OK`` or the error code of an answer the broker just sent (an observer that
+        classified it in :meth:`sent` may answer from that)."""
+        return answer_code(frame)
+
 
 class Tally(Observer):
     """An observer keeping totals in plain integers (what exporters read).
 
     ``received``/``sent``: frames by envelope type; ``errors``: error envelopes sent, by code;
-    ``requests``: ``(direction, code)`` → count; ``durations``: per direction, a count per
+    ``requests``: direction → code → count; ``durations``: per direction, a count per
     bucket of :data:`DURATION_BUCKETS` (the last slot is +Inf) and their sum; ``closes``: by
     close code. Single-threaded by design: the broker's event loop is the only writer.
     """
@@ -140,42 +152,64 @@ class Tally(Observer):
     )
 
     def __init__(self) -> None:
-        self.received_by_type: dict[str, int] = {}
-        self.sent_by_type: dict[str, int] = {}
+        self.received_by_type: dict[str, int] = dict.fromkeys(_COUNTED, 0)
+        self.sent_by_type: dict[str, int] = dict.fromkeys(_COUNTED, 0)
         self.errors: dict[str, int] = {}
-        self.requests: dict[tuple[str, str], int] = {}
+        self.requests: dict[str, dict[str, int]] = {CLIENT_TO_SERVER: {}, SERVER_TO_CLIENT: {}}
         self.durations: dict[str, list[int]] = {
             d: [0] * (len(DURATION_BUCKETS) + 1) for d in (CLIENT_TO_SERVER, SERVER_TO_CLIENT)
         }
         self.duration_sums: dict[str, float] = {CLIENT_TO_SERVER: 0.0, SERVER_TO_CLIENT: 0.0}
         self.closes: dict[int, int] = {}
         self.started_at = time.time()
-        # An event fanned out to N subscribers is one bytes object sent N times: classify once.
+        # An event fanned out to N subscribers is one bytes object sent N times, and an answer
+        # is classified by sent() and then answer_code(): classify each frame once.
         self._last_frame: bytes | None = None
         self._last_type = ""
 
+    # The hot methods inline frame_type's fast path: the letter after '"type":"e' / '"r…' at
+    # offset 10 tells the four types apart (evEnt, errOr → 'e'/'r'; reqUest/resPonse → 'q'/'s').
+
     def received(self, frame: str | bytes) -> None:
-        kind = frame_type(frame) if isinstance(frame, str) else "binary"
-        counts = self.received_by_type
-        counts[kind] = counts.get(kind, 0) + 1
+        kind: str | None
+        if type(frame) is str:
+            i = frame.find('"type":"', 0, _SNIFF)
+            kind = _BY_CHAR.get(frame[i + 10 : i + 11]) if i >= 0 else None
+            if kind is None:
+                kind = frame_type(frame)
+        else:
+            kind = "binary"
+        self.received_by_type[kind] += 1
 
     def sent(self, frame: bytes) -> None:
+        kind: str | None
         if frame is self._last_frame:
             kind = self._last_type
         else:
-            kind = frame_type(frame)
+            i = frame.find(b'"type":"', 0, _SNIFF)
+            kind = _BY_BYTE.get(frame[i + 10]) if 0 <= i < len(frame) - 10 else None
+            if kind is None:
+                kind = frame_type(frame)
             self._last_frame = frame
             self._last_type = kind
-        counts = self.sent_by_type
-        counts[kind] = counts.get(kind, 0) + 1
+        self.sent_by_type[kind] += 1
         if kind == "error":
             code = error_code(frame)
             self.errors[code] = self.errors.get(code, 0) + 1
 
+    def sent_many(self, frame: bytes, count: int) -> None:
+        kind = frame_type(frame)
+        self.sent_by_type[kind] += count
+
+    def answer_code(self, frame: bytes) -> str:
+        if frame is self._last_frame:  # just sent: classified already
+            return error_code(frame) if self._last_type == "error" else "OK"
+        return answer_code(frame)
+
     def request_done(self, direction: str, started: float, code: str) -> None:
         elapsed = time.perf_counter() - started
-        key = (direction, code)
-        self.requests[key] = self.requests.get(key, 0) + 1
+        codes = self.requests[direction]
+        codes[code] = codes.get(code, 0) + 1
         self.durations[direction][bisect.bisect_left(DURATION_BUCKETS, elapsed)] += 1
         self.duration_sums[direction] += elapsed
 
@@ -184,7 +218,7 @@ class Tally(Observer):
 
     def request_count(self, direction: str) -> int:
         """Requests answered in ``direction`` so far (any outcome)."""
-        return sum(n for (d, _), n in self.requests.items() if d == direction)
+        return sum(self.requests[direction].values())
 
 
 @dataclass(slots=True)

@@ -162,6 +162,12 @@ class ClientConnection:
         if not self.transport.send(frame):
             self._slow_consumer()
 
+    def deliver(self, frame: bytes) -> None:
+        """:meth:`send` for an event fanned out to many: the caller tells the observer once
+        (``Observer.sent_many``), not once per subscriber."""
+        if not self.transport.send(frame):
+            self._slow_consumer()
+
     def _slow_consumer(self) -> None:
         """The send queue is full: spec §12.1 ``RATE_LIMITED`` (reason ``slow-consumer``)
         written past the queue, which is dropped, then close 4008; it never slows the others."""

@@ -119,12 +119,17 @@ class Router:
                 if not frame:
                     frame = encode(message) if message is not None else frame
                 authorize = self._options.authorize
+                delivered = 0
                 for conn in targets:
                     if conn.session.client_id == source and not conn.wants_echo(topic):
                         continue
                     if authorize is not None and not self.allowed(conn, "subscribe", topic):
                         continue
-                    conn.send(frame)
+                    conn.deliver(frame)
+                    delivered += 1
+                obs = self.observer
+                if obs is not None and delivered:
+                    obs.sent_many(frame, delivered)
         self._handlers.deliver(topic, frame, source, message)
 
     async def announce(self, topic: str, body: Any) -> None:
@@ -229,7 +234,8 @@ class Router:
         """Send the answer of a client's request (and account for it when observed)."""
         conn.send(frame)
         if track is not None:
-            self._finish(track, answer_code(frame))
+            obs = self.observer
+            self._finish(track, obs.answer_code(frame) if obs is not None else answer_code(frame))
 
     def _finish(self, track: _Track, code: str) -> None:
         observer = self.observer
