@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 NODE_STAMP := typescript/node_modules/.installed-stamp
 
-.PHONY: install node demo test test-python test-ts lint fmt types codegen codegen-check \
+.PHONY: install node demo test test-python test-ts test-examples lint fmt types codegen codegen-check \
         bundle bundle-check conformance bench bench-quick soak docs clean
 
 $(STAMP): pyproject.toml
@@ -36,6 +36,11 @@ demo: $(VENV)/bin/wsmq
 test: install node codegen-check bundle-check
 	$(PY) -m pytest -q
 	cd typescript && npm test
+	$(MAKE) test-examples
+
+# The examples end to end (examples/*/*.test.mjs: real servers, headless Chromium).
+test-examples: install node
+	cd typescript && node --test --test-concurrency=1 --test-timeout=120000 ../examples/*/*.test.mjs
 
 test-python: install
 	$(PY) -m pytest -q

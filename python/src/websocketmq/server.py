@@ -5,8 +5,9 @@ selects the ``wsmq.v1`` subprotocol when offered and accepts clients that offer 
 clients, spec §2.1), checks the Origin allow-list (403) and the ``authenticate`` hook (401) at the
 upgrade, and serves a few plain HTTP GETs: ``/healthz`` and ``/readyz`` (docs/operations.md,
 "Health"), ``/metrics`` when the broker has metrics on, ``/dashboard`` (behind ``authenticate``)
-when it has the dashboard on, and, when the package ships them, ``/``, ``/index.html`` and
-``/websocketmq.js`` from ``websocketmq/static/``.
+when it has the dashboard on, the application's own files given as
+``pages={"/": Path("web/index.html"), …}`` (read on each GET), and, when the package ships
+them, ``/``, ``/index.html`` and ``/websocketmq.js`` from ``websocketmq/static/``.
 
 Each connection gets a bounded send queue drained by one writer task (design.md §9): the broker
 never awaits a slow socket; when the queue is full, ``send`` says so and the broker decides
@@ -26,8 +27,9 @@ import contextlib
 import inspect
 import logging
 from collections import deque
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
 from importlib import resources
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -91,6 +93,14 @@ def fast_write_supported(ws: ServerConnection) -> bool:
         if not known:
             log.warning("websockets internals changed: direct writes off, every frame queued")
     return known
+
+
+_CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".json": "application/json",
+}
 
 
 def _static(name: str) -> bytes | None:
@@ -288,11 +298,14 @@ class Server:
         path: str = "/ws",
         *,
         fast_write: bool | None = None,
+        pages: Mapping[str, Path] | None = None,
         **ws_options: Any,
     ) -> None:
         self.broker = broker
         self.fast_write = fast_write
         """Direct writes on/off; None (default): on when :func:`fast_write_supported`."""
+        self.pages = dict(pages or {})
+        """URL path → file served on GET (before the package's own static files)."""
         self.host = host
         self.path = path if path.startswith("/") else "/" + path
         self.port = port
@@ -388,10 +401,12 @@ class Server:
             if path == "/dashboard" and broker.dashboard is not None:
                 return await self._dashboard(conn, request, broker.dashboard)
             static = _STATIC.get(path)
-            if (
-                static is not None
-                and "upgrade" not in request.headers.get("Connection", "").lower()
-            ):
+            upgrade = "upgrade" in request.headers.get("Connection", "").lower()
+            page = self.pages.get(path)
+            if page is not None and not upgrade:
+                kind = _CONTENT_TYPES.get(page.suffix, "application/octet-stream")
+                return _response(200, "OK", page.read_bytes(), kind)
+            if static is not None and not upgrade:
                 body = _static(static[0])
                 if body is not None:
                     return _response(200, "OK", body, static[1])
@@ -545,6 +560,7 @@ def serve(
     path: str = "/ws",
     *,
     fast_write: bool | None = None,
+    pages: Mapping[str, Path] | None = None,
     **ws_options: Any,
 ) -> Server:
     """Serve ``broker`` over WebSocket at ``ws://host:port/path``.
@@ -553,4 +569,4 @@ def serve(
     ``server = await serve(broker)``; extra keyword arguments go to ``websockets.serve``.
     ``fast_write=False`` turns the direct write path off (see :func:`fast_write_supported`).
     """
-    return Server(broker, host, port, path, fast_write=fast_write, **ws_options)
+    return Server(broker, host, port, path, fast_write=fast_write, pages=pages, **ws_options)

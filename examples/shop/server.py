@@ -1,0 +1,106 @@
+"""The shop example's server: the generated ShopServer (``shop_sdk``, from shop.wsmq.yaml) on a
+real broker, serving the page (``web/index.html`` + the bundled ``web/shop.js``).
+
+``python examples/shop/server.py [--port 8081]`` prints ``shop: listening on http://HOST:PORT/``
+once ready. Placing an order publishes ``orders.updated``, asks the ordering page
+``ui.confirm`` and publishes the confirmed (or cancelled) order; more than the stock raises
+``OutOfStock``. Chat messages from pages are kept in ``ShopApp.chat``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import itertools
+import signal
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from shop_sdk import (  # noqa: E402
+    ChatMessageEvent,
+    Order,
+    OrdersCreateRequest,
+    OutOfStock,
+    ShopServer,
+    UiConfirmRequest,
+)
+from websocketmq import Broker, WsmqError, serve  # noqa: E402
+from websocketmq.sdk import Context  # noqa: E402
+
+__all__ = ["PAGES", "ShopApp", "main"]
+
+PAGES = {"/": HERE / "web" / "index.html", "/shop.js": HERE / "web" / "shop.js"}
+
+
+class ShopApp:
+    """The shop's state and handlers, installed on a broker."""
+
+    def __init__(self, broker: Broker, stock: int = 10) -> None:
+        self.api = ShopServer(broker)
+        self.stock = stock
+        self.orders: dict[str, Order] = {}
+        self.chat: list[tuple[str, ChatMessageEvent]] = []
+        self._ids = itertools.count(1)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.api.orders_create(self.create)
+        self.api.subscribe_chat_message(self.on_chat)
+
+    def create(self, body: OrdersCreateRequest, ctx: Context) -> Order:
+        """``orders.create``: take the stock, answer the order, confirm it in the background."""
+        if body.qty > self.stock:
+            raise OutOfStock(f"only {self.stock} left of {body.sku}", {"left": self.stock})
+        self.stock -= body.qty
+        order = Order(id=f"o{next(self._ids)}", sku=body.sku, qty=body.qty, status="placed")
+        self.orders[order.id] = order
+        if ctx.client_id is not None:
+            task = asyncio.get_running_loop().create_task(self._confirm(order, ctx.client_id))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return order
+
+    async def _confirm(self, order: Order, client_id: str) -> None:
+        await self.api.publish_orders_updated(order)
+        question = UiConfirmRequest(orderId=order.id, question=f"Ship {order.qty} x {order.sku}?")
+        try:
+            answer = await self.api.ui_confirm(client_id, question, timeout=10)
+            status = "confirmed" if answer.confirmed else "cancelled"
+        except WsmqError:
+            status = "cancelled"
+        done = Order(id=order.id, sku=order.sku, qty=order.qty, status=status)
+        self.orders[order.id] = done
+        await self.api.publish_orders_updated(done)
+
+    def on_chat(self, body: ChatMessageEvent, ctx: Context) -> None:
+        """``chat.{room}.message`` from a page."""
+        self.chat.append((ctx.params["room"], body))
+        print(f"shop: chat {ctx.params['room']} {body.author}: {body.text}", flush=True)
+
+
+async def _run(host: str, port: int) -> None:
+    broker = Broker()
+    ShopApp(broker)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    async with serve(broker, host, port, "/ws", pages=PAGES) as server:
+        print(f"shop: listening on http://{host}:{server.port}/", flush=True)
+        await stop.wait()
+
+
+def main() -> None:
+    """``python examples/shop/server.py [--host H] [--port P]``."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8081)
+    args = parser.parse_args()
+    asyncio.run(_run(args.host, args.port))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1887 @@
+/* The shop page, bundled from web/ by build.py: do not edit. */
+(() => {
+  var __defProp = Object.defineProperty;
+  var __defNormalProp = (obj, key, value) => key in obj ? __defProp(obj, key, { enumerable: true, configurable: true, writable: true, value }) : obj[key] = value;
+  var __publicField = (obj, key, value) => __defNormalProp(obj, typeof key !== "symbol" ? key + "" : key, value);
+
+  // ../../typescript/src/backoff.ts
+  var DEFAULT_BACKOFF = { initialDelayMs: 250, maxDelayMs: 1e4, factor: 2 };
+  function backoffDelay(attempt, options = DEFAULT_BACKOFF, random = Math.random) {
+    const exp = Math.max(0, attempt - 1);
+    const base = Math.min(options.maxDelayMs, options.initialDelayMs * options.factor ** exp);
+    const r = Math.min(1, Math.max(0, random()));
+    return Math.round(base / 2 + base / 2 * r);
+  }
+
+  // ../../typescript/src/errors.ts
+  var WsmqError = class extends Error {
+    constructor(code, message, init = {}) {
+      super(message, init.cause === void 0 ? void 0 : { cause: init.cause });
+      __publicField(this, "name", "WsmqError");
+      __publicField(this, "code");
+      __publicField(this, "details");
+      __publicField(this, "correlationID");
+      __publicField(this, "topic");
+      /** True when the peer sent this error; false when it was raised locally. */
+      __publicField(this, "remote");
+      this.code = code;
+      this.details = init.details;
+      this.correlationID = init.correlationID;
+      this.topic = init.topic;
+      this.remote = init.remote ?? false;
+    }
+  };
+  function isWsmqError(value) {
+    return value instanceof WsmqError || value instanceof Error && value.name === "WsmqError" && typeof value.code === "string";
+  }
+
+  // ../../typescript/src/generated/guards.ts
+  var DEFS = {
+    "MessageID": {
+      "type": "string",
+      "minLength": 1,
+      "maxLength": 128
+    },
+    "CorrelationID": {
+      "type": "string",
+      "minLength": 1,
+      "maxLength": 128
+    },
+    "Topic": {
+      "type": "string",
+      "minLength": 1,
+      "maxLength": 255
+    },
+    "TopicName": {
+      "type": "string",
+      "minLength": 1,
+      "maxLength": 255,
+      "pattern": "^[^\\s\\u0000-\\u001f\\u007f.*>]+(\\.[^\\s\\u0000-\\u001f\\u007f.*>]+)*$(?!\n)"
+    },
+    "TopicPattern": {
+      "type": "string",
+      "minLength": 1,
+      "maxLength": 255,
+      "pattern": "^(?:(?:[^\\s\\u0000-\\u001f\\u007f.*>]+|\\*)\\.)*(?:[^\\s\\u0000-\\u001f\\u007f.*>]+|\\*|>)$(?!\n)"
+    },
+    "Timestamp": {
+      "type": "integer",
+      "minimum": 0,
+      "maximum": 9007199254740991
+    },
+    "Ttl": {
+      "type": "integer",
+      "minimum": 1,
+      "maximum": 9007199254740991
+    },
+    "ClientID": {
+      "type": "string",
+      "minLength": 1,
+      "maxLength": 128,
+      "pattern": "^[A-Za-z0-9_-]+$(?!\n)"
+    },
+    "MessageType": {
+      "type": "string",
+      "enum": [
+        "event",
+        "request",
+        "response",
+        "error"
+      ]
+    },
+    "ErrorCode": {
+      "type": "string",
+      "pattern": "^[A-Z][A-Z0-9_]{0,63}$(?!\n)"
+    },
+    "EventHeader": {
+      "type": "object",
+      "required": [
+        "messageID",
+        "type",
+        "topic",
+        "timestamp"
+      ],
+      "properties": {
+        "messageID": {
+          "$ref": "#/$defs/MessageID"
+        },
+        "type": {
+          "const": "event"
+        },
+        "topic": {
+          "$ref": "#/$defs/Topic"
+        },
+        "timestamp": {
+          "$ref": "#/$defs/Timestamp"
+        },
+        "correlationID": {},
+        "ttl": {},
+        "source": {
+          "type": "string"
+        }
+      }
+    },
+    "RequestHeader": {
+      "type": "object",
+      "required": [
+        "messageID",
+        "type",
+        "topic",
+        "timestamp",
+        "correlationID"
+      ],
+      "properties": {
+        "messageID": {
+          "$ref": "#/$defs/MessageID"
+        },
+        "type": {
+          "const": "request"
+        },
+        "topic": {
+          "$ref": "#/$defs/Topic"
+        },
+        "timestamp": {
+          "$ref": "#/$defs/Timestamp"
+        },
+        "correlationID": {
+          "$ref": "#/$defs/CorrelationID"
+        },
+        "ttl": {
+          "$ref": "#/$defs/Ttl"
+        },
+        "source": {
+          "type": "string"
+        }
+      }
+    },
+    "ResponseHeader": {
+      "type": "object",
+      "required": [
+        "messageID",
+        "type",
+        "topic",
+        "timestamp",
+        "correlationID"
+      ],
+      "properties": {
+        "messageID": {
+          "$ref": "#/$defs/MessageID"
+        },
+        "type": {
+          "const": "response"
+        },
+        "topic": {
+          "$ref": "#/$defs/Topic"
+        },
+        "timestamp": {
+          "$ref": "#/$defs/Timestamp"
+        },
+        "correlationID": {
+          "$ref": "#/$defs/CorrelationID"
+        },
+        "ttl": {},
+        "source": {
+          "type": "string"
+        }
+      }
+    },
+    "ErrorHeader": {
+      "type": "object",
+      "required": [
+        "messageID",
+        "type",
+        "topic",
+        "timestamp",
+        "correlationID"
+      ],
+      "properties": {
+        "messageID": {
+          "$ref": "#/$defs/MessageID"
+        },
+        "type": {
+          "const": "error"
+        },
+        "topic": {
+          "$ref": "#/$defs/Topic"
+        },
+        "timestamp": {
+          "$ref": "#/$defs/Timestamp"
+        },
+        "correlationID": {
+          "$ref": "#/$defs/CorrelationID"
+        },
+        "ttl": {},
+        "source": {
+          "type": "string"
+        }
+      }
+    },
+    "ErrorDetail": {
+      "type": "object",
+      "required": [
+        "code",
+        "message"
+      ],
+      "properties": {
+        "code": {
+          "$ref": "#/$defs/ErrorCode"
+        },
+        "message": {
+          "type": "string"
+        },
+        "details": {}
+      }
+    },
+    "ErrorBody": {
+      "type": "object",
+      "required": [
+        "error"
+      ],
+      "properties": {
+        "error": {
+          "$ref": "#/$defs/ErrorDetail"
+        }
+      }
+    },
+    "EventMessage": {
+      "type": "object",
+      "required": [
+        "header"
+      ],
+      "properties": {
+        "header": {
+          "$ref": "#/$defs/EventHeader"
+        },
+        "body": {}
+      }
+    },
+    "RequestMessage": {
+      "type": "object",
+      "required": [
+        "header"
+      ],
+      "properties": {
+        "header": {
+          "$ref": "#/$defs/RequestHeader"
+        },
+        "body": {}
+      }
+    },
+    "ResponseMessage": {
+      "type": "object",
+      "required": [
+        "header"
+      ],
+      "properties": {
+        "header": {
+          "$ref": "#/$defs/ResponseHeader"
+        },
+        "body": {}
+      }
+    },
+    "ErrorMessage": {
+      "type": "object",
+      "required": [
+        "header",
+        "body"
+      ],
+      "properties": {
+        "header": {
+          "$ref": "#/$defs/ErrorHeader"
+        },
+        "body": {
+          "$ref": "#/$defs/ErrorBody"
+        }
+      }
+    },
+    "RegisterBody": {
+      "type": "object",
+      "properties": {
+        "pageSessionID": {
+          "type": "string",
+          "maxLength": 256
+        },
+        "brokerClientID": {
+          "type": "string",
+          "maxLength": 128
+        },
+        "resumeToken": {
+          "type": "string",
+          "maxLength": 1024
+        }
+      }
+    },
+    "RegisteredBody": {
+      "type": "object",
+      "required": [
+        "brokerClientID",
+        "status",
+        "resumeToken",
+        "resumed",
+        "protocol",
+        "pingInterval",
+        "maxMessageSize"
+      ],
+      "properties": {
+        "brokerClientID": {
+          "$ref": "#/$defs/ClientID"
+        },
+        "pageSessionID": {
+          "type": "string"
+        },
+        "status": {
+          "const": "registered"
+        },
+        "resumeToken": {
+          "type": "string",
+          "minLength": 1,
+          "maxLength": 1024
+        },
+        "resumed": {
+          "type": "boolean"
+        },
+        "protocol": {
+          "const": "wsmq/1"
+        },
+        "pingInterval": {
+          "type": "integer",
+          "minimum": 1
+        },
+        "maxMessageSize": {
+          "type": "integer",
+          "minimum": 1
+        }
+      }
+    },
+    "ClientPresenceBody": {
+      "type": "object",
+      "required": [
+        "brokerClientID"
+      ],
+      "properties": {
+        "brokerClientID": {
+          "$ref": "#/$defs/ClientID"
+        },
+        "pageSessionID": {
+          "type": "string"
+        },
+        "resumed": {
+          "type": "boolean"
+        }
+      }
+    },
+    "ClientDeregisteredBody": {
+      "type": "object",
+      "required": [
+        "brokerClientID",
+        "reason"
+      ],
+      "properties": {
+        "brokerClientID": {
+          "$ref": "#/$defs/ClientID"
+        },
+        "pageSessionID": {
+          "type": "string"
+        },
+        "reason": {
+          "type": "string"
+        }
+      }
+    },
+    "SubscribeBody": {
+      "type": "object",
+      "required": [
+        "topic"
+      ],
+      "properties": {
+        "topic": {
+          "$ref": "#/$defs/TopicPattern"
+        },
+        "echo": {
+          "type": "boolean"
+        }
+      }
+    },
+    "SubscribeResult": {
+      "type": "object",
+      "required": [
+        "topic",
+        "subscribed"
+      ],
+      "properties": {
+        "topic": {
+          "$ref": "#/$defs/TopicPattern"
+        },
+        "subscribed": {
+          "const": true
+        }
+      }
+    },
+    "UnsubscribeBody": {
+      "type": "object",
+      "required": [
+        "topic"
+      ],
+      "properties": {
+        "topic": {
+          "$ref": "#/$defs/TopicPattern"
+        }
+      }
+    },
+    "UnsubscribeResult": {
+      "type": "object",
+      "required": [
+        "topic",
+        "unsubscribed"
+      ],
+      "properties": {
+        "topic": {
+          "$ref": "#/$defs/TopicPattern"
+        },
+        "unsubscribed": {
+          "type": "boolean"
+        }
+      }
+    },
+    "PingBody": {},
+    "PongResult": {
+      "type": "object",
+      "required": [
+        "timestamp"
+      ],
+      "properties": {
+        "timestamp": {
+          "$ref": "#/$defs/Timestamp"
+        }
+      }
+    },
+    "CancelBody": {
+      "type": "object",
+      "required": [
+        "correlationID"
+      ],
+      "properties": {
+        "correlationID": {
+          "$ref": "#/$defs/CorrelationID"
+        }
+      }
+    },
+    "CancelReason": {
+      "type": "string",
+      "enum": [
+        "TIMEOUT",
+        "CANCELLED",
+        "SHUTTING_DOWN"
+      ]
+    },
+    "InternalCancelBody": {
+      "type": "object",
+      "required": [
+        "correlationID",
+        "reason"
+      ],
+      "properties": {
+        "correlationID": {
+          "$ref": "#/$defs/CorrelationID"
+        },
+        "reason": {
+          "$ref": "#/$defs/CancelReason"
+        }
+      }
+    },
+    "StandardErrorCode": {
+      "type": "string",
+      "enum": [
+        "BAD_MESSAGE",
+        "BAD_TOPIC",
+        "FORBIDDEN",
+        "UNAUTHENTICATED",
+        "ALREADY_REGISTERED",
+        "NO_HANDLER",
+        "HANDLER_ERROR",
+        "INVALID_BODY",
+        "TIMEOUT",
+        "CANCELLED",
+        "DISCONNECTED",
+        "UNKNOWN_CLIENT",
+        "UNKNOWN_CORRELATION",
+        "TOO_LARGE",
+        "RATE_LIMITED",
+        "SHUTTING_DOWN",
+        "INTERNAL"
+      ]
+    }
+  };
+  var ENVELOPE = {
+    "oneOf": [
+      {
+        "$ref": "#/$defs/EventMessage"
+      },
+      {
+        "$ref": "#/$defs/RequestMessage"
+      },
+      {
+        "$ref": "#/$defs/ResponseMessage"
+      },
+      {
+        "$ref": "#/$defs/ErrorMessage"
+      }
+    ]
+  };
+  var patternCache = /* @__PURE__ */ new Map();
+  function codePointLength(s) {
+    let n = 0;
+    for (const _ of s) n += 1;
+    return n;
+  }
+  function jsonType(value) {
+    if (value === null) return "null";
+    if (Array.isArray(value)) return "array";
+    return typeof value;
+  }
+  function hasType(value, type) {
+    switch (type) {
+      case "string":
+        return typeof value === "string";
+      case "integer":
+        return typeof value === "number" && Number.isInteger(value);
+      case "number":
+        return typeof value === "number" && Number.isFinite(value);
+      case "boolean":
+        return typeof value === "boolean";
+      case "object":
+        return jsonType(value) === "object";
+      case "array":
+        return Array.isArray(value);
+      case "null":
+        return value === null;
+    }
+  }
+  function deepEqual(a, b) {
+    if (a === b) return true;
+    if (jsonType(a) !== jsonType(b)) return false;
+    if (Array.isArray(a) && Array.isArray(b)) {
+      return a.length === b.length && a.every((item, i) => deepEqual(item, b[i]));
+    }
+    if (jsonType(a) === "object") {
+      const ao = a;
+      const bo = b;
+      const keys = Object.keys(ao);
+      return keys.length === Object.keys(bo).length && keys.every((k) => Object.prototype.hasOwnProperty.call(bo, k) && deepEqual(ao[k], bo[k]));
+    }
+    return false;
+  }
+  function check(schema, value, path) {
+    if (schema.$ref !== void 0) {
+      const target = DEFS[schema.$ref.slice("#/$defs/".length)];
+      if (target === void 0) return `${path}: unresolved $ref ${schema.$ref}`;
+      const r = check(target, value, path);
+      if (r !== null) return r;
+    }
+    if (schema.type !== void 0 && !hasType(value, schema.type)) return `${path}: type`;
+    if ("const" in schema && !deepEqual(value, schema.const)) return `${path}: const`;
+    if (schema.enum !== void 0 && !schema.enum.some((v) => deepEqual(value, v))) {
+      return `${path}: enum`;
+    }
+    if (typeof value === "string") {
+      if (schema.minLength !== void 0 || schema.maxLength !== void 0) {
+        const n = codePointLength(value);
+        if (schema.minLength !== void 0 && n < schema.minLength) return `${path}: minLength`;
+        if (schema.maxLength !== void 0 && n > schema.maxLength) return `${path}: maxLength`;
+      }
+      if (schema.pattern !== void 0) {
+        let re = patternCache.get(schema.pattern);
+        if (re === void 0) {
+          re = new RegExp(schema.pattern, "u");
+          patternCache.set(schema.pattern, re);
+        }
+        if (!re.test(value)) return `${path}: pattern`;
+      }
+    }
+    if (typeof value === "number") {
+      if (schema.minimum !== void 0 && value < schema.minimum) return `${path}: minimum`;
+      if (schema.maximum !== void 0 && value > schema.maximum) return `${path}: maximum`;
+    }
+    if (jsonType(value) === "object") {
+      const obj = value;
+      if (schema.properties !== void 0) {
+        for (const [name, sub] of Object.entries(schema.properties)) {
+          if (Object.prototype.hasOwnProperty.call(obj, name)) {
+            const r = check(sub, obj[name], `${path}.${name}`);
+            if (r !== null) return r;
+          }
+        }
+      }
+      for (const name of schema.required ?? []) {
+        if (!Object.prototype.hasOwnProperty.call(obj, name)) return `${path}.${name}: required`;
+      }
+    }
+    if (schema.oneOf !== void 0) {
+      const failures = [];
+      let matches = 0;
+      for (const branch of schema.oneOf) {
+        const r = check(branch, value, path);
+        if (r === null) matches += 1;
+        else failures.push(r);
+      }
+      if (matches > 1) return `${path}: oneOf (${matches} branches match)`;
+      if (matches === 0) {
+        const score = (f) => (f.endsWith(": const") ? 0 : 1e3) + f.indexOf(":");
+        let best = failures[0] ?? `${path}: oneOf`;
+        for (const f of failures) if (score(f) > score(best)) best = f;
+        return best;
+      }
+    }
+    return null;
+  }
+  function validateEnvelope(value) {
+    const rule = check(ENVELOPE, value, "envelope");
+    return rule === null ? { ok: true, envelope: value } : { ok: false, rule };
+  }
+  function decodeEnvelope(frame) {
+    let value;
+    try {
+      value = JSON.parse(frame);
+    } catch {
+      return { ok: false, rule: "frame: not JSON" };
+    }
+    return validateEnvelope(value);
+  }
+  function validateBody(name, value) {
+    const rule = check({ $ref: `#/$defs/${name}` }, value, "body");
+    return rule === null ? { ok: true, value } : { ok: false, rule };
+  }
+
+  // ../../typescript/src/generated/types.ts
+  var SUBPROTOCOL = "wsmq.v1";
+
+  // ../../typescript/src/protocol.ts
+  var ERROR_CODE_RE = /^[A-Z][A-Z0-9_]{0,63}$/;
+  function isRecord(value) {
+    return typeof value === "object" && value !== null && !Array.isArray(value);
+  }
+  function decodeEnvelope2(data) {
+    const result = decodeEnvelope(data);
+    if (!result.ok) return result.rule;
+    const envelope = result.envelope;
+    return { ...envelope, body: envelope.body === void 0 ? null : envelope.body };
+  }
+  function readErrorBody(body) {
+    if (isRecord(body) && isRecord(body["error"])) {
+      const err = body["error"];
+      const code = typeof err["code"] === "string" && err["code"] !== "" ? err["code"] : "INTERNAL";
+      const message = typeof err["message"] === "string" ? err["message"] : code;
+      return "details" in err ? { code, message, details: err["details"] } : { code, message };
+    }
+    return { code: "INTERNAL", message: "error envelope without an error body" };
+  }
+  function isRegisteredBody(body) {
+    return isRecord(body) && typeof body["brokerClientID"] === "string" && body["brokerClientID"] !== "" && typeof body["resumeToken"] === "string";
+  }
+  function isCancelNotice(body) {
+    return validateBody("InternalCancelBody", body).ok;
+  }
+
+  // ../../typescript/src/topics.ts
+  var MAX_TOPIC_BYTES = 255;
+  var MAX_TOKENS = 32;
+  var BAD_TOKEN_CHAR = /[\s\u0000-\u001f\u007f.*>]/u;
+  function byteLength(text) {
+    return new TextEncoder().encode(text).length;
+  }
+  function topicProblem(topic, allowWildcards) {
+    if (topic === "") return "topic is empty";
+    if (byteLength(topic) > MAX_TOPIC_BYTES) return `topic is longer than ${MAX_TOPIC_BYTES} bytes`;
+    const tokens = topic.split(".");
+    if (tokens.length > MAX_TOKENS) return `topic has more than ${MAX_TOKENS} tokens`;
+    for (const [i, token] of tokens.entries()) {
+      if (allowWildcards && token === "*") continue;
+      if (allowWildcards && token === ">") {
+        if (i !== tokens.length - 1) return "'>' must be the last token";
+        continue;
+      }
+      if (token === "") return "topic has an empty token";
+      if (BAD_TOKEN_CHAR.test(token)) {
+        return allowWildcards ? `bad token ${JSON.stringify(token)}` : `bad token ${JSON.stringify(token)} (publish and request topics cannot use wildcards)`;
+      }
+    }
+    return null;
+  }
+  function topicMatches(pattern, topic) {
+    if (pattern === topic) return true;
+    const p = pattern.split(".");
+    const t = topic.split(".");
+    if ((p[0] === "*" || p[0] === ">") && topic.startsWith("_")) return false;
+    for (let i = 0; i < p.length; i++) {
+      const token = p[i];
+      if (token === ">") return t.length > i;
+      if (i >= t.length) return false;
+      if (token !== "*" && token !== t[i]) return false;
+    }
+    return p.length === t.length;
+  }
+
+  // ../../typescript/src/client.ts
+  var OPEN = 1;
+  var NO_RECONNECT_CODES = /* @__PURE__ */ new Set([1e3, 1008, 4001, 4009]);
+  var DEFAULT_TIMEOUT_MS = 3e4;
+  var DEFAULT_MAX_QUEUED = 1e3;
+  var TTL_GRACE_MS = 1e3;
+  var CLOSE_TIMEOUT_MS = 2e3;
+  var MAX_TIMEOUT_MS = 2 ** 31 - 1;
+  var SETTLED_MEMORY = 1024;
+  function randomId(random) {
+    let id = "";
+    for (let i = 0; i < 8; i++) id += Math.floor(random() * 36).toString(36);
+    return id;
+  }
+  function errorCodeOf(error) {
+    const code = error?.code;
+    return typeof code === "string" && ERROR_CODE_RE.test(code) ? code : "HANDLER_ERROR";
+  }
+  function errorMessageOf(error) {
+    if (error instanceof Error) return error.message || error.name;
+    return String(error);
+  }
+  var WebSocketMQ = class {
+    constructor(url, options = {}) {
+      /** Called once registration is acknowledged, on the first connection and every reconnection. */
+      __publicField(this, "onOpen", null);
+      /** Called with transport errors, broken frames, failed subscriptions and handler errors. */
+      __publicField(this, "onError", null);
+      /** Called when an open connection ends (`info.willReconnect` tells whether it comes back). */
+      __publicField(this, "onClose", null);
+      __publicField(this, "url");
+      __publicField(this, "options");
+      __publicField(this, "backoff");
+      __publicField(this, "random");
+      __publicField(this, "protocols");
+      __publicField(this, "WebSocketImpl");
+      __publicField(this, "pingOverride");
+      __publicField(this, "pageSessionID");
+      __publicField(this, "auth");
+      __publicField(this, "maxQueued");
+      /** The `UNAUTHENTICATED` error the broker sent while we were registering, if any. */
+      __publicField(this, "authError", null);
+      __publicField(this, "currentStatus", { state: "idle" });
+      __publicField(this, "socket", null);
+      __publicField(this, "registration", null);
+      __publicField(this, "resume", null);
+      __publicField(this, "attempt", 0);
+      /** Registered connections in a row the broker closed with 4029: each adds a backoff step. */
+      __publicField(this, "penalty", 0);
+      __publicField(this, "closing", false);
+      __publicField(this, "idPrefix");
+      __publicField(this, "idCounter", 0);
+      __publicField(this, "pending", /* @__PURE__ */ new Map());
+      /** Recently settled correlation IDs, oldest first: their late answers are dropped silently. */
+      __publicField(this, "settled", /* @__PURE__ */ new Set());
+      __publicField(this, "outbox", []);
+      __publicField(this, "patterns", /* @__PURE__ */ new Map());
+      __publicField(this, "handlers", []);
+      __publicField(this, "inflight", /* @__PURE__ */ new Map());
+      __publicField(this, "listeners", { open: /* @__PURE__ */ new Set(), close: /* @__PURE__ */ new Set(), error: /* @__PURE__ */ new Set(), status: /* @__PURE__ */ new Set() });
+      __publicField(this, "reconnectTimer");
+      __publicField(this, "registerTimer");
+      __publicField(this, "pingTimer");
+      __publicField(this, "connectWaiters", []);
+      __publicField(this, "closeWaiters", []);
+      this.url = url;
+      this.options = {
+        reconnect: options.reconnect ?? true,
+        maxReconnectAttempts: options.maxReconnectAttempts ?? Number.POSITIVE_INFINITY,
+        requestTimeoutMs: options.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS,
+        connectTimeoutMs: options.connectTimeoutMs ?? 1e4
+      };
+      this.backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
+      this.random = options.random ?? Math.random;
+      this.protocols = options.protocols ?? [SUBPROTOCOL];
+      this.WebSocketImpl = options.WebSocket;
+      this.pingOverride = options.pingIntervalMs;
+      this.pageSessionID = options.pageSessionID;
+      this.auth = options.auth;
+      this.maxQueued = options.maxQueuedMessages ?? DEFAULT_MAX_QUEUED;
+      this.idPrefix = randomId(Math.random);
+      this.resolveImpl();
+    }
+    /** The broker-assigned client ID of the current (or last) registration; null before the first. */
+    get clientId() {
+      return this.resume?.brokerClientID ?? null;
+    }
+    /** Current connection status. */
+    get status() {
+      return this.currentStatus;
+    }
+    /** True when registered and ready to send. */
+    get isOpen() {
+      return this.currentStatus.state === "open";
+    }
+    /** Listen to a lifecycle event; returns a function that removes the listener. */
+    on(event, listener) {
+      const set = this.listeners[event];
+      set.add(listener);
+      return () => {
+        set.delete(listener);
+      };
+    }
+    /**
+     * Open the connection (and keep it open, reconnecting as needed). Resolves once registered;
+     * rejects only if the client is closed before it ever opens. Calling it again while connecting
+     * or open returns the same outcome without opening a second socket.
+     */
+    connect() {
+      const promise = new Promise((resolve, reject) => {
+        if (this.currentStatus.state === "open") {
+          resolve();
+          return;
+        }
+        this.connectWaiters.push({ resolve, reject });
+      });
+      promise.catch(() => void 0);
+      const state = this.currentStatus.state;
+      if (state === "idle" || state === "closed") {
+        this.closing = false;
+        this.attempt = 0;
+        this.penalty = 0;
+        this.openSocket();
+      }
+      return promise;
+    }
+    /**
+     * Close for good: no reconnect; pending and queued requests reject with `DISCONNECTED`.
+     * Resolves once the socket has closed, or after 2 s when the broker does not answer the close
+     * handshake (the socket is then dropped). `connect()` may be called again later.
+     */
+    close(code = 1e3, reason = "client closed") {
+      this.closing = true;
+      clearTimeout(this.reconnectTimer);
+      this.reconnectTimer = void 0;
+      const socket = this.socket;
+      if (socket === null) {
+        this.finishClosed({ code, reason });
+        return Promise.resolve();
+      }
+      const closed = new Promise((resolve) => this.closeWaiters.push(resolve));
+      socket.onerror = () => void 0;
+      try {
+        socket.close(code, reason);
+      } catch {
+        this.handleSocketClosed(socket, { code, reason, wasClean: false });
+        return closed;
+      }
+      const timer = setTimeout(() => {
+        if (socket !== this.socket) return;
+        socket.onopen = socket.onmessage = socket.onclose = null;
+        socket.terminate?.();
+        this.handleSocketClosed(socket, { code, reason, wasClean: false });
+      }, CLOSE_TIMEOUT_MS);
+      void closed.then(() => clearTimeout(timer));
+      return closed;
+    }
+    /**
+     * Publish an event (fire-and-forget). Queued until the connection is open.
+     * Throws `BAD_TOPIC` for a wildcard or malformed topic, `BAD_MESSAGE` for a body JSON cannot
+     * encode, `TOO_LARGE` above the broker's `maxMessageSize`, `DISCONNECTED` after `close()` and
+     * `RATE_LIMITED` when not connected and `maxQueuedMessages` messages are already queued.
+     */
+    publish(topic, body = null) {
+      const problem2 = topicProblem(topic, false);
+      if (problem2 !== null) throw new WsmqError("BAD_TOPIC", problem2, { topic });
+      if (this.currentStatus.state === "closed") {
+        throw new WsmqError("DISCONNECTED", "client is closed; call connect() first", { topic });
+      }
+      const full = this.queueFull(topic);
+      if (full !== null) throw full;
+      let frame;
+      try {
+        frame = this.encode("event", topic, body);
+      } catch (error) {
+        throw this.wrap("BAD_MESSAGE", "cannot encode body", error);
+      }
+      this.checkSize(frame, topic);
+      this.sendOrQueue(frame);
+    }
+    /**
+     * Send a request and wait for its answer: resolves with the response body, rejects with a
+     * {@link WsmqError} (`TIMEOUT`, `NO_HANDLER`, `DISCONNECTED`, the handler's own code, …);
+     * at once with `RATE_LIMITED` when it would have to wait in a full queue (`maxQueuedMessages`).
+     * `timeout` is milliseconds (the seed's third argument) or {@link RequestOptions}.
+     */
+    request(topic, body = null, timeout) {
+      const options = typeof timeout === "number" ? { timeoutMs: timeout } : timeout ?? {};
+      const problem2 = topicProblem(topic, false);
+      if (problem2 !== null) return Promise.reject(new WsmqError("BAD_TOPIC", problem2, { topic }));
+      return this.sendRequest(topic, body, options);
+    }
+    /**
+     * Handle messages on `pattern` (`*` = one token, `>` = the rest): events published on matching
+     * topics, and server→client requests, which the handler answers with its return value.
+     * Returns a function that unsubscribes (its `ready` promise settles on the broker's answer).
+     *
+     * Subscribing the same handler function to the same pattern again is a no-op that returns
+     * the first call's unsubscribe function (with `echo: true` it also turns echo on), so code
+     * that subscribes inside `onOpen` — which runs on every reconnect — does not stack handlers.
+     * A different function (e.g. a new arrow function each time) is a second handler.
+     */
+    subscribe(pattern, handler, options = {}) {
+      const problem2 = topicProblem(pattern, true);
+      if (problem2 !== null) throw new WsmqError("BAD_TOPIC", problem2, { topic: pattern });
+      let state = this.patterns.get(pattern);
+      const existing = state?.byHandler.get(handler);
+      if (state !== void 0 && existing !== void 0) {
+        if (options.echo === true && !state.echo) {
+          state.echo = true;
+          if (this.isOpen) this.sendSubscribe(state);
+        }
+        return existing;
+      }
+      const entry = { pattern, handler };
+      this.handlers.push(entry);
+      if (state === void 0) {
+        state = this.newPatternState(pattern, options.echo ?? false);
+        this.patterns.set(pattern, state);
+        if (this.isOpen) this.sendSubscribe(state);
+      } else if (options.echo === true && !state.echo) {
+        state.echo = true;
+        if (this.isOpen) this.sendSubscribe(state);
+      }
+      const ready = state.ready;
+      let active = true;
+      const unsubscribe = () => {
+        if (!active) return;
+        active = false;
+        const index = this.handlers.indexOf(entry);
+        if (index >= 0) this.handlers.splice(index, 1);
+        const current = this.patterns.get(pattern);
+        if (current === void 0) return;
+        current.entries.delete(entry);
+        current.byHandler.delete(entry.handler);
+        if (current.entries.size > 0) return;
+        this.patterns.delete(pattern);
+        current.settleReady(new WsmqError("CANCELLED", "unsubscribed", { topic: pattern }));
+        if (this.isOpen && current.subscribed) {
+          this.controlRequest("_client.unsubscribe", { topic: pattern }).catch(() => void 0);
+        }
+      };
+      const result = Object.assign(unsubscribe, { ready });
+      state.entries.add(entry);
+      state.byHandler.set(entry.handler, result);
+      return result;
+    }
+    // ---------------------------------------------------------------- connection lifecycle
+    setStatus(status) {
+      this.currentStatus = status;
+      this.emit("status", status);
+    }
+    emit(event, payload) {
+      const property = event === "open" ? this.onOpen : event === "close" ? this.onClose : event === "error" ? this.onError : null;
+      const callbacks = [
+        ...this.listeners[event]
+      ];
+      if (property !== null) callbacks.unshift(property);
+      for (const callback of callbacks) {
+        try {
+          callback(payload);
+        } catch (error) {
+          if (event !== "error") this.emit("error", this.wrap("INTERNAL", "listener threw", error));
+        }
+      }
+    }
+    wrap(code, message, cause) {
+      return new WsmqError(code, `${message}: ${errorMessageOf(cause)}`, { cause });
+    }
+    /** The WebSocket constructor to use; throws when there is none (Node without `ws`). */
+    resolveImpl() {
+      if (this.WebSocketImpl !== void 0) return this.WebSocketImpl;
+      const global = globalThis.WebSocket;
+      if (global === void 0) {
+        throw new WsmqError(
+          "INTERNAL",
+          "no global WebSocket here: pass one, e.g. new WebSocketMQ(url, { WebSocket }) with WebSocket from the 'ws' package"
+        );
+      }
+      return global;
+    }
+    openSocket() {
+      this.attempt += 1;
+      this.setStatus({ state: "connecting", attempt: this.attempt });
+      let socket;
+      try {
+        socket = new (this.resolveImpl())(this.url, this.protocols);
+      } catch (error) {
+        const wsmqError = error instanceof WsmqError ? error : this.wrap("DISCONNECTED", "cannot open WebSocket", error);
+        this.emit("error", wsmqError);
+        this.afterConnectionLost(null, { code: 1006, reason: wsmqError.message, wasClean: false }, wsmqError);
+        return;
+      }
+      this.socket = socket;
+      this.registerTimer = setTimeout(() => {
+        this.dropSocket(socket, "no registration acknowledgement in time");
+      }, this.options.connectTimeoutMs);
+      this.authError = null;
+      socket.onopen = () => {
+        if (socket !== this.socket) return;
+        this.setStatus({ state: "registering", attempt: this.attempt });
+        void this.register(socket);
+      };
+      socket.onmessage = (event) => {
+        if (socket !== this.socket) return;
+        if (typeof event.data !== "string") {
+          this.emit("error", new WsmqError("BAD_MESSAGE", "binary frame received; wsmq/1 uses text frames"));
+          return;
+        }
+        this.receive(socket, event.data);
+      };
+      socket.onerror = (event) => {
+        if (socket !== this.socket) return;
+        const detail = event?.message;
+        this.emit(
+          "error",
+          new WsmqError("DISCONNECTED", `WebSocket error${typeof detail === "string" && detail ? `: ${detail}` : ""}`)
+        );
+      };
+      socket.onclose = (event) => {
+        this.handleSocketClosed(socket, {
+          code: event.code,
+          reason: event.reason,
+          wasClean: event.wasClean ?? event.code === 1e3
+        });
+      };
+    }
+    /**
+     * §4: register first, resuming the last identity if we have one, with the credential when
+     * the broker authenticates by first message (spec §12.3). The credential is fetched here, per
+     * connection, so a function can hand out a fresh token on every reconnect.
+     */
+    async register(socket) {
+      const body = {};
+      if (this.auth !== void 0) {
+        let credential;
+        try {
+          credential = typeof this.auth === "function" ? await this.auth() : this.auth;
+        } catch (error) {
+          if (socket !== this.socket) return;
+          this.emit("error", this.wrap("UNAUTHENTICATED", "the auth option failed", error));
+          this.dropSocket(socket, "no credential to register with");
+          return;
+        }
+        if (socket !== this.socket) return;
+        if (credential !== void 0) body.auth = credential;
+      }
+      if (this.pageSessionID !== void 0) body.pageSessionID = this.pageSessionID;
+      if (this.resume !== null) {
+        body.brokerClientID = this.resume.brokerClientID;
+        body.resumeToken = this.resume.resumeToken;
+      }
+      this.rawSend(socket, this.encode("event", "_client.register", body));
+    }
+    /** Give up on a socket that looks dead (missed ping, no ack): don't wait for its close event. */
+    dropSocket(socket, reason) {
+      if (socket !== this.socket) return;
+      socket.onopen = socket.onmessage = socket.onclose = null;
+      socket.onerror = () => void 0;
+      try {
+        socket.close(4e3, reason);
+      } catch {
+      }
+      this.emit("error", new WsmqError("DISCONNECTED", reason));
+      this.handleSocketClosed(socket, { code: 1006, reason, wasClean: false });
+    }
+    handleSocketClosed(socket, info) {
+      if (socket !== this.socket) return;
+      this.socket = null;
+      clearTimeout(this.registerTimer);
+      clearTimeout(this.pingTimer);
+      const wasOpen = this.currentStatus.state === "open";
+      const lost = new WsmqError("DISCONNECTED", `connection closed (${info.code}${info.reason ? ` ${info.reason}` : ""})`);
+      for (const pending of [...this.pending.values()]) {
+        if (pending.sentOn === socket) this.settle(pending, lost);
+      }
+      for (const controller of this.inflight.values()) controller.abort(lost);
+      this.inflight.clear();
+      for (const state of this.patterns.values()) state.subscribed = false;
+      this.afterConnectionLost(wasOpen ? info : null, info, lost);
+    }
+    afterConnectionLost(openInfo, info, error) {
+      const superseded = NO_RECONNECT_CODES.has(info.code);
+      const exhausted = this.attempt >= this.options.maxReconnectAttempts + 1 && openInfo === null;
+      if (this.closing || !this.options.reconnect || superseded || exhausted) {
+        this.finishClosed(info);
+        if (openInfo !== null) this.emit("close", { ...openInfo, willReconnect: false });
+        return;
+      }
+      if (openInfo !== null) {
+        this.penalty = info.code === 4029 ? this.penalty + 1 : 0;
+        this.attempt = 0;
+      }
+      const next = this.attempt + 1;
+      const delayMs = backoffDelay(next + this.penalty, this.backoff, this.random);
+      this.setStatus({ state: "reconnecting", attempt: next, delayMs, error });
+      if (openInfo !== null) this.emit("close", { ...openInfo, willReconnect: true });
+      if (this.closing) return;
+      this.reconnectTimer = setTimeout(() => {
+        this.reconnectTimer = void 0;
+        if (!this.closing) this.openSocket();
+      }, delayMs);
+    }
+    finishClosed(info) {
+      const error = new WsmqError("DISCONNECTED", "client closed");
+      for (const pending of [...this.pending.values()]) this.settle(pending, error);
+      this.outbox = [];
+      for (const state of this.patterns.values()) state.subscribed = false;
+      const alreadyClosed = this.currentStatus.state === "closed";
+      if (!alreadyClosed) this.setStatus({ state: "closed", code: info.code, reason: info.reason });
+      const reason = this.authError ?? error;
+      for (const waiter of this.connectWaiters.splice(0)) waiter.reject(reason);
+      for (const waiter of this.closeWaiters.splice(0)) waiter();
+    }
+    onRegistered(socket, ack) {
+      clearTimeout(this.registerTimer);
+      this.registration = ack;
+      this.resume = { brokerClientID: ack.brokerClientID, resumeToken: ack.resumeToken };
+      this.attempt = 0;
+      this.setStatus({ state: "open", clientId: ack.brokerClientID, resumed: ack.resumed });
+      for (const state of this.patterns.values()) this.sendSubscribe(state);
+      const queued = this.outbox;
+      this.outbox = [];
+      for (const item of queued) {
+        if (item.pending !== void 0) {
+          if (!this.pending.has(item.pending.correlationID)) continue;
+          item.pending.sentOn = socket;
+        }
+        this.rawSend(socket, item.frame);
+      }
+      this.schedulePing(socket);
+      for (const waiter of this.connectWaiters.splice(0)) waiter.resolve();
+      this.emit("open", { clientId: ack.brokerClientID, resumed: ack.resumed, registration: ack });
+    }
+    /** Application keepalive (§4 `_client.ping`): browsers cannot send WebSocket pings. */
+    schedulePing(socket) {
+      const interval = this.pingOverride ?? this.registration?.pingInterval ?? 0;
+      if (!(interval > 0) || socket !== this.socket) return;
+      this.pingTimer = setTimeout(() => {
+        if (socket !== this.socket) return;
+        this.controlRequest("_client.ping", {}, interval).then(
+          () => this.schedulePing(socket),
+          (error) => {
+            if (error instanceof WsmqError && error.code === "TIMEOUT") {
+              this.dropSocket(socket, "keepalive ping not answered");
+            } else {
+              this.schedulePing(socket);
+            }
+          }
+        );
+      }, interval);
+    }
+    // ---------------------------------------------------------------- sending
+    nextId() {
+      this.idCounter += 1;
+      return `${this.idPrefix}-${this.idCounter}`;
+    }
+    encode(type, topic, body, extra = {}) {
+      const header = { messageID: extra.messageID ?? this.nextId(), type, topic, timestamp: Date.now() };
+      if (extra.correlationID !== void 0) header.correlationID = extra.correlationID;
+      if (extra.ttl !== void 0) header.ttl = extra.ttl;
+      return JSON.stringify({ header, body: body === void 0 ? null : body });
+    }
+    checkSize(frame, topic) {
+      const max = this.registration?.maxMessageSize;
+      if (max !== void 0 && max > 0 && frame.length > max / 4) {
+        const size = new TextEncoder().encode(frame).length;
+        if (size > max) throw new WsmqError("TOO_LARGE", `message is ${size} bytes, the broker accepts ${max}`, { topic });
+      }
+    }
+    rawSend(socket, frame) {
+      try {
+        socket.send(frame);
+      } catch (error) {
+        this.emit("error", this.wrap("DISCONNECTED", "send failed", error));
+      }
+    }
+    sendOrQueue(frame, pending) {
+      const socket = this.socket;
+      if (socket !== null && this.canSend) {
+        if (pending !== void 0) pending.sentOn = socket;
+        this.rawSend(socket, frame);
+      } else {
+        this.outbox.push(pending === void 0 ? { frame } : { frame, pending });
+      }
+    }
+    /** Can a frame go out now (else it would wait in the outbox)? */
+    get canSend() {
+      return this.socket !== null && this.isOpen && this.socket.readyState === OPEN;
+    }
+    /** The `RATE_LIMITED` error when a message would have to wait in a full outbox, else null. */
+    queueFull(topic) {
+      if (this.canSend || this.outbox.length < this.maxQueued) return null;
+      return new WsmqError("RATE_LIMITED", `not connected and ${this.maxQueued} messages already queued`, {
+        topic,
+        details: { reason: "client-queue-full", limit: this.maxQueued }
+      });
+    }
+    /** `bounded` is false for the client's own control requests (one per pattern, never flooding). */
+    sendRequest(topic, body, options, bounded = true) {
+      const requested = options.timeoutMs ?? this.options.requestTimeoutMs;
+      const timeoutMs = Math.min(MAX_TIMEOUT_MS, Number.isNaN(requested) ? this.options.requestTimeoutMs : requested);
+      if (this.currentStatus.state === "closed") {
+        return Promise.reject(new WsmqError("DISCONNECTED", "client is closed; call connect() first", { topic }));
+      }
+      const full = bounded ? this.queueFull(topic) : null;
+      if (full !== null) return Promise.reject(full);
+      if (options.signal?.aborted === true) {
+        return Promise.reject(new WsmqError("CANCELLED", "request aborted before it was sent", { topic }));
+      }
+      const correlationID = this.nextId();
+      let frame;
+      try {
+        frame = this.encode("request", topic, body, {
+          messageID: correlationID,
+          correlationID,
+          ttl: Math.max(1, Math.round(timeoutMs))
+        });
+        this.checkSize(frame, topic);
+      } catch (error) {
+        return Promise.reject(error instanceof WsmqError ? error : this.wrap("BAD_MESSAGE", "cannot encode body", error));
+      }
+      return new Promise((resolve, reject) => {
+        const pending = {
+          correlationID,
+          topic,
+          frame,
+          resolve,
+          reject,
+          sentOn: null,
+          timer: void 0,
+          detachSignal: void 0
+        };
+        pending.timer = setTimeout(() => {
+          this.giveUp(pending, new WsmqError("TIMEOUT", `no answer to ${topic} within ${timeoutMs} ms`, { topic, correlationID }));
+        }, timeoutMs);
+        const signal = options.signal;
+        if (signal !== void 0) {
+          const onAbort = () => this.giveUp(pending, new WsmqError("CANCELLED", `request ${topic} aborted`, { topic, correlationID }));
+          signal.addEventListener("abort", onAbort, { once: true });
+          pending.detachSignal = () => signal.removeEventListener("abort", onAbort);
+        }
+        this.pending.set(correlationID, pending);
+        this.sendOrQueue(frame, pending);
+      });
+    }
+    /** The caller stopped waiting: reject, and tell the broker so it can cancel the handler. */
+    giveUp(pending, error) {
+      if (!this.pending.has(pending.correlationID)) return;
+      const socket = pending.sentOn;
+      this.settle(pending, error);
+      if (socket === null) {
+        this.outbox = this.outbox.filter((item) => item.pending !== pending);
+      } else if (socket === this.socket && this.isOpen) {
+        this.rawSend(socket, this.encode("event", "_client.cancel", { correlationID: pending.correlationID }));
+      }
+    }
+    settle(pending, outcome) {
+      if (!this.pending.delete(pending.correlationID)) return;
+      this.settled.add(pending.correlationID);
+      if (this.settled.size > SETTLED_MEMORY) this.settled.delete(this.settled.values().next().value);
+      clearTimeout(pending.timer);
+      pending.detachSignal?.();
+      if (outcome instanceof WsmqError) pending.reject(outcome);
+      else pending.resolve(outcome.body);
+    }
+    controlRequest(topic, body, timeoutMs) {
+      return this.sendRequest(topic, body, timeoutMs === void 0 ? {} : { timeoutMs }, false);
+    }
+    newPatternState(pattern, echo) {
+      let settleReady = () => void 0;
+      const ready = new Promise((resolve, reject) => {
+        settleReady = (error) => error === void 0 ? resolve() : reject(error);
+      });
+      ready.catch(() => void 0);
+      return { pattern, echo, entries: /* @__PURE__ */ new Set(), byHandler: /* @__PURE__ */ new Map(), subscribed: false, ready, settleReady };
+    }
+    sendSubscribe(state) {
+      const body = { topic: state.pattern };
+      if (state.echo) body.echo = true;
+      this.controlRequest("_client.subscribe", body).then(
+        () => {
+          if (this.patterns.get(state.pattern) !== state) {
+            if (!this.patterns.has(state.pattern) && this.isOpen) {
+              this.controlRequest("_client.unsubscribe", { topic: state.pattern }).catch(() => void 0);
+            }
+            return;
+          }
+          state.subscribed = true;
+          state.settleReady();
+        },
+        (error) => {
+          if (this.patterns.get(state.pattern) !== state) return;
+          const wsmqError = error instanceof WsmqError ? error : this.wrap("INTERNAL", "subscribe failed", error);
+          if (wsmqError.code === "DISCONNECTED") return;
+          state.settleReady(wsmqError);
+          this.emit("error", new WsmqError(wsmqError.code, `subscribe ${state.pattern} failed: ${wsmqError.message}`, {
+            topic: state.pattern,
+            details: wsmqError.details,
+            remote: wsmqError.remote
+          }));
+        }
+      );
+    }
+    // ---------------------------------------------------------------- receiving
+    receive(socket, data) {
+      const envelope = decodeEnvelope2(data);
+      if (typeof envelope === "string") {
+        this.emit("error", new WsmqError("BAD_MESSAGE", `bad frame from broker (${envelope})`));
+        return;
+      }
+      const { header } = envelope;
+      switch (header.type) {
+        case "response":
+        case "error":
+          this.receiveAnswer(envelope);
+          return;
+        case "event":
+          if (header.topic === "_internal.client.registered") {
+            if (isRegisteredBody(envelope.body)) this.onRegistered(socket, envelope.body);
+            else this.emit("error", new WsmqError("BAD_MESSAGE", "malformed registration acknowledgement"));
+            return;
+          }
+          if (header.topic === "_internal.cancel") {
+            if (isCancelNotice(envelope.body)) {
+              const controller = this.inflight.get(envelope.body.correlationID);
+              controller?.abort(new WsmqError("CANCELLED", `cancelled by the broker (${envelope.body.reason})`));
+            }
+            return;
+          }
+          this.dispatchEvent(envelope);
+          return;
+        case "request":
+          void this.answerRequest(socket, envelope);
+          return;
+      }
+    }
+    receiveAnswer(envelope) {
+      const correlationID = envelope.header.correlationID;
+      const pending = this.pending.get(correlationID);
+      if (pending === void 0 && this.settled.has(correlationID)) return;
+      if (envelope.header.type === "response") {
+        if (pending !== void 0) this.settle(pending, { body: envelope.body });
+        return;
+      }
+      const { code, message, details } = readErrorBody(envelope.body);
+      const error = new WsmqError(code, message, { details, correlationID, topic: pending?.topic, remote: true });
+      if (code === "UNAUTHENTICATED" && this.currentStatus.state === "registering") this.authError = error;
+      if (pending !== void 0) this.settle(pending, error);
+      else this.emit("error", error);
+    }
+    context(envelope, pattern, signal) {
+      return {
+        topic: envelope.header.topic,
+        pattern,
+        type: envelope.header.type === "request" ? "request" : "event",
+        header: envelope.header,
+        envelope,
+        source: envelope.header.source,
+        signal
+      };
+    }
+    dispatchEvent(envelope) {
+      const topic = envelope.header.topic;
+      const signal = new AbortController().signal;
+      for (const entry of [...this.handlers]) {
+        if (!topicMatches(entry.pattern, topic)) continue;
+        try {
+          const result = entry.handler(envelope.body, this.context(envelope, entry.pattern, signal));
+          if (result instanceof Promise) {
+            result.catch((error) => this.emit("error", this.wrap("HANDLER_ERROR", `handler for ${topic} failed`, error)));
+          }
+        } catch (error) {
+          this.emit("error", this.wrap("HANDLER_ERROR", `handler for ${topic} failed`, error));
+        }
+      }
+    }
+    /** Server→client RPC (§2): the first handler whose pattern matches answers. */
+    async answerRequest(socket, envelope) {
+      const { topic, ttl, correlationID } = envelope.header;
+      const answer = (type, body) => {
+        if (socket !== this.socket) return;
+        let frame;
+        try {
+          frame = this.encode(type, correlationID, body, { correlationID });
+          this.checkSize(frame, topic);
+        } catch (error) {
+          const code = error instanceof WsmqError ? error.code : "HANDLER_ERROR";
+          frame = this.encode("error", correlationID, {
+            error: { code, message: `cannot send the answer: ${errorMessageOf(error)}` }
+          }, { correlationID });
+        }
+        this.rawSend(socket, frame);
+      };
+      const entry = this.handlers.find((candidate) => topicMatches(candidate.pattern, topic));
+      if (entry === void 0) {
+        answer("error", { error: { code: "NO_HANDLER", message: `no handler for ${topic} on this client` } });
+        return;
+      }
+      const controller = new AbortController();
+      this.inflight.set(correlationID, controller);
+      const ttlTimer = ttl !== void 0 ? setTimeout(
+        () => controller.abort(new WsmqError("TIMEOUT", `request ${topic} outlived its ttl`)),
+        ttl + TTL_GRACE_MS
+      ) : void 0;
+      try {
+        const result = await entry.handler(
+          envelope.body,
+          this.context(envelope, entry.pattern, controller.signal)
+        );
+        if (!controller.signal.aborted) answer("response", result === void 0 ? null : result);
+      } catch (error) {
+        if (!controller.signal.aborted) {
+          const details = error?.details;
+          const errorBody = {
+            code: errorCodeOf(error),
+            message: errorMessageOf(error)
+          };
+          if (details !== void 0) errorBody.details = details;
+          answer("error", { error: errorBody });
+        }
+      } finally {
+        clearTimeout(ttlTimer);
+        if (this.inflight.get(correlationID) === controller) this.inflight.delete(correlationID);
+      }
+    }
+  };
+
+  // ../../typescript/src/sdk.ts
+  var patternCache2 = /* @__PURE__ */ new Map();
+  var BAD_PARAM = /[\s.*>\u0000-\u001f\u007f]/u;
+  function escapeToken(token) {
+    return token.replace(/~/g, "~0").replace(/\//g, "~1");
+  }
+  function codePoints(s) {
+    let n = 0;
+    for (const _ of s) n += 1;
+    return n;
+  }
+  function kindOf(value) {
+    if (value === null) return "null";
+    if (Array.isArray(value)) return "array";
+    if (typeof value === "number") return Number.isInteger(value) ? "integer" : "number";
+    return typeof value;
+  }
+  function problem(pointer, rule, message) {
+    return { pointer, rule, message };
+  }
+  function checkNumber(schema, value, pointer) {
+    if (schema.minimum !== void 0 && value < schema.minimum) return problem(pointer, "minimum", `expected >= ${schema.minimum}`);
+    if (schema.maximum !== void 0 && value > schema.maximum) return problem(pointer, "maximum", `expected <= ${schema.maximum}`);
+    if (schema.exclusiveMinimum !== void 0 && value <= schema.exclusiveMinimum) {
+      return problem(pointer, "exclusiveMinimum", `expected > ${schema.exclusiveMinimum}`);
+    }
+    if (schema.exclusiveMaximum !== void 0 && value >= schema.exclusiveMaximum) {
+      return problem(pointer, "exclusiveMaximum", `expected < ${schema.exclusiveMaximum}`);
+    }
+    return null;
+  }
+  function checkString(schema, value, pointer) {
+    if (schema.enum !== void 0 && !schema.enum.includes(value)) return problem(pointer, "enum", `${JSON.stringify(value)} is not one of ${schema.enum.join(", ")}`);
+    const length = schema.minLength !== void 0 || schema.maxLength !== void 0 ? codePoints(value) : 0;
+    if (schema.minLength !== void 0 && length < schema.minLength) return problem(pointer, "minLength", `expected length >= ${schema.minLength}`);
+    if (schema.maxLength !== void 0 && length > schema.maxLength) return problem(pointer, "maxLength", `expected length <= ${schema.maxLength}`);
+    if (schema.pattern !== void 0) {
+      let re = patternCache2.get(schema.pattern);
+      if (re === void 0) {
+        re = new RegExp(schema.pattern, "u");
+        patternCache2.set(schema.pattern, re);
+      }
+      if (!re.test(value)) return problem(pointer, "pattern", `expected a string matching ${schema.pattern}`);
+    }
+    return null;
+  }
+  function checkBody(schemas, schema, value, pointer = "") {
+    if (schema.$ref !== void 0) {
+      const target = schemas[schema.$ref.slice(schema.$ref.lastIndexOf("/") + 1)];
+      if (target === void 0) return problem(pointer, "$ref", `unknown type ${schema.$ref}`);
+      return checkBody(schemas, target, value, pointer);
+    }
+    const kind = kindOf(value);
+    const expected = schema.type;
+    const fits = expected === void 0 || expected === kind || expected === "number" && kind === "integer";
+    if (!fits || kind === "number" && !Number.isFinite(value)) {
+      return problem(pointer, "type", `expected ${expected ?? "a value"}, got ${kind}`);
+    }
+    if (typeof value === "number") return checkNumber(schema, value, pointer);
+    if (typeof value === "string") return checkString(schema, value, pointer);
+    if (Array.isArray(value)) {
+      if (schema.minItems !== void 0 && value.length < schema.minItems) return problem(pointer, "minItems", `expected at least ${schema.minItems} items`);
+      if (schema.maxItems !== void 0 && value.length > schema.maxItems) return problem(pointer, "maxItems", `expected at most ${schema.maxItems} items`);
+      if (schema.items !== void 0) {
+        for (let i = 0; i < value.length; i += 1) {
+          const found = checkBody(schemas, schema.items, value[i], `${pointer}/${i}`);
+          if (found !== null) return found;
+        }
+      }
+      return null;
+    }
+    if (kind === "object" && schema.properties !== void 0) {
+      const object = value;
+      for (const key of Object.keys(object)) {
+        const sub = Object.prototype.hasOwnProperty.call(schema.properties, key) ? schema.properties[key] : void 0;
+        if (sub !== void 0) {
+          const found = checkBody(schemas, sub, object[key], `${pointer}/${escapeToken(key)}`);
+          if (found !== null) return found;
+        } else if (schema.additionalProperties === false) {
+          return problem(pointer, "additionalProperties", `unknown member ${JSON.stringify(key)}`);
+        }
+      }
+      for (const name of Object.keys(schema.properties)) {
+        if (schema.required?.includes(name) === true && !Object.prototype.hasOwnProperty.call(object, name)) {
+          return problem(pointer, "required", `missing required member ${JSON.stringify(name)}`);
+        }
+      }
+    }
+    return null;
+  }
+  function topicOf(endpoint, values, pattern = false) {
+    return endpoint.topic.split(".").map((token) => {
+      if (!token.startsWith("{")) return token;
+      const value = values[token.slice(1, -1)];
+      if (value === void 0 && pattern) return "*";
+      if (value === void 0 || value === "" || BAD_PARAM.test(value)) {
+        throw new WsmqError("BAD_TOPIC", `parameter ${token} of ${endpoint.topic} must be one topic token: ${JSON.stringify(value)}`, { topic: endpoint.topic });
+      }
+      return value;
+    }).join(".");
+  }
+  function paramsOf(endpoint, topic) {
+    if (endpoint.params.length === 0) return [];
+    const tokens = topic.split(".");
+    const out = [];
+    endpoint.topic.split(".").forEach((token, i) => {
+      if (token.startsWith("{")) out.push(tokens[i] ?? "");
+    });
+    return out;
+  }
+  var SdkClient = class {
+    constructor(client2, schemas, options = {}) {
+      __publicField(this, "client");
+      __publicField(this, "schemas");
+      __publicField(this, "onInvalid");
+      this.client = client2;
+      this.schemas = schemas;
+      this.onInvalid = options.onInvalid ?? ((error) => client2.onError?.(error));
+    }
+    /** The body as type `T` when it fits schema `name`; else an `INVALID_BODY` error (local). */
+    check(name, value, topic, what = "body") {
+      const schema = this.schemas[name];
+      if (schema === void 0) throw new WsmqError("INTERNAL", `no schema ${name}`);
+      const found = checkBody(this.schemas, schema, value);
+      if (found !== null) {
+        throw new WsmqError("INVALID_BODY", `${what} of ${topic} breaks its schema at ${found.pointer || "the body"}: ${found.message}`, {
+          details: { pointer: found.pointer, rule: found.rule, topic },
+          topic
+        });
+      }
+      return value;
+    }
+    topicFor(endpoint, args) {
+      const values = {};
+      endpoint.params.forEach((name, i) => {
+        const value = args[i];
+        if (value !== void 0) values[name] = value;
+      });
+      return topicOf(endpoint, values);
+    }
+    async call(endpoint, args, body, options) {
+      const topic = this.topicFor(endpoint, args);
+      this.check(endpoint.body, body, topic);
+      let raw;
+      try {
+        raw = await this.client.request(topic, body, options);
+      } catch (error) {
+        if (isWsmqError(error)) {
+          const Declared = endpoint.errors[error.code];
+          if (Declared !== void 0) {
+            throw new Declared(error.message, { details: error.details, correlationID: error.correlationID, topic, remote: error.remote, cause: error });
+          }
+        }
+        throw error;
+      }
+      return this.check(endpoint.response ?? "", raw, topic, "response");
+    }
+    publishTo(endpoint, args, body) {
+      const topic = this.topicFor(endpoint, args);
+      this.check(endpoint.body, body, topic);
+      this.client.publish(topic, body);
+    }
+    subscribeTo(endpoint, handler, filter) {
+      return this.client.subscribe(topicOf(endpoint, filter, true), (body, context) => {
+        let checked;
+        try {
+          checked = this.check(endpoint.body, body, context.topic);
+        } catch (error) {
+          this.onInvalid(error);
+          return void 0;
+        }
+        return handler(checked, ...paramsOf(endpoint, context.topic));
+      });
+    }
+    handleWith(endpoint, handler) {
+      return this.client.subscribe(topicOf(endpoint, {}, true), async (body, context) => {
+        let checked;
+        try {
+          checked = this.check(endpoint.body, body, context.topic);
+        } catch (error) {
+          this.onInvalid(error);
+          throw error;
+        }
+        const result = await handler(checked, ...paramsOf(endpoint, context.topic));
+        try {
+          return this.check(endpoint.response ?? "", result, context.topic, "response");
+        } catch (error) {
+          const details = error.details;
+          throw new WsmqError("INTERNAL", error.message, { details });
+        }
+      });
+    }
+  };
+
+  // web/sdk/types.ts
+  var SHOP_SCHEMAS = {
+    "Order": {
+      "type": "object",
+      "required": [
+        "id",
+        "sku",
+        "qty",
+        "status"
+      ],
+      "properties": {
+        "id": {
+          "type": "string",
+          "minLength": 1
+        },
+        "sku": {
+          "type": "string",
+          "pattern": "^[A-Z]{3}-[0-9]{3}$"
+        },
+        "qty": {
+          "type": "integer",
+          "minimum": 1,
+          "maximum": 100
+        },
+        "status": {
+          "type": "string",
+          "enum": [
+            "placed",
+            "confirmed",
+            "cancelled"
+          ]
+        }
+      },
+      "additionalProperties": false
+    },
+    "OrdersCreateRequest": {
+      "type": "object",
+      "required": [
+        "sku",
+        "qty"
+      ],
+      "properties": {
+        "sku": {
+          "type": "string",
+          "pattern": "^[A-Z]{3}-[0-9]{3}$"
+        },
+        "qty": {
+          "type": "integer",
+          "minimum": 1,
+          "maximum": 100
+        }
+      },
+      "additionalProperties": false
+    },
+    "UiConfirmRequest": {
+      "type": "object",
+      "required": [
+        "orderId",
+        "question"
+      ],
+      "properties": {
+        "orderId": {
+          "type": "string"
+        },
+        "question": {
+          "type": "string",
+          "maxLength": 200
+        }
+      },
+      "additionalProperties": false
+    },
+    "UiConfirmResponse": {
+      "type": "object",
+      "required": [
+        "confirmed"
+      ],
+      "properties": {
+        "confirmed": {
+          "type": "boolean"
+        },
+        "note": {
+          "type": "string"
+        }
+      },
+      "additionalProperties": false
+    },
+    "ChatMessageEvent": {
+      "type": "object",
+      "required": [
+        "author",
+        "text"
+      ],
+      "properties": {
+        "author": {
+          "type": "string",
+          "minLength": 1,
+          "maxLength": 40
+        },
+        "text": {
+          "type": "string",
+          "minLength": 1,
+          "maxLength": 500
+        }
+      },
+      "additionalProperties": false
+    }
+  };
+
+  // web/sdk/client.ts
+  var OutOfStock = class extends WsmqError {
+    constructor(message, init = {}) {
+      super("OUT_OF_STOCK", message, init);
+    }
+  };
+  var ORDERS_CREATE = {
+    topic: "orders.create",
+    body: "OrdersCreateRequest",
+    response: "Order",
+    errors: { OUT_OF_STOCK: OutOfStock },
+    params: []
+  };
+  var ORDERS_UPDATED = {
+    topic: "orders.updated",
+    body: "Order",
+    response: null,
+    errors: {},
+    params: []
+  };
+  var UI_CONFIRM = {
+    topic: "ui.confirm",
+    body: "UiConfirmRequest",
+    response: "UiConfirmResponse",
+    errors: {},
+    params: []
+  };
+  var CHAT_MESSAGE = {
+    topic: "chat.{room}.message",
+    body: "ChatMessageEvent",
+    response: null,
+    errors: {},
+    params: ["room"]
+  };
+  var ShopClient = class extends SdkClient {
+    constructor(client2, options = {}) {
+      super(client2, SHOP_SCHEMAS, options);
+    }
+    /** Place an order; answered with the stored order. (request `orders.create`); rejects with OutOfStock. */
+    ordersCreate(body, options) {
+      return this.call(ORDERS_CREATE, [], body, options);
+    }
+    /** Receive `orders.updated` events: Every change of an order, to every subscribed page. */
+    subscribeOrdersUpdated(handler) {
+      return this.subscribeTo(ORDERS_UPDATED, handler, {});
+    }
+    /** Answer the server's `ui.confirm` requests: The server asks one page to confirm an order. */
+    handleUiConfirm(handler) {
+      return this.handleWith(UI_CONFIRM, handler);
+    }
+    /** A chat line in one room, from a page. (event `chat.{room}.message`). */
+    publishChatMessage(room, body) {
+      this.publishTo(CHAT_MESSAGE, [room], body);
+    }
+  };
+
+  // web/app.ts
+  function $(id) {
+    const el = document.getElementById(id);
+    if (el === null) throw new Error(`no #${id}`);
+    return el;
+  }
+  function input(id) {
+    return $(id);
+  }
+  function log(text) {
+    const li = document.createElement("li");
+    li.textContent = text;
+    $("log").prepend(li);
+  }
+  var client = new WebSocketMQ(`ws://${location.host}/ws`);
+  var api = new ShopClient(client, {
+    onInvalid: (error) => log(`dropped an invalid message: ${JSON.stringify(error.details)}`)
+  });
+  client.onOpen = ({ clientId }) => {
+    $("state").dataset["state"] = "connected";
+    $("state").textContent = "connected";
+    $("client-id").textContent = clientId;
+  };
+  client.onClose = () => {
+    $("state").dataset["state"] = "disconnected";
+    $("state").textContent = "disconnected";
+  };
+  function render(order) {
+    let row = document.querySelector(`tr[data-id="${order.id}"]`);
+    if (row === null) {
+      row = document.createElement("tr");
+      row.dataset["id"] = order.id;
+      $("orders").append(row);
+    }
+    row.dataset["status"] = order.status;
+    row.replaceChildren(...[order.id, order.sku, String(order.qty), order.status].map((text) => {
+      const td = document.createElement("td");
+      td.textContent = text;
+      return td;
+    }));
+  }
+  api.subscribeOrdersUpdated((order) => {
+    render(order);
+    log(`orders.updated: ${order.id} is ${order.status}`);
+  });
+  api.handleUiConfirm((question) => {
+    $("question").textContent = question.question;
+    const confirmed = input("auto-confirm").checked;
+    log(`ui.confirm for ${question.orderId}: answered ${confirmed}`);
+    return { confirmed, note: "answered by the page" };
+  });
+  $("order-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const result = $("result");
+    result.className = "pending";
+    api.ordersCreate({ sku: input("sku").value, qty: Number(input("qty").value) }).then((order) => {
+      render(order);
+      result.className = "ok";
+      result.textContent = `placed ${order.id}`;
+    }).catch((error) => {
+      result.className = "error";
+      if (error instanceof OutOfStock) {
+        result.textContent = `out of stock: ${error.message}`;
+      } else if (isWsmqError(error)) {
+        result.textContent = `${error.code}: ${JSON.stringify(error.details)}`;
+      } else {
+        result.textContent = String(error);
+      }
+      result.dataset["code"] = isWsmqError(error) ? error.code : "unknown";
+    });
+  });
+  $("chat-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    api.publishChatMessage(input("room").value, { author: "page", text: input("chat-text").value });
+    log(`chat sent to ${input("room").value}`);
+  });
+  void client.connect();
+})();
