@@ -69,9 +69,11 @@ codegen-check: install
 
 bundle: install node
 	cd typescript && npm run build
+	$(PY) examples/shop/build.py
 
 bundle-check: install node
 	cd typescript && npm run bundle-check
+	$(PY) examples/shop/build.py --check
 
 # The conformance suite against a freshly spawned reference broker; reports for CI viewers.
 conformance: install

@@ -33,7 +33,7 @@ def test_committed_page_bundle_is_current() -> None:
     build = _module("shop_build", SHOP / "build.py")
     if not build.ESBUILD.exists() or shutil.which("node") is None:
         pytest.skip("needs `make node` (esbuild in typescript/node_modules)")
-    assert build.main(["--check"]) == 0, "run: python examples/shop/build.py"
+    assert build.main(["--check"]) == 0, "run: make bundle"
 
 
 async def test_shop_server_with_the_generated_python_client() -> None:

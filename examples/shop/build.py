@@ -1,5 +1,7 @@
-"""Bundle the shop page: ``web/app.ts`` + the generated ``web/sdk`` + the websocketmq client →
-``web/shop.js`` (esbuild, deterministic). ``python examples/shop/build.py [--check]``."""
+"""Bundle the shop page: ``web/app.ts``, the generated ``web/sdk`` and the websocketmq client
+into ``web/shop.js`` (esbuild, deterministic): ``python examples/shop/build.py [--check]``.
+``make bundle`` and ``make bundle-check`` run it beside the package's own browser bundle, since
+a change to ``typescript/src`` changes both."""
 
 from __future__ import annotations
 
@@ -45,7 +47,9 @@ def main(argv: list[str]) -> int:
     text = bundle()
     if "--check" in argv:
         if not BUNDLE.exists() or BUNDLE.read_text(encoding="utf-8") != text:
-            print("examples/shop/web/shop.js is stale: run python examples/shop/build.py")
+            print(
+                "examples/shop/web/shop.js is stale: run `make bundle` (or examples/shop/build.py)"
+            )
             return 1
         return 0
     BUNDLE.write_text(text, encoding="utf-8")

@@ -4,15 +4,6 @@
   var __defNormalProp = (obj, key, value) => key in obj ? __defProp(obj, key, { enumerable: true, configurable: true, writable: true, value }) : obj[key] = value;
   var __publicField = (obj, key, value) => __defNormalProp(obj, typeof key !== "symbol" ? key + "" : key, value);
 
-  // ../../typescript/src/backoff.ts
-  var DEFAULT_BACKOFF = { initialDelayMs: 250, maxDelayMs: 1e4, factor: 2 };
-  function backoffDelay(attempt, options = DEFAULT_BACKOFF, random = Math.random) {
-    const exp = Math.max(0, attempt - 1);
-    const base = Math.min(options.maxDelayMs, options.initialDelayMs * options.factor ** exp);
-    const r = Math.min(1, Math.max(0, random()));
-    return Math.round(base / 2 + base / 2 * r);
-  }
-
   // ../../typescript/src/errors.ts
   var WsmqError = class extends Error {
     constructor(code, message, init = {}) {
@@ -34,6 +25,13 @@
   function isWsmqError(value) {
     return value instanceof WsmqError || value instanceof Error && value.name === "WsmqError" && typeof value.code === "string";
   }
+  function describeError(error) {
+    if (error instanceof Error) return error.message || error.name;
+    return String(error);
+  }
+  function wrapError(code, message, cause) {
+    return new WsmqError(code, `${message}: ${describeError(cause)}`, { cause });
+  }
 
   // ../../typescript/src/generated/guards.ts
   var DEFS = {
@@ -52,17 +50,29 @@
       "minLength": 1,
       "maxLength": 255
     },
+    "TopicString": {
+      "type": "string",
+      "minLength": 1,
+      "maxLength": 255,
+      "x-maxUtf8Bytes": 255,
+      "x-maxTokens": 32,
+      "pattern": "^[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ud800-\\udfff\\ufeff]*$(?!\n)"
+    },
     "TopicName": {
       "type": "string",
       "minLength": 1,
       "maxLength": 255,
-      "pattern": "^[^\\s\\u0000-\\u001f\\u007f.*>]+(\\.[^\\s\\u0000-\\u001f\\u007f.*>]+)*$(?!\n)"
+      "x-maxUtf8Bytes": 255,
+      "x-maxTokens": 32,
+      "pattern": "^(?=[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ud800-\\udfff\\ufeff]*$(?!\n))[^.*>]+(?:\\.[^.*>]+)*$(?!\n)"
     },
     "TopicPattern": {
       "type": "string",
       "minLength": 1,
       "maxLength": 255,
-      "pattern": "^(?:(?:[^\\s\\u0000-\\u001f\\u007f.*>]+|\\*)\\.)*(?:[^\\s\\u0000-\\u001f\\u007f.*>]+|\\*|>)$(?!\n)"
+      "x-maxUtf8Bytes": 255,
+      "x-maxTokens": 32,
+      "pattern": "^(?=[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ud800-\\udfff\\ufeff]*$(?!\n))(?:(?:[^.*>]+|\\*)\\.)*(?:[^.*>]+|\\*|>)$(?!\n)"
     },
     "Timestamp": {
       "type": "integer",
@@ -118,6 +128,9 @@
         "ttl": {},
         "source": {
           "type": "string"
+        },
+        "traceparent": {
+          "$ref": "#/$defs/Traceparent"
         }
       }
     },
@@ -151,6 +164,9 @@
         },
         "source": {
           "type": "string"
+        },
+        "traceparent": {
+          "$ref": "#/$defs/Traceparent"
         }
       }
     },
@@ -182,6 +198,9 @@
         "ttl": {},
         "source": {
           "type": "string"
+        },
+        "traceparent": {
+          "$ref": "#/$defs/Traceparent"
         }
       }
     },
@@ -213,6 +232,9 @@
         "ttl": {},
         "source": {
           "type": "string"
+        },
+        "traceparent": {
+          "$ref": "#/$defs/Traceparent"
         }
       }
     },
@@ -294,6 +316,7 @@
         }
       }
     },
+    "Traceparent": {},
     "RegisterBody": {
       "type": "object",
       "properties": {
@@ -534,6 +557,9 @@
     for (const _ of s) n += 1;
     return n;
   }
+  function utf8Length(s) {
+    return new TextEncoder().encode(s).length;
+  }
   function jsonType(value) {
     if (value === null) return "null";
     if (Array.isArray(value)) return "array";
@@ -597,6 +623,10 @@
         }
         if (!re.test(value)) return `${path}: pattern`;
       }
+      const maxBytes = schema["x-maxUtf8Bytes"];
+      if (maxBytes !== void 0 && utf8Length(value) > maxBytes) return `${path}: x-maxUtf8Bytes`;
+      const maxTokens = schema["x-maxTokens"];
+      if (maxTokens !== void 0 && value.split(".").length > maxTokens) return `${path}: x-maxTokens`;
     }
     if (typeof value === "number") {
       if (schema.minimum !== void 0 && value < schema.minimum) return `${path}: minimum`;
@@ -655,6 +685,12 @@
   // ../../typescript/src/generated/types.ts
   var SUBPROTOCOL = "wsmq.v1";
 
+  // ../../typescript/src/generated/rules.ts
+  var TOPIC_EXCLUDED_CLASS = "\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ud800-\\udfff\\ufeff";
+  var MAX_TOPIC_BYTES = 255;
+  var MAX_TOPIC_TOKENS = 32;
+  var NO_RECONNECT_CLOSE_CODES = [1e3, 1008, 4001, 4009];
+
   // ../../typescript/src/protocol.ts
   var ERROR_CODE_RE = /^[A-Z][A-Z0-9_]{0,63}$/;
   function isRecord(value) {
@@ -682,10 +718,402 @@
     return validateBody("InternalCancelBody", body).ok;
   }
 
+  // ../../typescript/src/dispatch.ts
+  function classify(data) {
+    const envelope = decodeEnvelope2(data);
+    if (typeof envelope === "string") return { kind: "bad", problem: `bad frame from broker (${envelope})` };
+    const { header } = envelope;
+    switch (header.type) {
+      case "response":
+      case "error":
+        return { kind: "answer", envelope };
+      case "request":
+        return { kind: "request", envelope };
+      case "event":
+        if (header.topic === "_internal.client.registered") {
+          return isRegisteredBody(envelope.body) ? { kind: "registered", ack: envelope.body } : { kind: "bad", problem: "malformed registration acknowledgement" };
+        }
+        if (header.topic === "_internal.cancel") {
+          return isCancelNotice(envelope.body) ? { kind: "cancel", notice: envelope.body } : { kind: "ignored" };
+        }
+        return { kind: "event", envelope };
+    }
+  }
+
+  // ../../typescript/src/events.ts
+  var Emitter = class {
+    constructor() {
+      __publicField(this, "listeners", /* @__PURE__ */ new Map());
+    }
+    /** Add a listener; returns a function that removes it. */
+    on(event, listener) {
+      let set = this.listeners.get(event);
+      if (set === void 0) {
+        set = /* @__PURE__ */ new Set();
+        this.listeners.set(event, set);
+      }
+      const entry = listener;
+      set.add(entry);
+      return () => {
+        set.delete(entry);
+      };
+    }
+    /**
+     * Call `first` (the seed-style property, when set), then every listener of `event`, each
+     * guarded: `onThrow` gets what a listener threw.
+     */
+    emit(event, payload, first, onThrow) {
+      const callbacks = [...this.listeners.get(event) ?? []];
+      if (first !== null) callbacks.unshift(first);
+      for (const callback of callbacks) {
+        try {
+          callback(payload);
+        } catch (error) {
+          onThrow(error);
+        }
+      }
+    }
+  };
+
+  // ../../typescript/src/frames.ts
+  function randomId(random) {
+    let id = "";
+    for (let i = 0; i < 8; i++) id += Math.floor(random() * 36).toString(36);
+    return id;
+  }
+  var FrameEncoder = class {
+    constructor() {
+      __publicField(this, "prefix", randomId(Math.random));
+      __publicField(this, "counter", 0);
+      /** The broker's `maxMessageSize` from the last registration (0 = not known yet). */
+      __publicField(this, "maxMessageSize", 0);
+      /** The `traceparent` option (spec §3.2): asked for each event and request we send. */
+      __publicField(this, "traceparent");
+    }
+    /** A fresh message ID (also used as the correlation ID of a request). */
+    nextId() {
+      this.counter += 1;
+      return `${this.prefix}-${this.counter}`;
+    }
+    /**
+     * Encode one envelope. Throws what `JSON.stringify` throws (a BigInt, a cycle): callers turn
+     * that into `BAD_MESSAGE` or an error answer, whichever their caller expects.
+     */
+    encode(type, topic, body, extra = {}) {
+      const header = { messageID: extra.messageID ?? this.nextId(), type, topic, timestamp: Date.now() };
+      if (extra.correlationID !== void 0) header.correlationID = extra.correlationID;
+      if (extra.ttl !== void 0) header.ttl = extra.ttl;
+      if (this.traceparent !== void 0 && (type === "event" || type === "request") && !topic.startsWith("_")) {
+        const traceparent = this.traceparent();
+        if (typeof traceparent === "string") header.traceparent = traceparent;
+      }
+      return JSON.stringify({ header, body: body === void 0 ? null : body });
+    }
+    /**
+     * Throw `TOO_LARGE` when `frame` exceeds the broker's `maxMessageSize` (§12.1): it would close
+     * the connection over it, failing every other request in flight. The cheap length test first:
+     * a UTF-8 string is at most 4 bytes per UTF-16 unit.
+     */
+    checkSize(frame, topic) {
+      const max = this.maxMessageSize;
+      if (max > 0 && frame.length > max / 4) {
+        const size = new TextEncoder().encode(frame).length;
+        if (size > max) throw new WsmqError("TOO_LARGE", `message is ${size} bytes, the broker accepts ${max}`, { topic });
+      }
+    }
+  };
+
+  // ../../typescript/src/handlers.ts
+  var TTL_GRACE_MS = 1e3;
+  function errorBodyOf(error) {
+    const { code, details } = error ?? {};
+    const body = {
+      code: typeof code === "string" && ERROR_CODE_RE.test(code) ? code : "HANDLER_ERROR",
+      message: describeError(error)
+    };
+    if (details !== void 0) body.details = details;
+    return body;
+  }
+  function contextOf(envelope, entry, signal) {
+    return {
+      topic: envelope.header.topic,
+      pattern: entry.pattern,
+      type: envelope.header.type === "request" ? "request" : "event",
+      header: envelope.header,
+      envelope,
+      source: envelope.header.source,
+      traceparent: typeof envelope.header.traceparent === "string" ? envelope.header.traceparent : void 0,
+      signal
+    };
+  }
+  var HandlerRunner = class {
+    constructor(subscriptions, encoder, report) {
+      __publicField(this, "subscriptions", subscriptions);
+      __publicField(this, "encoder", encoder);
+      __publicField(this, "report", report);
+      /** Server→client requests whose handler is running, by correlation ID. */
+      __publicField(this, "inflight", /* @__PURE__ */ new Map());
+    }
+    /** An event: every matching handler runs; what they return or throw is theirs (§7.4). */
+    deliver(envelope) {
+      const topic = envelope.header.topic;
+      const signal = new AbortController().signal;
+      for (const entry of this.subscriptions.matching(topic)) {
+        const failed = (error) => this.report(wrapError("HANDLER_ERROR", `handler for ${topic} failed`, error));
+        try {
+          const result = entry.handler(envelope.body, contextOf(envelope, entry, signal));
+          if (result instanceof Promise) result.catch(failed);
+        } catch (error) {
+          failed(error);
+        }
+      }
+    }
+    /**
+     * A server→client request (§8.4): the first matching handler answers, through `send` (which
+     * drops the frame when the socket it came on is gone: the broker already failed it).
+     */
+    async answer(envelope, send) {
+      const { topic, ttl, correlationID } = envelope.header;
+      const reply = (type, body) => send(this.encodeAnswer(type, envelope, body));
+      const entry = this.subscriptions.first(topic);
+      if (entry === void 0) {
+        reply("error", { error: { code: "NO_HANDLER", message: `no handler for ${topic} on this client` } });
+        return;
+      }
+      const controller = new AbortController();
+      this.inflight.set(correlationID, controller);
+      const ttlTimer = ttl !== void 0 ? setTimeout(() => controller.abort(new WsmqError("TIMEOUT", `request ${topic} outlived its ttl`)), ttl + TTL_GRACE_MS) : void 0;
+      try {
+        const result = await entry.handler(envelope.body, contextOf(envelope, entry, controller.signal));
+        if (!controller.signal.aborted) reply("response", result === void 0 ? null : result);
+      } catch (error) {
+        if (!controller.signal.aborted) reply("error", { error: errorBodyOf(error) });
+      } finally {
+        clearTimeout(ttlTimer);
+        if (this.inflight.get(correlationID) === controller) this.inflight.delete(correlationID);
+      }
+    }
+    /** `_internal.cancel` (§8.8 rule 2): abort that handler; an unknown correlation is ignored. */
+    cancel(notice) {
+      this.inflight.get(notice.correlationID)?.abort(new WsmqError("CANCELLED", `cancelled by the broker (${notice.reason})`));
+    }
+    /** The socket is gone (§8.9): nobody is left to take an answer, so every handler is aborted. */
+    abortAll(error) {
+      for (const controller of this.inflight.values()) controller.abort(error);
+      this.inflight.clear();
+    }
+    /** An answer frame; one the broker would refuse (or that is not JSON) becomes an error answer. */
+    encodeAnswer(type, request, body) {
+      const { correlationID, topic } = request.header;
+      try {
+        const frame = this.encoder.encode(type, correlationID, body, { correlationID });
+        this.encoder.checkSize(frame, topic);
+        return frame;
+      } catch (error) {
+        const code = error instanceof WsmqError ? error.code : "HANDLER_ERROR";
+        return this.encoder.encode(
+          "error",
+          correlationID,
+          { error: { code, message: `cannot send the answer: ${describeError(error)}` } },
+          { correlationID }
+        );
+      }
+    }
+  };
+
+  // ../../typescript/src/backoff.ts
+  var DEFAULT_BACKOFF = { initialDelayMs: 250, maxDelayMs: 1e4, factor: 2 };
+  function backoffDelay(attempt, options = DEFAULT_BACKOFF, random = Math.random) {
+    const exp = Math.max(0, attempt - 1);
+    const base = Math.min(options.maxDelayMs, options.initialDelayMs * options.factor ** exp);
+    const r = Math.min(1, Math.max(0, random()));
+    return Math.round(base / 2 + base / 2 * r);
+  }
+
+  // ../../typescript/src/lifecycle.ts
+  var NO_RECONNECT_CODES = new Set(NO_RECONNECT_CLOSE_CODES);
+  var Reconnection = class {
+    constructor(policy) {
+      __publicField(this, "policy", policy);
+      /** Connection attempts since the last registered link (1 while the first one is under way). */
+      __publicField(this, "attempt", 0);
+      /** Registered links in a row the broker closed with 4029: each adds a backoff step. */
+      __publicField(this, "penalty", 0);
+      /** `close()` was called: nothing reconnects until `connect()` again. */
+      __publicField(this, "closing", false);
+    }
+    /** `connect()` from idle or closed: a fresh start. */
+    start() {
+      this.closing = false;
+      this.attempt = 0;
+      this.penalty = 0;
+    }
+    /** A socket is about to be opened; returns its attempt number. */
+    nextAttempt() {
+      this.attempt += 1;
+      return this.attempt;
+    }
+    /** The broker acknowledged registration: the next loss starts counting afresh. */
+    registered() {
+      this.attempt = 0;
+    }
+    /** The table in the module docstring. `wasOpen`: the socket had registered. */
+    afterLoss(end, wasOpen) {
+      const exhausted = !wasOpen && this.attempt >= this.policy.maxReconnectAttempts + 1;
+      if (this.closing || !this.policy.reconnect || NO_RECONNECT_CODES.has(end.code) || exhausted) {
+        return { kind: "close" };
+      }
+      if (wasOpen) {
+        this.penalty = end.code === 4029 ? this.penalty + 1 : 0;
+        this.attempt = 0;
+      }
+      const attempt = this.attempt + 1;
+      return { kind: "reconnect", attempt, delayMs: backoffDelay(attempt + this.penalty, this.policy.backoff, this.policy.random) };
+    }
+  };
+
+  // ../../typescript/src/options.ts
+  function resolveOptions(options) {
+    return {
+      WebSocket: options.WebSocket,
+      reconnect: options.reconnect ?? true,
+      maxReconnectAttempts: options.maxReconnectAttempts ?? Number.POSITIVE_INFINITY,
+      backoff: { ...DEFAULT_BACKOFF, ...options.backoff },
+      random: options.random ?? Math.random,
+      requestTimeoutMs: options.requestTimeoutMs ?? 3e4,
+      connectTimeoutMs: options.connectTimeoutMs ?? 1e4,
+      pingIntervalMs: options.pingIntervalMs,
+      pageSessionID: options.pageSessionID,
+      protocols: options.protocols ?? [SUBPROTOCOL],
+      auth: options.auth,
+      maxQueuedMessages: options.maxQueuedMessages ?? 1e3
+    };
+  }
+
+  // ../../typescript/src/outbox.ts
+  var Outbox = class {
+    constructor(limit) {
+      __publicField(this, "limit", limit);
+      __publicField(this, "items", []);
+    }
+    get size() {
+      return this.items.length;
+    }
+    /** The error for a message that would have to wait here while the outbox is full, else null. */
+    fullError(topic) {
+      if (this.items.length < this.limit) return null;
+      return new WsmqError("RATE_LIMITED", `not connected and ${this.limit} messages already queued`, {
+        topic,
+        details: { reason: "client-queue-full", limit: this.limit }
+      });
+    }
+    push(item) {
+      this.items.push(item);
+    }
+    /** Forget a queued request (it timed out or was aborted before it could be sent). */
+    drop(pending) {
+      this.items = this.items.filter((item) => item.pending !== pending);
+    }
+    /** Everything queued, oldest first; the outbox is empty afterwards. */
+    drain() {
+      const items = this.items;
+      this.items = [];
+      return items;
+    }
+  };
+
+  // ../../typescript/src/requests.ts
+  var MAX_TIMEOUT_MS = 2 ** 31 - 1;
+  var SETTLED_MEMORY = 1024;
+  function requestTimeout(requested, fallback) {
+    const value = requested === void 0 || Number.isNaN(requested) ? fallback : requested;
+    return Math.min(MAX_TIMEOUT_MS, value);
+  }
+  function ttlFor(timeoutMs) {
+    return Math.max(1, Math.round(timeoutMs));
+  }
+  var PendingTable = class {
+    /**
+     * `onGiveUp` runs after a request settled because its caller stopped waiting (timeout or
+     * abort), with the socket it had gone out on (null: still queued).
+     */
+    constructor(onGiveUp) {
+      __publicField(this, "onGiveUp", onGiveUp);
+      __publicField(this, "entries", /* @__PURE__ */ new Map());
+      /** Recently settled correlation IDs, oldest first. */
+      __publicField(this, "settled", /* @__PURE__ */ new Set());
+    }
+    get size() {
+      return this.entries.size;
+    }
+    has(correlationID) {
+      return this.entries.has(correlationID);
+    }
+    /**
+     * Wait for the answer to `correlationID`: the promise settles on the answer, on `TIMEOUT`
+     * after `timeoutMs`, or on `CANCELLED` when `signal` aborts.
+     */
+    open(correlationID, topic, timeoutMs, signal) {
+      let entry;
+      const promise = new Promise((resolve, reject) => {
+        entry = { correlationID, topic, sentOn: null, resolve, reject, timer: void 0, detachSignal: void 0 };
+      });
+      entry.timer = setTimeout(() => {
+        this.giveUp(entry, new WsmqError("TIMEOUT", `no answer to ${topic} within ${timeoutMs} ms`, { topic, correlationID }));
+      }, timeoutMs);
+      if (signal !== void 0) {
+        const onAbort = () => this.giveUp(entry, new WsmqError("CANCELLED", `request ${topic} aborted`, { topic, correlationID }));
+        signal.addEventListener("abort", onAbort, { once: true });
+        entry.detachSignal = () => signal.removeEventListener("abort", onAbort);
+      }
+      this.entries.set(correlationID, entry);
+      return { pending: entry, promise };
+    }
+    /** Settle a request once; false when it had already settled. */
+    settle(pending, outcome) {
+      const entry = this.entries.get(pending.correlationID);
+      if (entry === void 0) return false;
+      this.entries.delete(pending.correlationID);
+      this.settled.add(pending.correlationID);
+      if (this.settled.size > SETTLED_MEMORY) this.settled.delete(this.settled.values().next().value);
+      clearTimeout(entry.timer);
+      entry.detachSignal?.();
+      if (outcome instanceof WsmqError) entry.reject(outcome);
+      else entry.resolve(outcome.body);
+      return true;
+    }
+    /** Settle the request an answer envelope belongs to (§8.1: matched by `correlationID`). */
+    receive(envelope) {
+      const correlationID = envelope.header.correlationID;
+      const entry = this.entries.get(correlationID);
+      if (entry === void 0 && this.settled.has(correlationID)) return { kind: "late" };
+      let error = null;
+      if (envelope.header.type === "error") {
+        const { code, message, details } = readErrorBody(envelope.body);
+        error = new WsmqError(code, message, { details, correlationID, topic: entry?.topic, remote: true });
+      }
+      if (entry === void 0) return { kind: "unmatched", error };
+      this.settle(entry, error ?? { body: envelope.body });
+      return { kind: "settled", error };
+    }
+    /** The socket `socket` is gone: every request sent on it fails with `error` (§8.9). */
+    failSentOn(socket, error) {
+      for (const entry of [...this.entries.values()]) {
+        if (entry.sentOn === socket) this.settle(entry, error);
+      }
+    }
+    /** The client closed for good: every request fails with `error`. */
+    failAll(error) {
+      for (const entry of [...this.entries.values()]) this.settle(entry, error);
+    }
+    giveUp(entry, error) {
+      const sentOn = entry.sentOn;
+      if (this.settle(entry, error)) this.onGiveUp(entry, sentOn);
+    }
+  };
+
   // ../../typescript/src/topics.ts
-  var MAX_TOPIC_BYTES = 255;
-  var MAX_TOKENS = 32;
-  var BAD_TOKEN_CHAR = /[\s\u0000-\u001f\u007f.*>]/u;
+  var BAD_TOKEN_CHAR = new RegExp(`[${TOPIC_EXCLUDED_CLASS}.*>]`, "u");
   function byteLength(text) {
     return new TextEncoder().encode(text).length;
   }
@@ -693,7 +1121,7 @@
     if (topic === "") return "topic is empty";
     if (byteLength(topic) > MAX_TOPIC_BYTES) return `topic is longer than ${MAX_TOPIC_BYTES} bytes`;
     const tokens = topic.split(".");
-    if (tokens.length > MAX_TOKENS) return `topic has more than ${MAX_TOKENS} tokens`;
+    if (tokens.length > MAX_TOPIC_TOKENS) return `topic has more than ${MAX_TOPIC_TOKENS} tokens`;
     for (const [i, token] of tokens.entries()) {
       if (allowWildcards && token === "*") continue;
       if (allowWildcards && token === ">") {
@@ -721,28 +1149,139 @@
     return p.length === t.length;
   }
 
-  // ../../typescript/src/client.ts
+  // ../../typescript/src/subscriptions.ts
+  function newPatternState(pattern, echo) {
+    let settleReady = () => void 0;
+    const ready = new Promise((resolve, reject) => {
+      settleReady = (error) => error === void 0 ? resolve() : reject(error);
+    });
+    ready.catch(() => void 0);
+    return { pattern, echo, entries: /* @__PURE__ */ new Set(), byHandler: /* @__PURE__ */ new Map(), subscribed: false, ready, settleReady };
+  }
+  var Subscriptions = class {
+    constructor(link) {
+      __publicField(this, "link", link);
+      __publicField(this, "patterns", /* @__PURE__ */ new Map());
+      __publicField(this, "handlers", []);
+    }
+    /** Add `handler` on `pattern` (already validated); see `WebSocketMQ.subscribe`. */
+    add(pattern, handler, options) {
+      let state = this.patterns.get(pattern);
+      const existing = state?.byHandler.get(handler);
+      if (state !== void 0 && existing !== void 0) {
+        this.turnEchoOn(state, options);
+        return existing;
+      }
+      const entry = { pattern, handler };
+      this.handlers.push(entry);
+      if (state === void 0) {
+        state = newPatternState(pattern, options.echo ?? false);
+        this.patterns.set(pattern, state);
+        if (this.link.isOpen()) this.subscribeAtBroker(state);
+      } else {
+        this.turnEchoOn(state, options);
+      }
+      let active = true;
+      const unsubscribe = () => {
+        if (!active) return;
+        active = false;
+        this.remove(entry);
+      };
+      const result = Object.assign(unsubscribe, { ready: state.ready });
+      state.entries.add(entry);
+      state.byHandler.set(handler, result);
+      return result;
+    }
+    /** The handlers whose pattern matches `topic` (§5.2), in subscription order. */
+    matching(topic) {
+      return this.handlers.filter((entry) => topicMatches(entry.pattern, topic));
+    }
+    /** The first handler matching `topic`: the one that answers a server→client request (§8.4). */
+    first(topic) {
+      return this.handlers.find((entry) => topicMatches(entry.pattern, topic));
+    }
+    /** A new link is registered: subscribe every pattern on it (§7.1). */
+    resubscribe() {
+      for (const state of this.patterns.values()) this.subscribeAtBroker(state);
+    }
+    /** The link is gone: the broker dropped every subscription with it (§2.3). */
+    linkLost() {
+      for (const state of this.patterns.values()) state.subscribed = false;
+    }
+    turnEchoOn(state, options) {
+      if (options.echo !== true || state.echo) return;
+      state.echo = true;
+      if (this.link.isOpen()) this.subscribeAtBroker(state);
+    }
+    remove(entry) {
+      const index = this.handlers.indexOf(entry);
+      if (index >= 0) this.handlers.splice(index, 1);
+      const state = this.patterns.get(entry.pattern);
+      if (state === void 0) return;
+      state.entries.delete(entry);
+      state.byHandler.delete(entry.handler);
+      if (state.entries.size > 0) return;
+      this.patterns.delete(entry.pattern);
+      state.settleReady(new WsmqError("CANCELLED", "unsubscribed", { topic: entry.pattern }));
+      if (this.link.isOpen() && state.subscribed) {
+        this.link.control("_client.unsubscribe", { topic: entry.pattern }).catch(() => void 0);
+      }
+    }
+    subscribeAtBroker(state) {
+      const body = { topic: state.pattern };
+      if (state.echo) body.echo = true;
+      this.link.control("_client.subscribe", body).then(
+        () => {
+          if (this.patterns.get(state.pattern) !== state) {
+            if (!this.patterns.has(state.pattern) && this.link.isOpen()) {
+              this.link.control("_client.unsubscribe", { topic: state.pattern }).catch(() => void 0);
+            }
+            return;
+          }
+          state.subscribed = true;
+          state.settleReady();
+        },
+        (error) => {
+          if (this.patterns.get(state.pattern) !== state) return;
+          const wsmqError = error instanceof WsmqError ? error : wrapError("INTERNAL", "subscribe failed", error);
+          if (wsmqError.code === "DISCONNECTED") return;
+          state.settleReady(wsmqError);
+          this.link.report(
+            new WsmqError(wsmqError.code, `subscribe ${state.pattern} failed: ${wsmqError.message}`, {
+              topic: state.pattern,
+              details: wsmqError.details,
+              remote: wsmqError.remote
+            })
+          );
+        }
+      );
+    }
+  };
+
+  // ../../typescript/src/transport.ts
   var OPEN = 1;
-  var NO_RECONNECT_CODES = /* @__PURE__ */ new Set([1e3, 1008, 4001, 4009]);
-  var DEFAULT_TIMEOUT_MS = 3e4;
-  var DEFAULT_MAX_QUEUED = 1e3;
-  var TTL_GRACE_MS = 1e3;
+  function resolveWebSocket(injected) {
+    if (injected !== void 0) return injected;
+    const global = globalThis.WebSocket;
+    if (global === void 0) {
+      throw new WsmqError(
+        "INTERNAL",
+        "no global WebSocket here: pass one, e.g. new WebSocketMQ(url, { WebSocket }) with WebSocket from the 'ws' package"
+      );
+    }
+    return global;
+  }
+  function abandonSocket(socket, code, reason) {
+    socket.onopen = socket.onmessage = socket.onclose = null;
+    socket.onerror = () => void 0;
+    try {
+      socket.close(code, reason);
+    } catch {
+    }
+  }
+
+  // ../../typescript/src/client.ts
   var CLOSE_TIMEOUT_MS = 2e3;
-  var MAX_TIMEOUT_MS = 2 ** 31 - 1;
-  var SETTLED_MEMORY = 1024;
-  function randomId(random) {
-    let id = "";
-    for (let i = 0; i < 8; i++) id += Math.floor(random() * 36).toString(36);
-    return id;
-  }
-  function errorCodeOf(error) {
-    const code = error?.code;
-    return typeof code === "string" && ERROR_CODE_RE.test(code) ? code : "HANDLER_ERROR";
-  }
-  function errorMessageOf(error) {
-    if (error instanceof Error) return error.message || error.name;
-    return String(error);
-  }
   var WebSocketMQ = class {
     constructor(url, options = {}) {
       /** Called once registration is acknowledged, on the first connection and every reconnection. */
@@ -752,57 +1291,38 @@
       /** Called when an open connection ends (`info.willReconnect` tells whether it comes back). */
       __publicField(this, "onClose", null);
       __publicField(this, "url");
-      __publicField(this, "options");
-      __publicField(this, "backoff");
-      __publicField(this, "random");
-      __publicField(this, "protocols");
-      __publicField(this, "WebSocketImpl");
-      __publicField(this, "pingOverride");
-      __publicField(this, "pageSessionID");
-      __publicField(this, "auth");
-      __publicField(this, "maxQueued");
-      /** The `UNAUTHENTICATED` error the broker sent while we were registering, if any. */
-      __publicField(this, "authError", null);
+      __publicField(this, "settings");
+      __publicField(this, "lifecycle");
+      __publicField(this, "encoder", new FrameEncoder());
+      __publicField(this, "pending");
+      __publicField(this, "outbox");
+      __publicField(this, "subscriptions");
+      __publicField(this, "runner");
+      __publicField(this, "emitter", new Emitter());
       __publicField(this, "currentStatus", { state: "idle" });
       __publicField(this, "socket", null);
       __publicField(this, "registration", null);
       __publicField(this, "resume", null);
-      __publicField(this, "attempt", 0);
-      /** Registered connections in a row the broker closed with 4029: each adds a backoff step. */
-      __publicField(this, "penalty", 0);
-      __publicField(this, "closing", false);
-      __publicField(this, "idPrefix");
-      __publicField(this, "idCounter", 0);
-      __publicField(this, "pending", /* @__PURE__ */ new Map());
-      /** Recently settled correlation IDs, oldest first: their late answers are dropped silently. */
-      __publicField(this, "settled", /* @__PURE__ */ new Set());
-      __publicField(this, "outbox", []);
-      __publicField(this, "patterns", /* @__PURE__ */ new Map());
-      __publicField(this, "handlers", []);
-      __publicField(this, "inflight", /* @__PURE__ */ new Map());
-      __publicField(this, "listeners", { open: /* @__PURE__ */ new Set(), close: /* @__PURE__ */ new Set(), error: /* @__PURE__ */ new Set(), status: /* @__PURE__ */ new Set() });
+      /** The `UNAUTHENTICATED` error the broker sent while we were registering, if any. */
+      __publicField(this, "authError", null);
       __publicField(this, "reconnectTimer");
       __publicField(this, "registerTimer");
       __publicField(this, "pingTimer");
       __publicField(this, "connectWaiters", []);
       __publicField(this, "closeWaiters", []);
       this.url = url;
-      this.options = {
-        reconnect: options.reconnect ?? true,
-        maxReconnectAttempts: options.maxReconnectAttempts ?? Number.POSITIVE_INFINITY,
-        requestTimeoutMs: options.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS,
-        connectTimeoutMs: options.connectTimeoutMs ?? 1e4
-      };
-      this.backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
-      this.random = options.random ?? Math.random;
-      this.protocols = options.protocols ?? [SUBPROTOCOL];
-      this.WebSocketImpl = options.WebSocket;
-      this.pingOverride = options.pingIntervalMs;
-      this.pageSessionID = options.pageSessionID;
-      this.auth = options.auth;
-      this.maxQueued = options.maxQueuedMessages ?? DEFAULT_MAX_QUEUED;
-      this.idPrefix = randomId(Math.random);
-      this.resolveImpl();
+      this.settings = resolveOptions(options);
+      this.encoder.traceparent = options.traceparent;
+      this.lifecycle = new Reconnection(this.settings);
+      this.outbox = new Outbox(this.settings.maxQueuedMessages);
+      this.pending = new PendingTable((pending, sentOn) => this.gaveUp(pending, sentOn));
+      this.subscriptions = new Subscriptions({
+        isOpen: () => this.isOpen,
+        control: (topic, body) => this.control(topic, body),
+        report: (error) => this.emit("error", error)
+      });
+      this.runner = new HandlerRunner(this.subscriptions, this.encoder, (error) => this.emit("error", error));
+      resolveWebSocket(this.settings.WebSocket);
     }
     /** The broker-assigned client ID of the current (or last) registration; null before the first. */
     get clientId() {
@@ -818,11 +1338,7 @@
     }
     /** Listen to a lifecycle event; returns a function that removes the listener. */
     on(event, listener) {
-      const set = this.listeners[event];
-      set.add(listener);
-      return () => {
-        set.delete(listener);
-      };
+      return this.emitter.on(event, listener);
     }
     /**
      * Open the connection (and keep it open, reconnecting as needed). Resolves once registered;
@@ -840,9 +1356,7 @@
       promise.catch(() => void 0);
       const state = this.currentStatus.state;
       if (state === "idle" || state === "closed") {
-        this.closing = false;
-        this.attempt = 0;
-        this.penalty = 0;
+        this.lifecycle.start();
         this.openSocket();
       }
       return promise;
@@ -853,7 +1367,7 @@
      * handshake (the socket is then dropped). `connect()` may be called again later.
      */
     close(code = 1e3, reason = "client closed") {
-      this.closing = true;
+      this.lifecycle.closing = true;
       clearTimeout(this.reconnectTimer);
       this.reconnectTimer = void 0;
       const socket = this.socket;
@@ -866,14 +1380,14 @@
       try {
         socket.close(code, reason);
       } catch {
-        this.handleSocketClosed(socket, { code, reason, wasClean: false });
+        this.socketEnded(socket, { code, reason, wasClean: false });
         return closed;
       }
       const timer = setTimeout(() => {
         if (socket !== this.socket) return;
         socket.onopen = socket.onmessage = socket.onclose = null;
         socket.terminate?.();
-        this.handleSocketClosed(socket, { code, reason, wasClean: false });
+        this.socketEnded(socket, { code, reason, wasClean: false });
       }, CLOSE_TIMEOUT_MS);
       void closed.then(() => clearTimeout(timer));
       return closed;
@@ -887,18 +1401,15 @@
     publish(topic, body = null) {
       const problem2 = topicProblem(topic, false);
       if (problem2 !== null) throw new WsmqError("BAD_TOPIC", problem2, { topic });
-      if (this.currentStatus.state === "closed") {
-        throw new WsmqError("DISCONNECTED", "client is closed; call connect() first", { topic });
-      }
-      const full = this.queueFull(topic);
-      if (full !== null) throw full;
+      const refused = this.refusal(topic, true);
+      if (refused !== null) throw refused;
       let frame;
       try {
-        frame = this.encode("event", topic, body);
+        frame = this.encoder.encode("event", topic, body);
       } catch (error) {
-        throw this.wrap("BAD_MESSAGE", "cannot encode body", error);
+        throw wrapError("BAD_MESSAGE", "cannot encode body", error);
       }
-      this.checkSize(frame, topic);
+      this.encoder.checkSize(frame, topic);
       this.sendOrQueue(frame);
     }
     /**
@@ -911,7 +1422,7 @@
       const options = typeof timeout === "number" ? { timeoutMs: timeout } : timeout ?? {};
       const problem2 = topicProblem(topic, false);
       if (problem2 !== null) return Promise.reject(new WsmqError("BAD_TOPIC", problem2, { topic }));
-      return this.sendRequest(topic, body, options);
+      return this.sendRequest(topic, body, options, true);
     }
     /**
      * Handle messages on `pattern` (`*` = one token, `>` = the rest): events published on matching
@@ -926,47 +1437,106 @@
     subscribe(pattern, handler, options = {}) {
       const problem2 = topicProblem(pattern, true);
       if (problem2 !== null) throw new WsmqError("BAD_TOPIC", problem2, { topic: pattern });
-      let state = this.patterns.get(pattern);
-      const existing = state?.byHandler.get(handler);
-      if (state !== void 0 && existing !== void 0) {
-        if (options.echo === true && !state.echo) {
-          state.echo = true;
-          if (this.isOpen) this.sendSubscribe(state);
-        }
-        return existing;
+      return this.subscriptions.add(pattern, handler, options);
+    }
+    // ---------------------------------------------------------------- sending
+    /** Can a frame go out now (else it would wait in the outbox)? */
+    get canSend() {
+      return this.socket !== null && this.isOpen && this.socket.readyState === OPEN;
+    }
+    /**
+     * Why a new publish or request cannot be accepted now, or null: the client is closed, or the
+     * message would have to wait in a full outbox (`bounded` is false for the client's own control
+     * requests: one per pattern, never flooding).
+     */
+    refusal(topic, bounded) {
+      if (this.currentStatus.state === "closed") {
+        return new WsmqError("DISCONNECTED", "client is closed; call connect() first", { topic });
       }
-      const entry = { pattern, handler };
-      this.handlers.push(entry);
-      if (state === void 0) {
-        state = this.newPatternState(pattern, options.echo ?? false);
-        this.patterns.set(pattern, state);
-        if (this.isOpen) this.sendSubscribe(state);
-      } else if (options.echo === true && !state.echo) {
-        state.echo = true;
-        if (this.isOpen) this.sendSubscribe(state);
+      return bounded && !this.canSend ? this.outbox.fullError(topic) : null;
+    }
+    rawSend(socket, frame) {
+      try {
+        socket.send(frame);
+      } catch (error) {
+        this.emit("error", wrapError("DISCONNECTED", "send failed", error));
       }
-      const ready = state.ready;
-      let active = true;
-      const unsubscribe = () => {
-        if (!active) return;
-        active = false;
-        const index = this.handlers.indexOf(entry);
-        if (index >= 0) this.handlers.splice(index, 1);
-        const current = this.patterns.get(pattern);
-        if (current === void 0) return;
-        current.entries.delete(entry);
-        current.byHandler.delete(entry.handler);
-        if (current.entries.size > 0) return;
-        this.patterns.delete(pattern);
-        current.settleReady(new WsmqError("CANCELLED", "unsubscribed", { topic: pattern }));
-        if (this.isOpen && current.subscribed) {
-          this.controlRequest("_client.unsubscribe", { topic: pattern }).catch(() => void 0);
+    }
+    sendOrQueue(frame, pending) {
+      const socket = this.socket;
+      if (socket !== null && this.canSend) {
+        if (pending !== void 0) pending.sentOn = socket;
+        this.rawSend(socket, frame);
+      } else {
+        this.outbox.push(pending === void 0 ? { frame } : { frame, pending });
+      }
+    }
+    sendRequest(topic, body, options, bounded) {
+      const timeoutMs = requestTimeout(options.timeoutMs, this.settings.requestTimeoutMs);
+      const refused = this.refusal(topic, bounded);
+      if (refused !== null) return Promise.reject(refused);
+      if (options.signal?.aborted === true) {
+        return Promise.reject(new WsmqError("CANCELLED", "request aborted before it was sent", { topic }));
+      }
+      const correlationID = this.encoder.nextId();
+      let frame;
+      try {
+        frame = this.encoder.encode("request", topic, body, { messageID: correlationID, correlationID, ttl: ttlFor(timeoutMs) });
+        this.encoder.checkSize(frame, topic);
+      } catch (error) {
+        return Promise.reject(error instanceof WsmqError ? error : wrapError("BAD_MESSAGE", "cannot encode body", error));
+      }
+      const { pending, promise } = this.pending.open(correlationID, topic, timeoutMs, options.signal);
+      this.sendOrQueue(frame, pending);
+      return promise;
+    }
+    /** The caller stopped waiting (timeout, abort): drop the queued frame or tell the broker (§8.8). */
+    gaveUp(pending, sentOn) {
+      if (sentOn === null) {
+        this.outbox.drop(pending);
+      } else if (sentOn === this.socket && this.isOpen) {
+        this.rawSend(sentOn, this.encoder.encode("event", "_client.cancel", { correlationID: pending.correlationID }));
+      }
+    }
+    control(topic, body, timeoutMs) {
+      const options = timeoutMs === void 0 ? {} : { timeoutMs };
+      return this.sendRequest(topic, body, options, false);
+    }
+    // ---------------------------------------------------------------- receiving
+    /** One inbound text frame: classified once, acted on here (one path per message). */
+    receive(socket, data) {
+      const inbound = classify(data);
+      switch (inbound.kind) {
+        case "answer": {
+          const outcome = this.pending.receive(inbound.envelope);
+          if (outcome.kind === "late") return;
+          const error = outcome.error;
+          if (error?.code === "UNAUTHENTICATED" && this.currentStatus.state === "registering") this.authError = error;
+          if (outcome.kind === "unmatched" && error !== null) this.emit("error", error);
+          return;
         }
-      };
-      const result = Object.assign(unsubscribe, { ready });
-      state.entries.add(entry);
-      state.byHandler.set(entry.handler, result);
-      return result;
+        case "registered":
+          this.onRegistered(socket, inbound.ack);
+          return;
+        case "cancel":
+          this.runner.cancel(inbound.notice);
+          return;
+        case "event":
+          this.runner.deliver(inbound.envelope);
+          return;
+        case "request":
+          void this.runner.answer(inbound.envelope, (frame) => {
+            if (socket === this.socket) this.rawSend(socket, frame);
+          });
+          return;
+        case "bad":
+          this.emit("error", new WsmqError("BAD_MESSAGE", inbound.problem));
+          return;
+        case "ignored":
+          return;
+        default:
+          inbound;
+      }
     }
     // ---------------------------------------------------------------- connection lifecycle
     setStatus(status) {
@@ -975,53 +1545,30 @@
     }
     emit(event, payload) {
       const property = event === "open" ? this.onOpen : event === "close" ? this.onClose : event === "error" ? this.onError : null;
-      const callbacks = [
-        ...this.listeners[event]
-      ];
-      if (property !== null) callbacks.unshift(property);
-      for (const callback of callbacks) {
-        try {
-          callback(payload);
-        } catch (error) {
-          if (event !== "error") this.emit("error", this.wrap("INTERNAL", "listener threw", error));
-        }
-      }
-    }
-    wrap(code, message, cause) {
-      return new WsmqError(code, `${message}: ${errorMessageOf(cause)}`, { cause });
-    }
-    /** The WebSocket constructor to use; throws when there is none (Node without `ws`). */
-    resolveImpl() {
-      if (this.WebSocketImpl !== void 0) return this.WebSocketImpl;
-      const global = globalThis.WebSocket;
-      if (global === void 0) {
-        throw new WsmqError(
-          "INTERNAL",
-          "no global WebSocket here: pass one, e.g. new WebSocketMQ(url, { WebSocket }) with WebSocket from the 'ws' package"
-        );
-      }
-      return global;
+      this.emitter.emit(event, payload, property, (error) => {
+        if (event !== "error") this.emit("error", wrapError("INTERNAL", "listener threw", error));
+      });
     }
     openSocket() {
-      this.attempt += 1;
-      this.setStatus({ state: "connecting", attempt: this.attempt });
+      const attempt = this.lifecycle.nextAttempt();
+      this.setStatus({ state: "connecting", attempt });
       let socket;
       try {
-        socket = new (this.resolveImpl())(this.url, this.protocols);
+        socket = new (resolveWebSocket(this.settings.WebSocket))(this.url, this.settings.protocols);
       } catch (error) {
-        const wsmqError = error instanceof WsmqError ? error : this.wrap("DISCONNECTED", "cannot open WebSocket", error);
+        const wsmqError = error instanceof WsmqError ? error : wrapError("DISCONNECTED", "cannot open WebSocket", error);
         this.emit("error", wsmqError);
-        this.afterConnectionLost(null, { code: 1006, reason: wsmqError.message, wasClean: false }, wsmqError);
+        this.afterLoss({ code: 1006, reason: wsmqError.message, wasClean: false }, false, wsmqError);
         return;
       }
       this.socket = socket;
       this.registerTimer = setTimeout(() => {
         this.dropSocket(socket, "no registration acknowledgement in time");
-      }, this.options.connectTimeoutMs);
+      }, this.settings.connectTimeoutMs);
       this.authError = null;
       socket.onopen = () => {
         if (socket !== this.socket) return;
-        this.setStatus({ state: "registering", attempt: this.attempt });
+        this.setStatus({ state: "registering", attempt });
         void this.register(socket);
       };
       socket.onmessage = (event) => {
@@ -1035,116 +1582,49 @@
       socket.onerror = (event) => {
         if (socket !== this.socket) return;
         const detail = event?.message;
-        this.emit(
-          "error",
-          new WsmqError("DISCONNECTED", `WebSocket error${typeof detail === "string" && detail ? `: ${detail}` : ""}`)
-        );
+        this.emit("error", new WsmqError("DISCONNECTED", `WebSocket error${typeof detail === "string" && detail ? `: ${detail}` : ""}`));
       };
       socket.onclose = (event) => {
-        this.handleSocketClosed(socket, {
-          code: event.code,
-          reason: event.reason,
-          wasClean: event.wasClean ?? event.code === 1e3
-        });
+        this.socketEnded(socket, { code: event.code, reason: event.reason, wasClean: event.wasClean ?? event.code === 1e3 });
       };
     }
     /**
-     * §4: register first, resuming the last identity if we have one, with the credential when
-     * the broker authenticates by first message (spec §12.3). The credential is fetched here, per
+     * §6.2: register first, resuming the last identity if we have one (§6.4), with the credential
+     * when the broker authenticates by first message (§12.3). The credential is fetched here, per
      * connection, so a function can hand out a fresh token on every reconnect.
      */
     async register(socket) {
       const body = {};
-      if (this.auth !== void 0) {
+      const auth = this.settings.auth;
+      if (auth !== void 0) {
         let credential;
         try {
-          credential = typeof this.auth === "function" ? await this.auth() : this.auth;
+          credential = typeof auth === "function" ? await auth() : auth;
         } catch (error) {
           if (socket !== this.socket) return;
-          this.emit("error", this.wrap("UNAUTHENTICATED", "the auth option failed", error));
+          this.emit("error", wrapError("UNAUTHENTICATED", "the auth option failed", error));
           this.dropSocket(socket, "no credential to register with");
           return;
         }
         if (socket !== this.socket) return;
         if (credential !== void 0) body.auth = credential;
       }
-      if (this.pageSessionID !== void 0) body.pageSessionID = this.pageSessionID;
+      if (this.settings.pageSessionID !== void 0) body.pageSessionID = this.settings.pageSessionID;
       if (this.resume !== null) {
         body.brokerClientID = this.resume.brokerClientID;
         body.resumeToken = this.resume.resumeToken;
       }
-      this.rawSend(socket, this.encode("event", "_client.register", body));
-    }
-    /** Give up on a socket that looks dead (missed ping, no ack): don't wait for its close event. */
-    dropSocket(socket, reason) {
-      if (socket !== this.socket) return;
-      socket.onopen = socket.onmessage = socket.onclose = null;
-      socket.onerror = () => void 0;
-      try {
-        socket.close(4e3, reason);
-      } catch {
-      }
-      this.emit("error", new WsmqError("DISCONNECTED", reason));
-      this.handleSocketClosed(socket, { code: 1006, reason, wasClean: false });
-    }
-    handleSocketClosed(socket, info) {
-      if (socket !== this.socket) return;
-      this.socket = null;
-      clearTimeout(this.registerTimer);
-      clearTimeout(this.pingTimer);
-      const wasOpen = this.currentStatus.state === "open";
-      const lost = new WsmqError("DISCONNECTED", `connection closed (${info.code}${info.reason ? ` ${info.reason}` : ""})`);
-      for (const pending of [...this.pending.values()]) {
-        if (pending.sentOn === socket) this.settle(pending, lost);
-      }
-      for (const controller of this.inflight.values()) controller.abort(lost);
-      this.inflight.clear();
-      for (const state of this.patterns.values()) state.subscribed = false;
-      this.afterConnectionLost(wasOpen ? info : null, info, lost);
-    }
-    afterConnectionLost(openInfo, info, error) {
-      const superseded = NO_RECONNECT_CODES.has(info.code);
-      const exhausted = this.attempt >= this.options.maxReconnectAttempts + 1 && openInfo === null;
-      if (this.closing || !this.options.reconnect || superseded || exhausted) {
-        this.finishClosed(info);
-        if (openInfo !== null) this.emit("close", { ...openInfo, willReconnect: false });
-        return;
-      }
-      if (openInfo !== null) {
-        this.penalty = info.code === 4029 ? this.penalty + 1 : 0;
-        this.attempt = 0;
-      }
-      const next = this.attempt + 1;
-      const delayMs = backoffDelay(next + this.penalty, this.backoff, this.random);
-      this.setStatus({ state: "reconnecting", attempt: next, delayMs, error });
-      if (openInfo !== null) this.emit("close", { ...openInfo, willReconnect: true });
-      if (this.closing) return;
-      this.reconnectTimer = setTimeout(() => {
-        this.reconnectTimer = void 0;
-        if (!this.closing) this.openSocket();
-      }, delayMs);
-    }
-    finishClosed(info) {
-      const error = new WsmqError("DISCONNECTED", "client closed");
-      for (const pending of [...this.pending.values()]) this.settle(pending, error);
-      this.outbox = [];
-      for (const state of this.patterns.values()) state.subscribed = false;
-      const alreadyClosed = this.currentStatus.state === "closed";
-      if (!alreadyClosed) this.setStatus({ state: "closed", code: info.code, reason: info.reason });
-      const reason = this.authError ?? error;
-      for (const waiter of this.connectWaiters.splice(0)) waiter.reject(reason);
-      for (const waiter of this.closeWaiters.splice(0)) waiter();
+      this.rawSend(socket, this.encoder.encode("event", "_client.register", body));
     }
     onRegistered(socket, ack) {
       clearTimeout(this.registerTimer);
       this.registration = ack;
+      this.encoder.maxMessageSize = ack.maxMessageSize ?? 0;
       this.resume = { brokerClientID: ack.brokerClientID, resumeToken: ack.resumeToken };
-      this.attempt = 0;
+      this.lifecycle.registered();
       this.setStatus({ state: "open", clientId: ack.brokerClientID, resumed: ack.resumed });
-      for (const state of this.patterns.values()) this.sendSubscribe(state);
-      const queued = this.outbox;
-      this.outbox = [];
-      for (const item of queued) {
+      this.subscriptions.resubscribe();
+      for (const item of this.outbox.drain()) {
         if (item.pending !== void 0) {
           if (!this.pending.has(item.pending.correlationID)) continue;
           item.pending.sentOn = socket;
@@ -1155,13 +1635,13 @@
       for (const waiter of this.connectWaiters.splice(0)) waiter.resolve();
       this.emit("open", { clientId: ack.brokerClientID, resumed: ack.resumed, registration: ack });
     }
-    /** Application keepalive (§4 `_client.ping`): browsers cannot send WebSocket pings. */
+    /** Application keepalive (§9 `_client.ping`): browsers cannot send WebSocket pings. */
     schedulePing(socket) {
-      const interval = this.pingOverride ?? this.registration?.pingInterval ?? 0;
+      const interval = this.settings.pingIntervalMs ?? this.registration?.pingInterval ?? 0;
       if (!(interval > 0) || socket !== this.socket) return;
       this.pingTimer = setTimeout(() => {
         if (socket !== this.socket) return;
-        this.controlRequest("_client.ping", {}, interval).then(
+        this.control("_client.ping", {}, interval).then(
           () => this.schedulePing(socket),
           (error) => {
             if (error instanceof WsmqError && error.code === "TIMEOUT") {
@@ -1173,279 +1653,50 @@
         );
       }, interval);
     }
-    // ---------------------------------------------------------------- sending
-    nextId() {
-      this.idCounter += 1;
-      return `${this.idPrefix}-${this.idCounter}`;
+    /** Give up on a socket that looks dead (missed ping, no ack): don't wait for its close event. */
+    dropSocket(socket, reason) {
+      if (socket !== this.socket) return;
+      abandonSocket(socket, 4e3, reason);
+      this.emit("error", new WsmqError("DISCONNECTED", reason));
+      this.socketEnded(socket, { code: 1006, reason, wasClean: false });
     }
-    encode(type, topic, body, extra = {}) {
-      const header = { messageID: extra.messageID ?? this.nextId(), type, topic, timestamp: Date.now() };
-      if (extra.correlationID !== void 0) header.correlationID = extra.correlationID;
-      if (extra.ttl !== void 0) header.ttl = extra.ttl;
-      return JSON.stringify({ header, body: body === void 0 ? null : body });
+    /** The current socket ended: everything that waited on it settles (§8.9), then the next step. */
+    socketEnded(socket, end) {
+      if (socket !== this.socket) return;
+      this.socket = null;
+      clearTimeout(this.registerTimer);
+      clearTimeout(this.pingTimer);
+      const wasOpen = this.currentStatus.state === "open";
+      const lost = new WsmqError("DISCONNECTED", `connection closed (${end.code}${end.reason ? ` ${end.reason}` : ""})`);
+      this.pending.failSentOn(socket, lost);
+      this.runner.abortAll(lost);
+      this.subscriptions.linkLost();
+      this.afterLoss(end, wasOpen, lost);
     }
-    checkSize(frame, topic) {
-      const max = this.registration?.maxMessageSize;
-      if (max !== void 0 && max > 0 && frame.length > max / 4) {
-        const size = new TextEncoder().encode(frame).length;
-        if (size > max) throw new WsmqError("TOO_LARGE", `message is ${size} bytes, the broker accepts ${max}`, { topic });
-      }
-    }
-    rawSend(socket, frame) {
-      try {
-        socket.send(frame);
-      } catch (error) {
-        this.emit("error", this.wrap("DISCONNECTED", "send failed", error));
-      }
-    }
-    sendOrQueue(frame, pending) {
-      const socket = this.socket;
-      if (socket !== null && this.canSend) {
-        if (pending !== void 0) pending.sentOn = socket;
-        this.rawSend(socket, frame);
-      } else {
-        this.outbox.push(pending === void 0 ? { frame } : { frame, pending });
-      }
-    }
-    /** Can a frame go out now (else it would wait in the outbox)? */
-    get canSend() {
-      return this.socket !== null && this.isOpen && this.socket.readyState === OPEN;
-    }
-    /** The `RATE_LIMITED` error when a message would have to wait in a full outbox, else null. */
-    queueFull(topic) {
-      if (this.canSend || this.outbox.length < this.maxQueued) return null;
-      return new WsmqError("RATE_LIMITED", `not connected and ${this.maxQueued} messages already queued`, {
-        topic,
-        details: { reason: "client-queue-full", limit: this.maxQueued }
-      });
-    }
-    /** `bounded` is false for the client's own control requests (one per pattern, never flooding). */
-    sendRequest(topic, body, options, bounded = true) {
-      const requested = options.timeoutMs ?? this.options.requestTimeoutMs;
-      const timeoutMs = Math.min(MAX_TIMEOUT_MS, Number.isNaN(requested) ? this.options.requestTimeoutMs : requested);
-      if (this.currentStatus.state === "closed") {
-        return Promise.reject(new WsmqError("DISCONNECTED", "client is closed; call connect() first", { topic }));
-      }
-      const full = bounded ? this.queueFull(topic) : null;
-      if (full !== null) return Promise.reject(full);
-      if (options.signal?.aborted === true) {
-        return Promise.reject(new WsmqError("CANCELLED", "request aborted before it was sent", { topic }));
-      }
-      const correlationID = this.nextId();
-      let frame;
-      try {
-        frame = this.encode("request", topic, body, {
-          messageID: correlationID,
-          correlationID,
-          ttl: Math.max(1, Math.round(timeoutMs))
-        });
-        this.checkSize(frame, topic);
-      } catch (error) {
-        return Promise.reject(error instanceof WsmqError ? error : this.wrap("BAD_MESSAGE", "cannot encode body", error));
-      }
-      return new Promise((resolve, reject) => {
-        const pending = {
-          correlationID,
-          topic,
-          frame,
-          resolve,
-          reject,
-          sentOn: null,
-          timer: void 0,
-          detachSignal: void 0
-        };
-        pending.timer = setTimeout(() => {
-          this.giveUp(pending, new WsmqError("TIMEOUT", `no answer to ${topic} within ${timeoutMs} ms`, { topic, correlationID }));
-        }, timeoutMs);
-        const signal = options.signal;
-        if (signal !== void 0) {
-          const onAbort = () => this.giveUp(pending, new WsmqError("CANCELLED", `request ${topic} aborted`, { topic, correlationID }));
-          signal.addEventListener("abort", onAbort, { once: true });
-          pending.detachSignal = () => signal.removeEventListener("abort", onAbort);
-        }
-        this.pending.set(correlationID, pending);
-        this.sendOrQueue(frame, pending);
-      });
-    }
-    /** The caller stopped waiting: reject, and tell the broker so it can cancel the handler. */
-    giveUp(pending, error) {
-      if (!this.pending.has(pending.correlationID)) return;
-      const socket = pending.sentOn;
-      this.settle(pending, error);
-      if (socket === null) {
-        this.outbox = this.outbox.filter((item) => item.pending !== pending);
-      } else if (socket === this.socket && this.isOpen) {
-        this.rawSend(socket, this.encode("event", "_client.cancel", { correlationID: pending.correlationID }));
-      }
-    }
-    settle(pending, outcome) {
-      if (!this.pending.delete(pending.correlationID)) return;
-      this.settled.add(pending.correlationID);
-      if (this.settled.size > SETTLED_MEMORY) this.settled.delete(this.settled.values().next().value);
-      clearTimeout(pending.timer);
-      pending.detachSignal?.();
-      if (outcome instanceof WsmqError) pending.reject(outcome);
-      else pending.resolve(outcome.body);
-    }
-    controlRequest(topic, body, timeoutMs) {
-      return this.sendRequest(topic, body, timeoutMs === void 0 ? {} : { timeoutMs }, false);
-    }
-    newPatternState(pattern, echo) {
-      let settleReady = () => void 0;
-      const ready = new Promise((resolve, reject) => {
-        settleReady = (error) => error === void 0 ? resolve() : reject(error);
-      });
-      ready.catch(() => void 0);
-      return { pattern, echo, entries: /* @__PURE__ */ new Set(), byHandler: /* @__PURE__ */ new Map(), subscribed: false, ready, settleReady };
-    }
-    sendSubscribe(state) {
-      const body = { topic: state.pattern };
-      if (state.echo) body.echo = true;
-      this.controlRequest("_client.subscribe", body).then(
-        () => {
-          if (this.patterns.get(state.pattern) !== state) {
-            if (!this.patterns.has(state.pattern) && this.isOpen) {
-              this.controlRequest("_client.unsubscribe", { topic: state.pattern }).catch(() => void 0);
-            }
-            return;
-          }
-          state.subscribed = true;
-          state.settleReady();
-        },
-        (error) => {
-          if (this.patterns.get(state.pattern) !== state) return;
-          const wsmqError = error instanceof WsmqError ? error : this.wrap("INTERNAL", "subscribe failed", error);
-          if (wsmqError.code === "DISCONNECTED") return;
-          state.settleReady(wsmqError);
-          this.emit("error", new WsmqError(wsmqError.code, `subscribe ${state.pattern} failed: ${wsmqError.message}`, {
-            topic: state.pattern,
-            details: wsmqError.details,
-            remote: wsmqError.remote
-          }));
-        }
-      );
-    }
-    // ---------------------------------------------------------------- receiving
-    receive(socket, data) {
-      const envelope = decodeEnvelope2(data);
-      if (typeof envelope === "string") {
-        this.emit("error", new WsmqError("BAD_MESSAGE", `bad frame from broker (${envelope})`));
+    afterLoss(end, wasOpen, error) {
+      const step = this.lifecycle.afterLoss(end, wasOpen);
+      if (step.kind === "close") {
+        this.finishClosed(end);
+        if (wasOpen) this.emit("close", { ...end, willReconnect: false });
         return;
       }
-      const { header } = envelope;
-      switch (header.type) {
-        case "response":
-        case "error":
-          this.receiveAnswer(envelope);
-          return;
-        case "event":
-          if (header.topic === "_internal.client.registered") {
-            if (isRegisteredBody(envelope.body)) this.onRegistered(socket, envelope.body);
-            else this.emit("error", new WsmqError("BAD_MESSAGE", "malformed registration acknowledgement"));
-            return;
-          }
-          if (header.topic === "_internal.cancel") {
-            if (isCancelNotice(envelope.body)) {
-              const controller = this.inflight.get(envelope.body.correlationID);
-              controller?.abort(new WsmqError("CANCELLED", `cancelled by the broker (${envelope.body.reason})`));
-            }
-            return;
-          }
-          this.dispatchEvent(envelope);
-          return;
-        case "request":
-          void this.answerRequest(socket, envelope);
-          return;
-      }
+      this.setStatus({ state: "reconnecting", attempt: step.attempt, delayMs: step.delayMs, error });
+      if (wasOpen) this.emit("close", { ...end, willReconnect: true });
+      if (this.lifecycle.closing) return;
+      this.reconnectTimer = setTimeout(() => {
+        this.reconnectTimer = void 0;
+        if (!this.lifecycle.closing) this.openSocket();
+      }, step.delayMs);
     }
-    receiveAnswer(envelope) {
-      const correlationID = envelope.header.correlationID;
-      const pending = this.pending.get(correlationID);
-      if (pending === void 0 && this.settled.has(correlationID)) return;
-      if (envelope.header.type === "response") {
-        if (pending !== void 0) this.settle(pending, { body: envelope.body });
-        return;
-      }
-      const { code, message, details } = readErrorBody(envelope.body);
-      const error = new WsmqError(code, message, { details, correlationID, topic: pending?.topic, remote: true });
-      if (code === "UNAUTHENTICATED" && this.currentStatus.state === "registering") this.authError = error;
-      if (pending !== void 0) this.settle(pending, error);
-      else this.emit("error", error);
-    }
-    context(envelope, pattern, signal) {
-      return {
-        topic: envelope.header.topic,
-        pattern,
-        type: envelope.header.type === "request" ? "request" : "event",
-        header: envelope.header,
-        envelope,
-        source: envelope.header.source,
-        signal
-      };
-    }
-    dispatchEvent(envelope) {
-      const topic = envelope.header.topic;
-      const signal = new AbortController().signal;
-      for (const entry of [...this.handlers]) {
-        if (!topicMatches(entry.pattern, topic)) continue;
-        try {
-          const result = entry.handler(envelope.body, this.context(envelope, entry.pattern, signal));
-          if (result instanceof Promise) {
-            result.catch((error) => this.emit("error", this.wrap("HANDLER_ERROR", `handler for ${topic} failed`, error)));
-          }
-        } catch (error) {
-          this.emit("error", this.wrap("HANDLER_ERROR", `handler for ${topic} failed`, error));
-        }
-      }
-    }
-    /** Server→client RPC (§2): the first handler whose pattern matches answers. */
-    async answerRequest(socket, envelope) {
-      const { topic, ttl, correlationID } = envelope.header;
-      const answer = (type, body) => {
-        if (socket !== this.socket) return;
-        let frame;
-        try {
-          frame = this.encode(type, correlationID, body, { correlationID });
-          this.checkSize(frame, topic);
-        } catch (error) {
-          const code = error instanceof WsmqError ? error.code : "HANDLER_ERROR";
-          frame = this.encode("error", correlationID, {
-            error: { code, message: `cannot send the answer: ${errorMessageOf(error)}` }
-          }, { correlationID });
-        }
-        this.rawSend(socket, frame);
-      };
-      const entry = this.handlers.find((candidate) => topicMatches(candidate.pattern, topic));
-      if (entry === void 0) {
-        answer("error", { error: { code: "NO_HANDLER", message: `no handler for ${topic} on this client` } });
-        return;
-      }
-      const controller = new AbortController();
-      this.inflight.set(correlationID, controller);
-      const ttlTimer = ttl !== void 0 ? setTimeout(
-        () => controller.abort(new WsmqError("TIMEOUT", `request ${topic} outlived its ttl`)),
-        ttl + TTL_GRACE_MS
-      ) : void 0;
-      try {
-        const result = await entry.handler(
-          envelope.body,
-          this.context(envelope, entry.pattern, controller.signal)
-        );
-        if (!controller.signal.aborted) answer("response", result === void 0 ? null : result);
-      } catch (error) {
-        if (!controller.signal.aborted) {
-          const details = error?.details;
-          const errorBody = {
-            code: errorCodeOf(error),
-            message: errorMessageOf(error)
-          };
-          if (details !== void 0) errorBody.details = details;
-          answer("error", { error: errorBody });
-        }
-      } finally {
-        clearTimeout(ttlTimer);
-        if (this.inflight.get(correlationID) === controller) this.inflight.delete(correlationID);
-      }
+    finishClosed(end) {
+      const error = new WsmqError("DISCONNECTED", "client closed");
+      this.pending.failAll(error);
+      this.outbox.drain();
+      this.subscriptions.linkLost();
+      if (this.currentStatus.state !== "closed") this.setStatus({ state: "closed", code: end.code, reason: end.reason });
+      const reason = this.authError ?? error;
+      for (const waiter of this.connectWaiters.splice(0)) waiter.reject(reason);
+      for (const waiter of this.closeWaiters.splice(0)) waiter();
     }
   };
 
