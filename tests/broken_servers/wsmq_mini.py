@@ -110,10 +110,14 @@ def _register_body(data: str | bytes) -> Any:
     return {}
 
 
+_REGISTER_LIMITS = {"pageSessionID": 256, "brokerClientID": 128, "resumeToken": 1024}
+"""RegisterBody's maxLength per member (control.schema.json; this server reads no schema)."""
+
+
 def _register_body_ok(body: Any) -> bool:
     return isinstance(body, dict) and all(
-        isinstance(body[k], str)
-        for k in ("pageSessionID", "brokerClientID", "resumeToken")
+        isinstance(body[k], str) and len(body[k]) <= limit
+        for k, limit in _REGISTER_LIMITS.items()
         if k in body
     )
 

@@ -7,19 +7,24 @@ correlationID, else the offending messageID when readable, else ``"_invalid"``).
 is checked by the session, not here, because responses use the correlation ID as topic.
 
 No per-message schema validation beyond what msgspec does while decoding into typed Structs:
-that is the hot path, and msgspec's typed decode is both the parser and the validator.
+that is the hot path, and msgspec's typed decode is both the parser and the validator. Its
+constraints are the schema's: the header fields are typed with the generated aliases
+(``models.MessageID``, ``Topic``, ``Timestamp``) and the per-type correlationID check uses the
+generated ``rules.MAX_ID_LENGTH``, so no limit is written here.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import msgspec
 
 from ..errors import APP_CODE_RE, BadMessage, WsmqError
+from ..models import MessageID, Timestamp, Topic
 from .ids import next_id
+from .rules import MAX_ID_LENGTH
 
 __all__ = [
     "INVALID_CORRELATION",
@@ -44,10 +49,7 @@ INVALID_CORRELATION = "_invalid"
 TRACEPARENT_RE = re.compile(r"[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}(?:-[^\s]*)?")
 """A W3C Trace Context ``traceparent`` (version-traceid-parentid-flags, spec §3.2); later
 versions may append fields after a ``-``. A header value not matching it is ignored."""
-_Id = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
-_Topic = Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
-_MAX_INT = 2**53 - 1
-_Timestamp = Annotated[int, msgspec.Meta(ge=0, le=_MAX_INT)]
+_MAX_INT = 2**53 - 1  # the largest integer every language reads exactly (Ttl, Timestamp)
 
 
 class Header(
@@ -74,10 +76,10 @@ class _WireHeader(
     """What the decoder accepts: ``correlationID``/``ttl`` are checked per type afterwards,
     because on an event they must be ignored whatever their JSON type (spec §3.2)."""
 
-    message_id: _Id
+    message_id: MessageID
     type: MessageType
-    topic: _Topic
-    timestamp: _Timestamp
+    topic: Topic
+    timestamp: Timestamp
     correlation_id: Any = msgspec.UNSET
     ttl: Any = msgspec.UNSET
     source: str | msgspec.UnsetType = msgspec.UNSET
@@ -148,10 +150,10 @@ def _readable_ids(frame: str | bytes) -> str | None:
     if not isinstance(header, dict):
         return None
     corr = header.get("correlationID")
-    if header.get("type") == "request" and isinstance(corr, str) and 0 < len(corr) <= 128:
+    if header.get("type") == "request" and isinstance(corr, str) and 0 < len(corr) <= MAX_ID_LENGTH:
         return corr
     mid = header.get("messageID")
-    if isinstance(mid, str) and 0 < len(mid) <= 128:
+    if isinstance(mid, str) and 0 < len(mid) <= MAX_ID_LENGTH:
         return mid
     return None
 
@@ -207,7 +209,7 @@ def decode(frame: str | bytes) -> Message:
         return Message(header, wire.body)
     corr = h.correlation_id
     answer = kind == "request"
-    if type(corr) is not str or not 0 < len(corr) <= 128:
+    if type(corr) is not str or not 0 < len(corr) <= MAX_ID_LENGTH:
         raise _bad(
             f"correlationID (1-128 characters) is required on a {kind}", h.message_id, answer
         )

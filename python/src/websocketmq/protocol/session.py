@@ -65,11 +65,13 @@ from ..errors import (
     WsmqError,
 )
 from ..limits import DEFAULT_LIMITS, ConnectionGuard, Limits, json_depth_exceeds, sniff_correlation
+from ..models import SubscribeBody
+from .bodies import read_cancel, read_register, read_subscribe, read_unsubscribe
 from .envelope import INVALID_CORRELATION, Message, decode, encode, new_error, new_event, now_ms
 from .envelope import new_response as _new_response
 from .rpc import Lookup, PendingTable
 from .tokens import issue_token, verify_token
-from .topics import is_reserved, validate_pattern, validate_topic
+from .topics import is_reserved, validate_topic
 
 __all__ = [
     "TRANSITIONS",
@@ -244,10 +246,6 @@ class SessionConfig:
     registration_topic: str = "_client.register"
     limits: Limits = DEFAULT_LIMITS
     """JSON depth, message rate and protocol-error budget (websocketmq.limits)."""
-
-
-_REGISTER_FIELDS = (("pageSessionID", 256), ("brokerClientID", 128), ("resumeToken", 1024))
-"""RegisterBody (spec/schema/control.schema.json): optional strings with these maximum lengths."""
 
 
 def _error_frame(exc: WsmqError) -> bytes:
@@ -447,27 +445,18 @@ class ServerSession(Generic[W]):
         previous = self.client_id
         resumed = False
         if msg is not None:
-            body = msg.body if msg.body is not None else {}
-            if not isinstance(body, dict):
-                err = BadMessage("register body must be an object", None, msg.header.message_id)
-                return [Send(self._fault(err))]
-            for field, limit in _REGISTER_FIELDS:
-                value = body.get(field)
-                if value is not None and (not isinstance(value, str) or len(value) > limit):
-                    err = BadMessage(
-                        f"register: {field} must be a string of at most {limit} characters",
-                        None,
-                        msg.header.message_id,
-                    )
-                    return [Send(self._fault(err))]  # stays OPEN (spec §6.2), charged
-            page = body.get("pageSessionID")
+            try:
+                body = read_register(msg.body, msg.header.message_id)
+            except BadMessage as err:
+                return [Send(self._fault(err))]  # stays OPEN (spec §6.2), charged
+            page = body.pageSessionID
             self.page_session_id = page if isinstance(page, str) else None
-            old_id = body.get("brokerClientID")
-            token = body.get("resumeToken")
+            old_id = body.brokerClientID
+            token = body.resumeToken
             if (
                 isinstance(old_id, str)
                 and isinstance(token, str)
-                and 0 < len(old_id) <= 128
+                and old_id
                 and verify_token(self.config.resume_secret, old_id, token, self._clock())
             ):
                 self.client_id = old_id
@@ -502,11 +491,7 @@ class ServerSession(Generic[W]):
         header = msg.header
         topic = header.topic
         if topic == "_client.cancel":
-            body = msg.body
-            corr = body.get("correlationID") if isinstance(body, dict) else None
-            if not isinstance(corr, str) or not 0 < len(corr) <= 128:  # CancelBody
-                raise BadMessage("_client.cancel needs {correlationID}", None, header.message_id)
-            return CancelRequest(corr)
+            return CancelRequest(read_cancel(msg.body, header.message_id).correlationID)
         if is_reserved(topic):
             raise Forbidden(f"clients may not publish on {topic!r}", None, header.message_id)
         try:
@@ -542,23 +527,13 @@ class ServerSession(Generic[W]):
 
     def _subscription(self, msg: Message, subscribe: bool) -> Subscribe | Unsubscribe:
         corr = msg.header.correlation_id
-        body = msg.body
-        pattern = body.get("topic") if isinstance(body, dict) else None
-        if not isinstance(pattern, str):
-            raise BadMessage("body must be {topic: pattern}", None, corr)
-        try:
-            validate_pattern(pattern)
-        except BadTopic as exc:
-            exc.correlation_id = corr
-            raise
-        if is_reserved(pattern):
-            raise Forbidden(f"clients may not subscribe to {pattern!r}", None, corr)
-        if subscribe:
-            echo = body.get("echo", False) if isinstance(body, dict) else False
-            if not isinstance(echo, bool):  # SubscribeBody: echo is a boolean (spec §7.1)
-                raise BadMessage("_client.subscribe: echo must be a boolean", None, corr)
-            return Subscribe(msg, pattern, echo)
-        return Unsubscribe(msg, pattern)
+        read = read_subscribe if subscribe else read_unsubscribe
+        body = read(msg.body, corr)  # BAD_MESSAGE, or BAD_TOPIC for a bad pattern (§7.1)
+        if is_reserved(body.topic):
+            raise Forbidden(f"clients may not subscribe to {body.topic!r}", None, corr)
+        if isinstance(body, SubscribeBody):
+            return Subscribe(msg, body.topic, body.echo is True)
+        return Unsubscribe(msg, body.topic)
 
     def _answer(self, msg: Message) -> Answer[W] | Send | None:
         corr = msg.header.correlation_id
