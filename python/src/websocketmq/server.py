@@ -2,8 +2,9 @@
 
 ``serve(broker, host, port, path)`` accepts wsmq/1 connections on ``path`` (other paths: 404),
 selects the ``wsmq.v1`` subprotocol when offered and accepts clients that offer none (seed
-clients, spec §2.1), checks the Origin allow-list (403) and the ``authenticate`` hook (401) at the
-upgrade, and serves a few plain HTTP GETs: ``/healthz`` and ``/readyz`` (docs/operations.md,
+clients, spec §2.1), admits upgrades through :class:`~websocketmq.guards.UpgradeGuard` (Host and
+Origin 403, closing 503, per-IP 429, ``authenticate`` 401: the guards every transport shares),
+and serves a few plain HTTP GETs: ``/healthz`` and ``/readyz`` (docs/operations.md,
 "Health"), ``/metrics`` when the broker has metrics on, ``/dashboard`` (behind ``authenticate``)
 when it has the dashboard on, the application's own files given as
 ``pages={"/": Path("web/index.html"), …}`` (read on each GET), and, when the package ships
@@ -24,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import logging
 from collections import deque
 from collections.abc import Generator, Mapping
@@ -41,9 +41,10 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.protocol import State as _WsState
 
-from .broker import Broker, HandshakeRequest
+from .broker import Broker
+from .guards import Admission, Refusal, Upgrade, UpgradeGuard
 from .health import not_ready_reason
-from .limits import ConnectionCounter, RedactingFilter, origin_allowed, redact
+from .limits import RedactingFilter
 
 __all__ = ["SUBPROTOCOL", "Server", "fast_write_supported", "serve"]
 
@@ -119,6 +120,10 @@ def _response(status: int, reason: str, body: bytes, content_type: str) -> Respo
         ]
     )
     return Response(status, reason, headers, body)
+
+
+def _refuse(refusal: Refusal) -> Response:
+    return _response(refusal.status, refusal.reason, refusal.body, "text/plain")
 
 
 class _Transport:
@@ -314,8 +319,10 @@ class Server:
         self._identities: dict[ServerConnection, Any] = {}
         """Identity from ``authenticate``, from the upgrade until :meth:`_handle` takes it;
         dropped by :meth:`_release` on every other way out (failed handshake, timeout)."""
-        self._per_ip = ConnectionCounter(broker.options.max_connections_per_ip)
-        self._ip_of: dict[ServerConnection, str] = {}
+        self._guard = UpgradeGuard(broker)
+        """Every upgrade-time guard (websocketmq.guards): one place for every transport."""
+        self._ip_of: dict[ServerConnection, Admission] = {}
+        """The admission (per-IP slot) of each connection, released on every way out."""
         # per connection until its handshake ends: _handle takes over (one task less per open
         # connection), else the watcher releases the connection's per-IP slot and identity
         self._watchers: dict[ServerConnection, asyncio.Task[None]] = {}
@@ -411,55 +418,30 @@ class Server:
                 if body is not None:
                     return _response(200, "OK", body, static[1])
             return _response(404, "Not Found", b"not found\n", "text/plain; charset=utf-8")
-        opts = self.broker.options
-        origins = request.headers.get_all("Origin")
-        origin = origins[0] if len(origins) == 1 else None
-        hosts = request.headers.get_all("Host")
-        if len(origins) > 1 or not origin_allowed(
-            origin, hosts[0] if len(hosts) == 1 else None, opts.allowed_origins
-        ):
-            log.info("rejected origin %r", redact(", ".join(origins)))
-            return _response(403, "Forbidden", b"origin not allowed\n", "text/plain")
-        if self.broker.closing:
-            return _response(503, "Service Unavailable", b"shutting down\n", "text/plain")
-        ip = _peer_ip(conn)
-        if not self._per_ip.acquire(ip):
-            log.info("refused %s: more than %d connections", ip, self._per_ip.limit)
-            return _response(429, "Too Many Requests", b"too many connections\n", "text/plain")
-        self._ip_of[conn] = ip
+        asked = Upgrade(request.path, request.headers, conn.remote_address, conn.local_address)
+        admission = self._guard.reserve(asked)
+        if isinstance(admission, Refusal):
+            return _refuse(admission)
+        self._ip_of[conn] = admission
         self._watchers[conn] = asyncio.get_running_loop().create_task(
             self._release_when_closed(conn)
         )
-        if opts.authenticate is not None:
-            identity = await self._authenticate(conn, request, ip)
-            if identity is None:
-                self._release(conn)
-                return _response(401, "Unauthorized", b"unauthenticated\n", "text/plain")
-            if conn not in self._ip_of:  # the client left while the hook ran: cleaned up
-                return _response(401, "Unauthorized", b"connection gone\n", "text/plain")
-            self._identities[conn] = identity
+        refusal = await self._guard.authenticate(asked, admission)
+        if refusal is not None:
+            self._release(conn)
+            return _refuse(refusal)
+        if conn not in self._ip_of:  # the client left while the hook ran: cleaned up
+            return _response(401, "Unauthorized", b"connection gone\n", "text/plain")
+        if admission.identity is not None:
+            self._identities[conn] = admission.identity
         return None
-
-    async def _authenticate(self, conn: ServerConnection, request: Request, ip: str) -> Any:
-        """The ``authenticate`` hook's identity for this request, None when it refuses."""
-        authenticate = self.broker.options.authenticate
-        assert authenticate is not None
-        hreq = HandshakeRequest(request.path, request.headers, conn.remote_address)
-        try:
-            identity = authenticate(hreq)
-            if inspect.isawaitable(identity):
-                identity = await identity
-        except Exception as exc:
-            # the type only: applications put the offending token in exception messages
-            log.info("authentication failed for %s: %s", ip, type(exc).__name__)
-            return None
-        return identity
 
     async def _dashboard(self, conn: ServerConnection, request: Request, dash: Any) -> Response:
         """The dashboard page, behind the ``authenticate`` hook like an upgrade (401 when it
         refuses); docs/operations.md, "Dashboard"."""
         hook = self.broker.options.authenticate
-        if hook is not None and await self._authenticate(conn, request, _peer_ip(conn)) is None:
+        upgrade = Upgrade(request.path, request.headers, conn.remote_address, conn.local_address)
+        if hook is not None and await self._guard.identify(upgrade) is None:
             return _response(401, "Unauthorized", b"unauthenticated\n", "text/plain")
         return _response(200, "OK", dash.page(), "text/html; charset=utf-8")
 
@@ -467,9 +449,9 @@ class Server:
         """Give back ``conn``'s per-IP slot and forget its identity; idempotent (called on
         every way out)."""
         self._identities.pop(conn, None)
-        ip = self._ip_of.pop(conn, None)
-        if ip is not None:
-            self._per_ip.release(ip)
+        admission = self._ip_of.pop(conn, None)
+        if admission is not None:
+            admission.release()
 
     async def _release_when_closed(self, conn: ServerConnection) -> None:
         """Covers handshakes that never reach :meth:`_handle` (timeout, peer gone, 4xx).
@@ -538,14 +520,6 @@ class Server:
                     writer.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await writer
-
-
-def _peer_ip(conn: ServerConnection) -> str:
-    """The remote IP the per-IP limit counts (the proxy's, behind a reverse proxy)."""
-    address = conn.remote_address
-    if isinstance(address, tuple) and address:
-        return str(address[0])
-    return str(address)
 
 
 def _select_subprotocol(conn: ServerConnection, offered: Any) -> Any:

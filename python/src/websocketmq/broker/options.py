@@ -29,8 +29,22 @@ class HandshakeRequest:
     """What ``authenticate`` sees of the HTTP upgrade request."""
 
     path: str
+    """Path and query string of the request."""
     headers: Any  # websockets.datastructures.Headers (case-insensitive mapping)
+    """The request headers, ``websockets.datastructures.Headers`` under every transport."""
     remote_address: Any = None
+    """The socket's peer ``(ip, port)`` (a reverse proxy's, behind one)."""
+    scope: Any = None
+    """The transport's request: the ASGI scope (with ``scope["session"]`` when the app runs
+    Starlette's SessionMiddleware) under ``websocketmq.asgi``, the ``aiohttp.web.Request``
+    under ``websocketmq.aiohttp``, None under the standalone server (docs/integration.md)."""
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        """The request's cookies by name (a cookie login becomes the connection's identity)."""
+        from ..guards import parse_cookies
+
+        return parse_cookies(self.headers)
 
 
 Authenticate = Callable[[HandshakeRequest], "Any | Awaitable[Any]"]
@@ -80,6 +94,20 @@ class BrokerOptions:
     None (default): *same-origin* — a browser's Origin must match the request's Host; clients
     that send no Origin (non-browser) are accepted. A list: exactly these origins (normalized:
     case, default port); add ``None`` to accept clients without an Origin; ``["*"]``: any."""
+    allowed_hosts: Sequence[str] | None = None
+    """Host names accepted at the upgrade (DNS rebinding, docs/security.md §3.1); refused →
+    HTTP 403. None (default): a request arriving on a loopback address must name a loopback
+    host (``localhost``, ``127.0.0.1``, ``[::1]``…), any name elsewhere. A list: on every
+    interface, loopback names, IP literals and these names (``.example.com``: with its
+    subdomains; ``"*"``: any)."""
+    trusted_proxies: Sequence[str] = ()
+    """Addresses or networks (``10.0.0.0/8``) of reverse proxies whose ``forwarded_header``
+    names the client: the per-IP limit and the logs then use that address (docs/security.md
+    §4). Empty (default): the socket's peer, headers ignored (anyone can send them)."""
+    forwarded_header: str = "X-Forwarded-For"
+    """The header the trusted proxies set: ``X-Forwarded-For`` (nginx, HAProxy, cloud load
+    balancers) or ``Forwarded`` (RFC 7239). Only one is read: a proxy that sets one passes the
+    other through from the client unchanged."""
     registration_topic: str = "_client.register"
     """Topic of the registration event (design.md §4)."""
     max_pending_requests_per_connection: int = 256
@@ -120,8 +148,8 @@ class BrokerOptions:
     error_window: float = DEFAULT_LIMITS.error_window
     """Seconds over which the error budget refills."""
     max_connections_per_ip: int = DEFAULT_LIMITS.max_connections_per_ip
-    """Concurrent connections per remote address → HTTP 429 (0: off). Behind a proxy every
-    client shares the proxy's address: raise it or enforce the limit at the proxy."""
+    """Concurrent connections per client address → HTTP 429 (0: off). Behind a proxy every
+    client shares the proxy's address unless the proxy is in ``trusted_proxies``."""
     handshake_timeout: float = DEFAULT_LIMITS.handshake_timeout
     """Seconds from TCP accept to a completed upgrade (slowloris) → connection dropped."""
     close_timeout: float = 2.0
