@@ -7,7 +7,15 @@ import json
 from typing import Any
 
 import pytest
-from websocketmq import BadTopic, ConnectionClosed, Disconnected, Message, Status, connect
+from websocketmq import (
+    BadTopic,
+    ConnectFailed,
+    ConnectionClosed,
+    Disconnected,
+    Message,
+    Status,
+    connect,
+)
 from websocketmq.testing import run_broker
 from websockets.asyncio.client import connect as ws_connect
 
@@ -100,8 +108,9 @@ async def test_closed_client_refuses_work_and_validates_topics() -> None:
 async def test_first_connect_failure_raises() -> None:
     async with run_broker(port=0) as live:
         port = live.port
-    with pytest.raises(OSError):
+    with pytest.raises(ConnectFailed) as info:  # inside the WsmqError tree (issue 19)
         await connect(f"ws://127.0.0.1:{port}/ws", connect_timeout=2)
+    assert info.value.details["reason"] == "refused"
 
 
 async def test_client_answers_no_handler_and_handler_errors_reach_server() -> None:
@@ -240,6 +249,6 @@ async def test_no_offline_queue_publish_and_request_fail_at_once_while_disconnec
                 await asyncio.wait_for(client.publish("t.x", 1), 1)
             with pytest.raises(Disconnected):
                 await asyncio.wait_for(client.request("t.x", 1, timeout=30), 1)
-        assert client._pending == {}
+        assert len(client.session.pending) == 0
     finally:
         await client.close()

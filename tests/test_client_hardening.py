@@ -60,7 +60,7 @@ async def test_a_request_the_caller_cancels_tells_the_broker_so_its_handler_stop
             with pytest.raises(asyncio.CancelledError):
                 await call
             await asyncio.wait_for(stopped.wait(), 5)
-            assert client._pending == {}
+            assert len(client.session.pending) == 0
             assert await client.ping(5) > 0  # the connection is fine
 
 
@@ -81,7 +81,7 @@ async def test_frames_over_max_message_size_fail_locally_with_too_large() -> Non
                 await client.publish("big.topic", "x" * 5000)
             with pytest.raises(TooLarge):
                 await client.request("big.echo", "x" * 5000, timeout=5)
-            assert client._pending == {}
+            assert len(client.session.pending) == 0
             await client.subscribe("client.big", lambda m: "y" * 5000)
             with pytest.raises(Exception) as info:  # the answer is too big: an error instead
                 await live.broker.request_to_client(client.client_id or "", "client.big", None, 3)
@@ -143,7 +143,7 @@ async def test_close_leaves_no_task_of_the_client_running() -> None:
         entered.clear()
         await live.broker.publish("client.events", 1)
         await asyncio.wait_for(entered.wait(), 5)
-        started = set(client._tasks) | set(client._served.values())
+        started = set(client._tasks) | set(client.session.served.values())
         assert len(started) == 2
         await client.close()
         assert all(task.done() for task in started)
@@ -257,7 +257,7 @@ async def test_no_answer_after_internal_cancel_even_when_the_handler_returns_any
             got = await asyncio.wait_for(answers.get(), 5)
             assert got["header"]["correlationID"] == "s-2", got  # nothing for s-1 before it
             assert got["body"] == "marker"
-            assert client._served == {}
+            assert client.session.served == {}
 
 
 async def test_backs_off_longer_after_each_4029_in_a_row(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -326,7 +326,7 @@ async def test_a_body_that_cannot_be_encoded_raises_bad_message() -> None:
             await client.publish("a.b", object())
         with pytest.raises(BadMessage):
             await client.request("a.b", {"x": object()}, timeout=5)
-        assert client._pending == {}
+        assert len(client.session.pending) == 0
         assert client.connected
 
 
@@ -360,4 +360,4 @@ async def test_an_infinite_or_huge_timeout_is_clamped_into_a_valid_ttl() -> None
         async with connect(live.url) as client:
             assert await client.request("svc.echo", 1, timeout=math.inf) == 1
             assert await client.request("svc.echo", 2, timeout=1e300) == 2
-            assert client._pending == {}
+            assert len(client.session.pending) == 0

@@ -26,12 +26,13 @@ from .broker import (
     HandshakeRequest,
     Subscription,
 )
-from .client import Client, ClientSubscription, Status, connect
+from .client import Client, ClientOptions, ClientSubscription, Status, connect
 from .errors import (
     AlreadyRegistered,
     BadMessage,
     BadTopic,
     Cancelled,
+    ConnectFailed,
     ConnectionClosed,
     Disconnected,
     Forbidden,
@@ -64,7 +65,9 @@ __all__ = [
     "Cancelled",
     "Client",
     "ClientConnection",
+    "ClientOptions",
     "ClientSubscription",
+    "ConnectFailed",
     "ConnectionClosed",
     "Disconnected",
     "Forbidden",

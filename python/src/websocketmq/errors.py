@@ -24,7 +24,8 @@ caught on one side can be put on the wire unchanged and rebuilt on the other sid
     ├── RateLimited              RATE_LIMITED  too many requests in flight / messages per second
     ├── ShuttingDown             SHUTTING_DOWN the broker is closing
     ├── InternalError            INTERNAL      a bug on the other side
-    └── ConnectionClosed         DISCONNECTED  the local connection is closed (client side)
+    ├── ConnectionClosed         DISCONNECTED  the local connection is closed (client side)
+    └── ConnectFailed            DISCONNECTED  ``connect()`` could not connect or register
 
 An error envelope received from the peer is rebuilt with :func:`error_from_wire`: known codes give
 the class above (so ``except NoHandler`` works whichever side raised it) with ``remote=True``;
@@ -44,6 +45,7 @@ __all__ = [
     "BadMessage",
     "BadTopic",
     "Cancelled",
+    "ConnectFailed",
     "ConnectionClosed",
     "Disconnected",
     "Forbidden",
@@ -199,6 +201,12 @@ class Disconnected(_Coded):
 
 class ConnectionClosed(Disconnected):
     """The local connection is closed (``close()`` was called, or it was lost and not back)."""
+
+
+class ConnectFailed(Disconnected):
+    """A client could not connect to or register with a broker; the message says what to
+    check, ``details`` is ``{"url", "reason"}`` (``reason``: ``bad-url``, ``refused``,
+    ``http-status`` with ``status``, ``not-wsmq``, ``timeout``, ``handshake``)."""
 
 
 class UnknownClient(_Coded):

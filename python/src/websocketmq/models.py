@@ -293,6 +293,32 @@ class RegisteredBody(Struct):
     """
     Echo of the register body's pageSessionID, when it had one.
     """
+    messageRate: (
+        Annotated[
+            float,
+            Meta(
+                description='Events and requests per second the broker accepts from this connection, sustained; 0: no limit (section 12.1). Clients pace themselves under it.',
+                ge=0.0,
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
+    """
+    Events and requests per second the broker accepts from this connection, sustained; 0: no limit (section 12.1). Clients pace themselves under it.
+    """
+    messageBurst: (
+        Annotated[
+            float,
+            Meta(
+                description='Events and requests the connection may send at once before messageRate applies (section 12.1).',
+                ge=0.0,
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
+    """
+    Events and requests the connection may send at once before messageRate applies (section 12.1).
+    """
 
 
 class ClientPresenceBody(Struct):

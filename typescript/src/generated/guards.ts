@@ -367,6 +367,14 @@ const DEFS: { readonly [name: string]: Schema } = {
       "maxMessageSize": {
         "type": "integer",
         "minimum": 1
+      },
+      "messageRate": {
+        "type": "number",
+        "minimum": 0
+      },
+      "messageBurst": {
+        "type": "number",
+        "minimum": 0
       }
     }
   },

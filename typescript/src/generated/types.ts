@@ -188,6 +188,10 @@ export interface RegisteredBody {
   pingInterval: number;
   /** Largest frame in bytes the broker accepts (section 12.1). */
   maxMessageSize: number;
+  /** Events and requests per second the broker accepts from this connection, sustained; 0: no limit (section 12.1). Clients pace themselves under it. */
+  messageRate?: number;
+  /** Events and requests the connection may send at once before messageRate applies (section 12.1). */
+  messageBurst?: number;
   /** Unknown members are allowed and ignored (spec/protocol.md §3.4). */
   [extra: string]: unknown;
 }

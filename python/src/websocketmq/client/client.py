@@ -1,10 +1,17 @@
 """The Python wsmq/1 client: ``connect(url, *, …)`` (the seed's ``client.ConnectWithOptions``).
 
+This module is the asyncio glue: the decisions are the sans-I/O
+:class:`~websocketmq.protocol.client_session.ClientSession`'s (registration and its ack, the
+pending table, what each frame means, answer rules, subscriptions, backoff, pacing), the
+settings are one :class:`~websocketmq.client.options.ClientOptions`; here live the socket, the
+futures, the tasks and the timers.
+
 One supervisor task owns the connection: it opens the WebSocket, registers (resuming the
 previous identity with its token when reconnecting, design.md §4), re-subscribes, then reads
 until the socket goes; then it fails every pending request at once with ``Disconnected`` and,
 with ``auto_reconnect``, tries again with exponential backoff, full jitter and a cap, reset after
-every successful connection (after 4029, error budget spent, it keeps growing instead). A close
+every successful connection (after 4029, error budget spent, it keeps growing instead). A
+first connection that fails raises ``ConnectFailed`` saying what to check (issue 19). A close
 code that forbids reconnecting (1000, 1008, 4001, 4009: spec §12.2) ends the client. Requests map
 correlation IDs to futures and always clean up; one the caller cancels sends ``_client.cancel``.
 
@@ -26,41 +33,43 @@ import contextlib
 import enum
 import inspect
 import logging
+import math
 import random
 from collections.abc import Awaitable, Callable, Generator
-from typing import Any, TypeVar, overload
+from dataclasses import replace
+from typing import Any, TypeVar, assert_never, overload
+from urllib.parse import urlsplit
 
 from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as _ws_connect
 from websockets.exceptions import ConnectionClosed as _WsClosed
-from websockets.exceptions import WebSocketException
+from websockets.exceptions import InvalidHandshake, InvalidStatus, InvalidURI, WebSocketException
 
 from .. import tracing
 from ..errors import (
-    BadMessage,
+    ConnectFailed,
     ConnectionClosed,
     Disconnected,
     HandlerError,
-    NoHandler,
-    ProtocolError,
-    RateLimited,
     RequestTimeout,
-    TooLarge,
     WsmqError,
-    error_from_wire,
 )
-from ..protocol.envelope import (
-    Message,
-    decode,
-    encode,
-    new_error,
-    new_event,
-    new_request,
-    new_response,
+from ..protocol.client_session import (
+    CancelServed,
+    ClientSession,
+    Deliver,
+    Drop,
+    Entry,
+    Reply,
+    Serve,
+    Settle,
+    SlowDown,
+    reconnects_after,
 )
-from ..protocol.rules import NO_RECONNECT_CLOSE_CODES
-from ..protocol.topics import HandlerEntry, SubscriptionIndex, validate_pattern, validate_topic
+from ..protocol.envelope import Message
+from ..protocol.topics import validate_pattern, validate_topic
 from ..typed import convert
+from .options import ClientOptions
 
 __all__ = ["Client", "ClientHandler", "ClientSubscription", "Status", "connect"]
 
@@ -69,15 +78,6 @@ log = logging.getLogger("websocketmq.client")
 T = TypeVar("T")
 ClientHandler = Callable[[Message], Any]
 """``(msg) -> body | None`` (sync or async)."""
-
-_NO_RECONNECT = NO_RECONNECT_CLOSE_CODES
-"""Close codes from the broker after which the client does not reconnect (spec §12.2): normal
-closure (the broker ended the session on purpose), policy / auth deadline (retrying with the same
-credential cannot help) and superseded (reconnecting would steal the identity back). Generated
-from spec/schema/close-codes.json, like the TypeScript client's set."""
-
-_MAX_TTL_MS = 2**53 - 1
-"""The largest ttl the wire format allows (§3.2); longer timeouts are sent as this."""
 
 _CLOSE_TIMEOUT = 2.0
 """Seconds ``close()`` waits for the broker's half of the closing handshake before dropping the
@@ -94,13 +94,10 @@ class Status(enum.Enum):
     CLOSED = "closed"
 
 
-_Entry = HandlerEntry[ClientHandler]
-
-
 class ClientSubscription:
     """A client handler registration; ``await sub.unsubscribe()`` removes it."""
 
-    def __init__(self, client: Client, entry: _Entry) -> None:
+    def __init__(self, client: Client, entry: Entry) -> None:
         self._client = client
         self._entry = entry
         self.pattern = entry.pattern
@@ -111,59 +108,59 @@ class ClientSubscription:
 
 
 class Client:
-    """A connected (or reconnecting) client; create it with :func:`connect`."""
+    """A connected (or reconnecting) client; create it with :func:`connect`.
 
-    def __init__(
-        self,
-        url: str,
-        *,
-        auto_reconnect: bool = True,
-        reconnect_min: float = 0.1,
-        reconnect_max: float = 10.0,
-        request_timeout: float = 30.0,
-        connect_timeout: float = 10.0,
-        page_session_id: str | None = None,
-        on_connect: Callable[[Client], Any] | None = None,
-        on_disconnect: Callable[[Client, BaseException | None], Any] | None = None,
-        subprotocols: list[str] | None = None,
-        max_concurrent_handlers: int = 256,
-        ws_options: dict[str, Any] | None = None,
-        auth: Any = None,
-    ) -> None:
+    ``Client(url, options)`` or ``Client(url, request_timeout=5, ...)``: keyword arguments
+    override the fields of ``options`` (:class:`ClientOptions`). The decisions are the
+    sans-I/O :class:`~websocketmq.protocol.client_session.ClientSession`'s (``self.session``);
+    this class owns the socket, the futures and the tasks.
+    """
+
+    def __init__(self, url: str, options: ClientOptions | None = None, **overrides: Any) -> None:
         self.url = url
-        self.auto_reconnect = auto_reconnect
-        self.reconnect_min = reconnect_min
-        self.reconnect_max = reconnect_max
-        self.request_timeout = request_timeout
-        self.connect_timeout = connect_timeout
-        self.page_session_id = page_session_id
-        self.on_connect = on_connect
-        self.on_disconnect = on_disconnect
-        self.subprotocols = ["wsmq.v1"] if subprotocols is None else subprotocols
-        self.max_concurrent_handlers = max_concurrent_handlers
-        self.ws_options = ws_options or {}
-        self.auth = auth
-        """Sent as ``"auth"`` in every ``_client.register`` (first-message authentication); a
-        callable (sync or async) is called on every (re)connection for a fresh credential."""
+        self.options = replace(options or ClientOptions(), **overrides)
+        opts = self.options
+        self.session: ClientSession[asyncio.Future[Message], asyncio.Task[None]] = ClientSession(
+            page_session_id=opts.page_session_id,
+            max_concurrent_handlers=opts.max_concurrent_handlers,
+        )
+        self.session.backoff.minimum = opts.reconnect_min
+        self.session.backoff.maximum = opts.reconnect_max
         self.status = Status.CONNECTING
-        self.client_id: str | None = None
-        self.resumed = False
         self.last_close_code: int | None = None
         """Close code of the last lost connection (1001: broker shut down, 4009: superseded)."""
-        self.registration: dict[str, Any] = {}
-        self._resume_token: str | None = None
         self._ws: ClientConnection | None = None
-        self._pending: dict[str, asyncio.Future[Message]] = {}
-        self._handlers: SubscriptionIndex[_Entry] = SubscriptionIndex()
-        self._patterns: dict[str, int] = {}
-        self._subs: dict[tuple[str, ClientHandler], ClientSubscription] = {}
-        self._echo: set[str] = set()
-        self._seq = 0
-        self._served: dict[str, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._supervisor: asyncio.Task[None] | None = None
+        self._handles: dict[Entry, ClientSubscription] = {}
         self._connected = asyncio.Event()
         self._closing = False
+
+    # -- what the session knows, under the names the client always had -----------------------
+
+    @property
+    def auto_reconnect(self) -> bool:
+        """Whether a lost connection is retried (an ``on_disconnect`` hook may turn it off)."""
+        return self.options.auto_reconnect
+
+    @auto_reconnect.setter
+    def auto_reconnect(self, value: bool) -> None:
+        self.options.auto_reconnect = value
+
+    @property
+    def client_id(self) -> str | None:
+        """The broker-assigned client ID (kept across reconnects by resuming, §6.4)."""
+        return self.session.client_id
+
+    @property
+    def resumed(self) -> bool:
+        """Whether the last registration resumed the previous client ID."""
+        return self.session.resumed
+
+    @property
+    def registration(self) -> dict[str, Any]:
+        """The last registration ack's body (spec §6.2)."""
+        return self.session.registration
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -174,21 +171,31 @@ class Client:
         return self
 
     async def _open(self) -> tuple[ClientConnection, asyncio.Task[None]]:
-        """Connect, register, start reading, re-subscribe; returns the socket and its reader."""
-        options: dict[str, Any] = {"close_timeout": _CLOSE_TIMEOUT, **self.ws_options}
-        ws = await _ws_connect(
-            self.url,
-            subprotocols=self.subprotocols or None,  # type: ignore[arg-type]
-            open_timeout=self.connect_timeout,
-            max_size=None,
-            **options,
-        )
+        """Connect, register, start reading, re-subscribe; returns the socket and its reader.
+        Every failure to connect is a ``ConnectFailed`` saying what to check (issue 19)."""
+        opts = self.options
+        ws = await self._upgrade()
         reader: asyncio.Task[None] | None = None
         try:
-            async with asyncio.timeout(self.connect_timeout):
-                await self._register(ws)
-                self._ws = ws
-                reader = asyncio.get_running_loop().create_task(self._read(ws))
+            try:
+                async with asyncio.timeout(opts.connect_timeout):
+                    await self._register(ws)
+            except TimeoutError:
+                raise ConnectFailed(
+                    f"{self.url} accepted the WebSocket upgrade but sent no wsmq/1 registration "
+                    f"ack within {opts.connect_timeout:g} s: is it a wsmq/1 broker (right port "
+                    "and path)?",
+                    {"url": self.url, "reason": "not-wsmq"},
+                ) from None
+            except _WsClosed as exc:
+                raise ConnectFailed(
+                    f"{self.url} closed the connection before acknowledging the registration "
+                    f"(close code {ws.close_code}): is it a wsmq/1 broker?",
+                    {"url": self.url, "reason": "not-wsmq", "closeCode": ws.close_code},
+                ) from exc
+            self._ws = ws
+            reader = asyncio.get_running_loop().create_task(self._read(ws))
+            async with asyncio.timeout(opts.connect_timeout):
                 await self._resubscribe()  # the reader settles these requests
         except BaseException:
             self._ws = None
@@ -198,53 +205,96 @@ class Client:
             raise
         self.status = Status.CONNECTED
         self._connected.set()
-        await self._call_hook(self.on_connect, self)
+        await self._call_hook(opts.on_connect, self)
         return ws, reader
 
+    async def _upgrade(self) -> ClientConnection:
+        """The WebSocket upgrade, its failures mapped into the ``WsmqError`` tree."""
+        opts = self.options
+        url = self.url
+        scheme = urlsplit(url).scheme if isinstance(url, str) else ""
+        if scheme not in ("ws", "wss"):
+            hint = (
+                f" (use ws{scheme[4:]}:// for the broker's WebSocket endpoint)"
+                if scheme in ("http", "https")
+                else ""
+            )
+            raise ConnectFailed(
+                f"{url!r} is not a WebSocket URL: it must start with ws:// or wss://{hint}",
+                {"url": url, "reason": "bad-url"},
+            )
+        options: dict[str, Any] = {"close_timeout": _CLOSE_TIMEOUT, **(opts.ws_options or {})}
+        subprotocols = ["wsmq.v1"] if opts.subprotocols is None else opts.subprotocols
+        try:
+            return await _ws_connect(
+                url,
+                subprotocols=subprotocols or None,  # type: ignore[arg-type]
+                open_timeout=opts.connect_timeout,
+                max_size=None,
+                **options,
+            )
+        except InvalidURI as exc:
+            raise ConnectFailed(
+                f"{url!r} is not a valid WebSocket URL ({exc.msg}): expected ws://host:port/path",
+                {"url": url, "reason": "bad-url"},
+            ) from exc
+        except InvalidStatus as exc:
+            status = exc.response.status_code
+            hint = {
+                404: "wrong path? the broker serves its WebSocket at the path given to serve() "
+                "(wsmq serve: /ws)",
+                401: "the broker's authenticate hook refused the upgrade: check the credential",
+                403: "refused: the Origin is not allowed or authentication failed",
+                429: "too many connections from this address (max_connections_per_ip)",
+            }.get(status, "is it a wsmq/1 broker at this path?")
+            raise ConnectFailed(
+                f"{url} refused the WebSocket upgrade with HTTP {status}: {hint}",
+                {"url": url, "reason": "http-status", "status": status},
+            ) from exc
+        except TimeoutError as exc:
+            raise ConnectFailed(
+                f"no WebSocket upgrade from {url} within {opts.connect_timeout:g} s: is the "
+                "host reachable and the port a WebSocket server?",
+                {"url": url, "reason": "timeout"},
+            ) from exc
+        except ConnectionRefusedError as exc:
+            raise ConnectFailed(
+                f"connection to {url} refused: is the broker running and listening on that "
+                "host and port?",
+                {"url": url, "reason": "refused"},
+            ) from exc
+        except InvalidHandshake as exc:
+            raise ConnectFailed(
+                f"{url} answered, but not with a WebSocket upgrade ({exc}): is it a wsmq/1 "
+                "broker at this path?",
+                {"url": url, "reason": "handshake"},
+            ) from exc
+        except OSError as exc:
+            raise ConnectFailed(
+                f"cannot connect to {url}: {exc.strerror or exc}; check the host name and port",
+                {"url": url, "reason": "network"},
+            ) from exc
+
     async def _register(self, ws: ClientConnection) -> None:
-        body: dict[str, Any] = {}
-        auth = self.auth
+        auth = self.options.auth
         if callable(auth):
             auth = auth()
             if inspect.isawaitable(auth):
                 auth = await auth
-        if auth is not None:
-            body["auth"] = auth
-        if self.page_session_id is not None:
-            body["pageSessionID"] = self.page_session_id
-        if self.client_id is not None and self._resume_token is not None:
-            body["brokerClientID"] = self.client_id
-            body["resumeToken"] = self._resume_token
-        await ws.send(encode(new_event("_client.register", body)), text=True)
-        while True:
-            frame = await ws.recv()
-            try:
-                msg = decode(frame)
-            except ProtocolError:
-                continue
-            if msg.type == "error":
-                raise error_from_wire(msg.body, msg.correlation_id)
-            if msg.type == "event" and msg.topic == "_internal.client.registered":
-                ack = msg.body if isinstance(msg.body, dict) else {}
-                self.registration = ack
-                self.client_id = ack.get("brokerClientID")
-                self._resume_token = ack.get("resumeToken")
-                self.resumed = bool(ack.get("resumed"))
-                return
+        await ws.send(self.session.register_frame(auth), text=True)
+        loop = asyncio.get_running_loop()
+        while not self.session.registered(await ws.recv(), loop.time(), self.url):
+            pass
+        if not self.options.pace:
+            self.session.pacer.configure(None, None, now=loop.time())
 
     async def _resubscribe(self) -> None:
-        for pattern in list(self._patterns):
-            await self._call("_client.subscribe", self._sub_body(pattern), self.request_timeout)
-
-    def _sub_body(self, pattern: str) -> dict[str, Any]:
-        body: dict[str, Any] = {"topic": pattern}
-        if pattern in self._echo:
-            body["echo"] = True
-        return body
+        subs = self.session.subscriptions
+        for pattern in list(subs.patterns):
+            await self._call("_client.subscribe", subs.body(pattern), self.options.request_timeout)
 
     async def _supervise(self, ws: ClientConnection, reader: asyncio.Task[None]) -> None:
-        attempt = 0
-        penalty = 0  # registered connections in a row the broker closed with 4029
+        backoff = self.session.backoff
         while True:
             error: BaseException | None = None
             try:
@@ -257,25 +307,19 @@ class Client:
             self._ws = None
             self.last_close_code = ws.close_code
             self._connected.clear()
-            self._fail_pending(Disconnected("connection lost"))
-            for task in list(self._served.values()):
-                task.cancel()
+            self._lost(Disconnected("connection lost"))
             if self._closing:
                 break
             code = ws.close_code
-            final = not self.auto_reconnect or code in _NO_RECONNECT
+            final = not self.auto_reconnect or not reconnects_after(code)
             # The hook sees the truth: CLOSED when no reconnect follows (4009, 1000, …).
             self.status = Status.CLOSED if final else Status.RECONNECTING
-            await self._call_hook(self.on_disconnect, self, error)
+            await self._call_hook(self.options.on_disconnect, self, error)
             if final or not self.auto_reconnect:  # the hook may have turned reconnecting off
                 break
-            # §12.2: after 4029 (too many protocol errors) reconnect with a longer backoff,
-            # growing while the broker keeps refusing; any other loss starts afresh.
-            penalty = penalty + 1 if code == 4029 else 0
+            backoff.lost(code)  # §12.2: after 4029 a longer backoff, growing while refused
             while not self._closing:
-                cap = min(self.reconnect_max, self.reconnect_min * (2 ** (attempt + penalty)))
-                attempt += 1
-                await asyncio.sleep(random.uniform(cap / 2, cap))
+                await asyncio.sleep(random.uniform(*backoff.next_window()))
                 try:
                     ws, reader = await self._open()
                 except (OSError, WebSocketException, TimeoutError, WsmqError) as exc:
@@ -284,7 +328,7 @@ class Client:
                 except Exception as exc:  # e.g. the auth callable failed: retry, never give up
                     log.warning("reconnect to %s failed: %r", self.url, exc)
                     continue
-                attempt = 0
+                backoff.connected()
                 break
             if self._closing:
                 break
@@ -297,7 +341,9 @@ class Client:
         if self._closing:
             return
         self._closing = True
-        self._fail_pending(ConnectionClosed("client closed"))
+        for fut in self.session.pending.drain():
+            if not fut.done():
+                fut.set_exception(ConnectionClosed("client closed"))
         ws = self._ws
         if ws is not None:
             await ws.close(1000, "client closing")
@@ -307,15 +353,16 @@ class Client:
             with contextlib.suppress(asyncio.CancelledError):
                 await supervisor
         me = asyncio.current_task()
-        tasks = [t for t in list(self._tasks) + list(self._served.values()) if t is not me]
+        served = list(self.session.served.values())
+        tasks = [t for t in list(self._tasks) + served if t is not me]
         for task in tasks:
             task.cancel()
         if tasks:  # wait for them, bounded: a handler that swallows cancellation cannot hang us
-            await asyncio.wait(tasks, timeout=self.connect_timeout)
+            await asyncio.wait(tasks, timeout=self.options.connect_timeout)
         self.status = Status.CLOSED
         if ws is not None:
             self._ws = None
-            await self._call_hook(self.on_disconnect, self, None)
+            await self._call_hook(self.options.on_disconnect, self, None)
 
     async def __aenter__(self) -> Client:
         return self
@@ -355,42 +402,45 @@ class Client:
         except Exception:
             log.exception("client hook %r raised", hook)
 
-    def _fail_pending(self, exc: WsmqError) -> None:
-        pending, self._pending = self._pending, {}
-        for fut in pending.values():
+    def _lost(self, exc: WsmqError) -> None:
+        """The connection went: fail every pending request at once (§8.9) and stop every
+        server→client request being served (its answer could not be delivered)."""
+        waiters, served = self.session.lost()
+        for fut in waiters:
             if not fut.done():
                 fut.set_exception(exc)
+        for task in served:
+            task.cancel()
 
     # -- reading --------------------------------------------------------------------------
 
     async def _read(self, ws: ClientConnection) -> None:
+        receive = self.session.receive
         async for frame in ws:
-            try:
-                msg = decode(frame)
-            except ProtocolError as exc:
-                log.warning("dropping invalid message from broker: %s", exc)
-                continue
-            kind = msg.header.type
-            if kind == "response" or kind == "error":
-                fut = self._pending.pop(msg.header.correlation_id or "", None)
-                if fut is not None and not fut.done():
-                    fut.set_result(msg)
-            elif kind == "event":
-                self._on_event(msg)
-            else:
-                self._on_request(msg)
+            action = receive(frame)
+            match action:
+                case Settle(waiter=fut, message=msg):
+                    if not fut.done():
+                        fut.set_result(msg)
+                case Deliver():
+                    self._deliver(action)
+                case Serve():
+                    self._start_serving(action)
+                case CancelServed(handle=task):
+                    task.cancel()
+                case Reply(frame=out):
+                    self._spawn(self._send_frame(out))
+                case SlowDown():
+                    self.session.pacer.limited(asyncio.get_running_loop().time())
+                case Drop(reason=reason):
+                    if reason is not None:
+                        log.warning("%s", reason)
+                case _:
+                    assert_never(action)
 
-    def _on_event(self, msg: Message) -> None:
-        topic = msg.header.topic
-        if topic == "_internal.cancel":
-            body = msg.body if isinstance(msg.body, dict) else {}
-            task = self._served.pop(str(body.get("correlationID")), None)
-            if task is not None:
-                task.cancel()
-            return
-        if topic.startswith("_"):
-            return
-        for entry in self._handlers.match(topic):
+    def _deliver(self, action: Deliver) -> None:
+        msg = action.message
+        for entry in action.entries:
             if entry.is_async:
                 self._spawn(self._run_event(entry, msg))
             else:
@@ -399,9 +449,9 @@ class Client:
                     if inspect.isawaitable(result):
                         self._spawn(result)
                 except Exception:
-                    log.exception("event handler %r for %s raised", entry.fn, topic)
+                    log.exception("event handler %r for %s raised", entry.fn, msg.topic)
 
-    async def _run_event(self, entry: _Entry, msg: Message) -> None:
+    async def _run_event(self, entry: Entry, msg: Message) -> None:
         try:
             await entry.fn(msg)
         except Exception:
@@ -413,79 +463,47 @@ class Client:
         task.add_done_callback(self._tasks.discard)
         return task
 
-    def _on_request(self, msg: Message) -> None:
-        corr = msg.header.correlation_id or ""
-        entries = self._handlers.match(msg.header.topic)
-        if not entries:
-            err = NoHandler(f"client has no handler for {msg.header.topic!r}")
-            self._spawn(self._send_frame(encode(new_error(corr, err))))
-            return
-        if len(self._served) >= self.max_concurrent_handlers:
-            err2 = RateLimited("too many server requests in flight on this client")
-            self._spawn(self._send_frame(encode(new_error(corr, err2))))
-            return
-        entry = min(entries, key=lambda e: e.seq)
+    def _start_serving(self, action: Serve) -> None:
+        msg = action.message
         # spec §3.2: the handler runs in the caller's trace (websocketmq.tracing)
         trace = tracing.context_of(msg.header.traceparent) if tracing.AVAILABLE else None
-        task = asyncio.get_running_loop().create_task(self._serve(entry, msg, corr), context=trace)
-        self._served[corr] = task
+        coro = self._serve(action.entry, msg, action.correlation_id)
+        task = asyncio.get_running_loop().create_task(coro, context=trace)
+        self.session.served_start(action.correlation_id, task)
 
-    async def _serve(self, entry: _Entry, msg: Message, corr: str) -> None:
+    async def _serve(self, entry: Entry, msg: Message, corr: str) -> None:
+        session = self.session
+        me = asyncio.current_task()
         try:
             result = entry.fn(msg)
             if inspect.isawaitable(result):
                 result = await result
-            if isinstance(result, Message) and result.header.type in ("response", "error"):
-                result.header.correlation_id = corr
-                result.header.topic = corr
-                out = result
-            else:
-                out = new_response(msg, result)
+            out = session.answer(msg, result)
         except asyncio.CancelledError:
-            task = asyncio.current_task()
-            if task is None or task.cancelling():
+            if me is None or me.cancelling():
                 return  # the server gave up (_internal.cancel) or we lost the connection
             # A CancelledError the handler raised itself (it awaited something cancelled
             # elsewhere): a failure like any other, the server caller must not wait its ttl out.
             log.warning("handler for %s raised CancelledError", msg.topic)
-            out = new_error(corr, HandlerError("CancelledError: the handler was interrupted"))
-        except WsmqError as exc:
-            out = new_error(corr, exc)
+            out = session.failure(corr, HandlerError("CancelledError: the handler was interrupted"))
         except Exception as exc:
-            log.warning("handler for %s raised %s: %s", msg.topic, type(exc).__name__, exc)
-            out = new_error(corr, HandlerError(f"{type(exc).__name__}: {exc}"))
+            if not isinstance(exc, WsmqError):
+                log.warning("handler for %s raised %s: %s", msg.topic, type(exc).__name__, exc)
+            out = session.failure(corr, exc)
         finally:
-            if self._served.get(corr) is asyncio.current_task():
-                del self._served[corr]
-        task = asyncio.current_task()
-        if task is not None and task.cancelling():
+            if me is not None:
+                session.served_end(corr, me)
+        if me is not None and me.cancelling():
             # Cancelled (_internal.cancel, lost connection) but the handler swallowed it and
             # returned anyway: the client MUST NOT answer now (§8.8.2).
             return
-        await self._send_frame(self._answer_frame(out, corr, msg.topic))
-
-    def _answer_frame(self, out: Message, corr: str, topic: str) -> bytes:
-        """Encode a handler's answer; one that cannot be encoded or is over the broker's
-        ``maxMessageSize`` becomes an error answer, so the server caller never waits it out."""
-        try:
-            frame = encode(out)
-            self._check_size(frame)
-            return frame
-        except WsmqError as exc:
-            return encode(new_error(corr, exc))
-        except Exception as exc:
-            log.warning("answer of the handler for %s cannot be encoded: %s", topic, exc)
-            err = HandlerError(f"the handler's answer cannot be encoded: {exc}")
-            return encode(new_error(corr, err))
-
-    def _check_size(self, frame: bytes) -> None:
-        """§12.1: fail an oversize frame locally with TOO_LARGE instead of sending it (the
-        broker would close the connection 1009, failing every other request in flight)."""
-        limit = self.registration.get("maxMessageSize")
-        if isinstance(limit, int) and 0 < limit < len(frame):
-            raise TooLarge(f"message is {len(frame)} bytes, the broker accepts {limit}")
+        frame, why = session.answer_frame(out, corr)
+        if why is not None:
+            log.warning("answer of the handler for %s cannot be encoded: %s", msg.topic, why)
+        await self._send_frame(frame)
 
     async def _send_frame(self, frame: bytes) -> None:
+        """Send an answer or a cancel, best effort: a lost connection has failed it already."""
         ws = self._ws
         if ws is None:
             return
@@ -495,10 +513,18 @@ class Client:
     # -- API ------------------------------------------------------------------------------
 
     async def _send(self, frame: bytes) -> None:
+        """Send an event or request, paced under the broker's message rate (§12.1)."""
         ws = self._ws
         if ws is None:
             raise (ConnectionClosed if self._closing else Disconnected)("not connected")
-        self._check_size(frame)
+        pacer = self.session.pacer
+        if pacer.rate != math.inf:
+            wait = pacer.delay(asyncio.get_running_loop().time())
+            if wait > 0:
+                await asyncio.sleep(wait)
+                ws = self._ws
+                if ws is None:
+                    raise (ConnectionClosed if self._closing else Disconnected)("not connected")
         try:
             await ws.send(frame, text=True)
         except _WsClosed as exc:
@@ -508,45 +534,50 @@ class Client:
         """Publish an event: server handlers and every subscribed client get it (not this
         client, unless it subscribed with ``echo=True``)."""
         validate_topic(topic)
-        msg = new_event(topic, body)
-        if tracing.AVAILABLE:
-            msg.header.traceparent = tracing.current_traceparent()
-        await self._send(_encode_body(msg))
+        trace = tracing.current_traceparent() if tracing.AVAILABLE else None
+        await self._send(self.session.publish_frame(topic, body, trace))
 
     async def _call(self, topic: str, body: Any, timeout: float | None) -> Message:
-        ttl = self.request_timeout if timeout is None else timeout
-        # The wire ttl is an integer in 1..2^53-1 (§3.2) whatever the caller asked (math.inf:
-        # no deadline of its own); the local deadline below stays the caller's.
-        ttl_ms = _MAX_TTL_MS if not ttl * 1000 < _MAX_TTL_MS else max(1, int(ttl * 1000))
-        msg = new_request(topic, body, ttl_ms)
-        if tracing.AVAILABLE:  # spec §3.2: the broker continues the caller's trace
-            msg.header.traceparent = tracing.current_traceparent()
-        corr = msg.header.correlation_id
-        assert corr is not None
-        fut: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
-        self._pending[corr] = fut
-        try:
-            await self._send(_encode_body(msg))
-            async with asyncio.timeout(ttl):
+        ttl = self.options.request_timeout if timeout is None else timeout
+        session = self.session
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + ttl
+        # spec §3.2: the broker continues the caller's trace
+        trace = tracing.current_traceparent() if tracing.AVAILABLE else None
+        while True:
+            corr, frame = session.request(topic, body, max(deadline - loop.time(), 0.0), trace)
+            fut: asyncio.Future[Message] = loop.create_future()
+            session.pending.add(corr, fut)
+            timer = None if ttl == math.inf else loop.call_at(deadline, _expire, fut)
+            try:
+                await self._send(frame)
                 reply = await fut
-        except TimeoutError:
-            if self._ws is not None:
-                cancel = new_event("_client.cancel", {"correlationID": corr})
-                with contextlib.suppress(WsmqError):
-                    await self._send(encode(cancel))
-            raise RequestTimeout(f"no answer to {topic!r} within {ttl:g} s", None, corr) from None
-        except asyncio.CancelledError:
-            # The application gave up (task.cancel(), wait_for): §8.8.1, tell the broker so it
-            # stops the handler. Sent from its own task: the cancellation is not delayed.
-            if self._ws is not None:
-                cancel = new_event("_client.cancel", {"correlationID": corr})
-                self._spawn(self._send_frame(encode(cancel)))
-            raise
-        finally:
-            self._pending.pop(corr, None)
-        if reply.header.type == "error":
-            raise error_from_wire(reply.body, corr)
-        return reply
+            except TimeoutError:
+                if self._ws is not None:
+                    self._spawn(self._send_frame(session.cancel_frame(corr)))
+                raise RequestTimeout(
+                    f"no answer to {topic!r} within {ttl:g} s", None, corr
+                ) from None
+            except asyncio.CancelledError:
+                # The application gave up (task.cancel(), wait_for): §8.8.1, tell the broker so
+                # it stops the handler. Sent from its own task: the cancellation is not delayed.
+                if self._ws is not None:
+                    self._spawn(self._send_frame(session.cancel_frame(corr)))
+                raise
+            finally:
+                if timer is not None:
+                    timer.cancel()
+                session.pending.discard(corr)
+            if reply.header.type != "error":
+                return reply
+            error = session.answer_error(reply)
+            assert error is not None
+            if self.options.pace and session.rate_limited(error) and loop.time() < deadline:
+                # §12.1: the broker dropped it over its message rate, so it never ran: pace
+                # down and send it again (a new request) within the caller's deadline.
+                session.pacer.limited(loop.time())
+                continue
+            raise error
 
     @overload
     async def request(
@@ -582,45 +613,36 @@ class Client:
         subscribing from ``on_connect``, which runs after every reconnect, is harmless.
         """
         validate_pattern(pattern)
-        key = _sub_key(pattern, handler)
-        existing = None if key is None else self._subs.get(key)
+        subs = self.session.subscriptions
+        existing = subs.existing(pattern, handler)
         if existing is not None:
-            if echo and pattern not in self._echo:
-                self._echo.add(pattern)
+            if echo and pattern not in subs.echo:
+                subs.echo.add(pattern)
                 if self._ws is not None:
-                    await self._call("_client.subscribe", self._sub_body(pattern), None)
-            return existing
-        self._seq += 1
-        entry = _Entry(self._seq, pattern, handler)
-        first = self._patterns.get(pattern, 0) == 0
-        self._patterns[pattern] = self._patterns.get(pattern, 0) + 1
-        self._handlers.add(pattern, entry)
+                    await self._call("_client.subscribe", subs.body(pattern), None)
+            return self._subscription(existing)
+        entry, first = subs.add(pattern, handler)
         if echo:
-            self._echo.add(pattern)
+            subs.echo.add(pattern)
         if (first or echo) and self._ws is not None:
             try:
-                await self._call("_client.subscribe", self._sub_body(pattern), None)
+                await self._call("_client.subscribe", subs.body(pattern), None)
             except BaseException:
                 await self._unsubscribe(entry, tell=False)
                 raise
-        sub = ClientSubscription(self, entry)
-        if key is not None:
-            self._subs[key] = sub
+        return self._subscription(entry)
+
+    def _subscription(self, entry: Entry) -> ClientSubscription:
+        """The one :class:`ClientSubscription` of ``entry`` (subscribing twice returns it)."""
+        sub = self._handles.get(entry)
+        if sub is None:
+            sub = self._handles[entry] = ClientSubscription(self, entry)
         return sub
 
-    async def _unsubscribe(self, entry: _Entry, *, tell: bool = True) -> None:
-        if not self._handlers.remove(entry.pattern, entry):
-            return
-        key = _sub_key(entry.pattern, entry.fn)
-        if key is not None and (sub := self._subs.get(key)) is not None and sub._entry is entry:
-            del self._subs[key]
-        left = self._patterns[entry.pattern] - 1
-        if left:
-            self._patterns[entry.pattern] = left
-            return
-        del self._patterns[entry.pattern]
-        self._echo.discard(entry.pattern)
-        if tell and self._ws is not None:
+    async def _unsubscribe(self, entry: Entry, *, tell: bool = True) -> None:
+        last = self.session.subscriptions.remove(entry)
+        self._handles.pop(entry, None)
+        if last and tell and self._ws is not None:
             with contextlib.suppress(Disconnected):
                 await self._call("_client.unsubscribe", {"topic": entry.pattern}, None)
 
@@ -630,22 +652,11 @@ class Client:
         return int(reply.body["timestamp"])
 
 
-def _encode_body(msg: Message) -> bytes:
-    """Encode an outgoing publish or request; a body that is not JSON-encodable is the caller's
-    error, reported as a typed ``BadMessage`` rather than the encoder's bare exception."""
-    try:
-        return encode(msg)
-    except Exception as exc:
-        raise BadMessage(f"the body of {msg.header.topic!r} cannot be encoded: {exc}") from exc
-
-
-def _sub_key(pattern: str, handler: ClientHandler) -> tuple[str, ClientHandler] | None:
-    """The idempotency key of a subscription; None for an unhashable callable (never merged)."""
-    try:
-        hash(handler)
-    except TypeError:
-        return None
-    return (pattern, handler)
+def _expire(fut: asyncio.Future[Message]) -> None:
+    """A request's deadline passed: one timer handle per request, cheaper on the hot path than
+    an ``asyncio.timeout`` context around the wait."""
+    if not fut.done():
+        fut.set_exception(TimeoutError())
 
 
 class _Connect:
@@ -664,50 +675,21 @@ class _Connect:
         await self._client.close()
 
 
-def connect(
-    url: str,
-    *,
-    auto_reconnect: bool = True,
-    reconnect_min: float = 0.1,
-    reconnect_max: float = 10.0,
-    request_timeout: float = 30.0,
-    connect_timeout: float = 10.0,
-    page_session_id: str | None = None,
-    on_connect: Callable[[Client], Any] | None = None,
-    on_disconnect: Callable[[Client, BaseException | None], Any] | None = None,
-    subprotocols: list[str] | None = None,
-    max_concurrent_handlers: int = 256,
-    ws_options: dict[str, Any] | None = None,
-    auth: Any = None,
-) -> _Connect:
-    """Connect to a wsmq/1 broker and register.
+def connect(url: str, options: ClientOptions | None = None, **overrides: Any) -> _Connect:
+    """Connect to a wsmq/1 broker and register (the fields are :class:`ClientOptions`').
 
     ``await connect(url)`` returns a connected :class:`Client`; ``async with connect(url) as c``
-    also closes it. The first connection attempt raises on failure (``OSError``,
-    ``websockets`` handshake errors, ``TimeoutError``); afterwards, with ``auto_reconnect``, lost
-    connections are retried with jittered exponential backoff between ``reconnect_min`` and
-    ``reconnect_max`` seconds, resuming the same client ID and re-subscribing.
-    ``on_connect(client)`` runs after every (re)registration, ``on_disconnect(client, error)``
-    after every loss. ``request_timeout`` is the default ttl of requests (seconds).
-    ``auth`` (any JSON value) is sent in every registration for brokers that authenticate on
-    the first message (``BrokerOptions.authenticate_message``); a callable (sync or async) is
-    called on every (re)connection instead, so each reconnect can send a fresh token. A refusal
-    raises ``Unauthenticated`` from the first connect.
+    also closes it. Keyword arguments override ``options`` (``connect(url, request_timeout=5)``).
+    The first connection attempt raises on failure, always inside the ``WsmqError`` tree:
+    ``ConnectFailed`` with a message saying what to check (bad URL, refused, HTTP status such
+    as 404 for a wrong path, not a wsmq/1 broker, timeout), or the broker's refusal
+    (``Unauthenticated`` …). Afterwards, with ``auto_reconnect``, lost connections are retried
+    with jittered exponential backoff between ``reconnect_min`` and ``reconnect_max`` seconds,
+    resuming the same client ID and re-subscribing. ``on_connect(client)`` runs after every
+    (re)registration, ``on_disconnect(client, error)`` after every loss. ``request_timeout``
+    is the default ttl of requests (seconds). ``auth`` (any JSON value) is sent in every
+    registration for brokers that authenticate on the first message
+    (``BrokerOptions.authenticate_message``); a callable (sync or async) is called on every
+    (re)connection instead, so each reconnect can send a fresh token.
     """
-    return _Connect(
-        Client(
-            url,
-            auto_reconnect=auto_reconnect,
-            reconnect_min=reconnect_min,
-            reconnect_max=reconnect_max,
-            request_timeout=request_timeout,
-            connect_timeout=connect_timeout,
-            page_session_id=page_session_id,
-            on_connect=on_connect,
-            on_disconnect=on_disconnect,
-            subprotocols=subprotocols,
-            max_concurrent_handlers=max_concurrent_handlers,
-            ws_options=ws_options,
-            auth=auth,
-        )
-    )
+    return _Connect(Client(url, options, **overrides))

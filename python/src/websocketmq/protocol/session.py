@@ -477,6 +477,10 @@ class ServerSession(Generic[W]):
             protocol="wsmq/1",
             pingInterval=self.config.ping_interval_ms,
             maxMessageSize=self.config.max_message_size,
+            # spec §6.2/§12.1: announced so that clients pace themselves under the rate
+            # instead of learning it from refusals charged to their error budget
+            messageRate=self.config.limits.message_rate,
+            messageBurst=self.config.limits.message_burst,
         )
         ack_msg = new_event(TOPIC_REGISTERED, ack)
         if msg is not None:  # spec §6.2: the ack's correlationID is the register's messageID
