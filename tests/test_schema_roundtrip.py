@@ -74,6 +74,9 @@ def from_schema(node: dict[str, Any]) -> st.SearchStrategy[Any]:
         )
     if kind == "integer":
         return st.integers(node.get("minimum", -MAX_INT), node.get("maximum", MAX_INT))
+    if kind == "number":
+        lo = node.get("minimum")
+        return st.integers(lo, MAX_INT) | st.floats(lo, 1e300, allow_nan=False)
     if kind == "boolean":
         return st.booleans()
     if kind == "object":
