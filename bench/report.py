@@ -84,6 +84,9 @@ TARGETS = [
     Target("c2s_64", "wsmq", 0.95, systems=("wsmq-metrics",)),
     Target("s2c_64", "wsmq", 0.95, systems=("wsmq-metrics",)),
     Target("fanout_100", "wsmq", 0.95, systems=("wsmq-metrics",)),
+    # Our Python client vs a raw websockets client (own JSON + ID matching), same broker (issue 18).
+    Target("c2s_64", "wsmq-wsclient", 1.0, systems=("wsmq-pyclient",)),
+    Target("s2c_64", "wsmq-wsclient", 1.0, systems=("wsmq-pyclient",)),
 ]
 
 

@@ -182,6 +182,17 @@ SYSTEMS: dict[str, System] = {
             memory=False,
             client="websockets",
         ),
+        # The same broker driven by a raw websockets client doing its own JSON envelopes and ID
+        # matching (bench.load.WsmqDialect): the peer of wsmq-pyclient, so their ratio is what
+        # our Python client costs over hand-written client code (issue 18).
+        System(
+            "wsmq-wsclient",
+            "WebSocketMQ (ours, driven by a raw websockets client)",
+            "wsmq",
+            start_wsmq,
+            memory=False,
+            client="websockets",
+        ),
         System(
             "wsmq-picows",
             "WebSocketMQ core behind picows (experiment)",
