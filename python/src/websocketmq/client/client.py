@@ -244,7 +244,8 @@ class Client:
                 404: "wrong path? the broker serves its WebSocket at the path given to serve() "
                 "(wsmq serve: /ws)",
                 401: "the broker's authenticate hook refused the upgrade: check the credential",
-                403: "refused: the Origin is not allowed or authentication failed",
+                403: "refused: the Origin or the Host is not allowed (allowed_origins, "
+                "allowed_hosts)",
                 429: "too many connections from this address (max_connections_per_ip)",
             }.get(status, "is it a wsmq/1 broker at this path?")
             raise ConnectFailed(
