@@ -13,7 +13,7 @@ import contextlib
 import os
 from dataclasses import dataclass
 
-__all__ = ["OpenUpgrade", "upgrade", "upgrade_status"]
+__all__ = ["OpenUpgrade", "client_frame", "upgrade", "upgrade_status"]
 
 TIMEOUT = 10.0
 
@@ -65,3 +65,18 @@ async def upgrade_status(
     answer = await upgrade(port, path, headers, host=host)
     await answer.aclose()
     return answer.status
+
+
+def client_frame(text: str) -> bytes:
+    """One masked text frame, as a client must send it (RFC 6455 §5.2), for tests that hold
+    a raw socket they never read from."""
+    payload = text.encode()
+    mask = os.urandom(4)
+    size = len(payload)
+    if size < 126:
+        head = bytes([0x81, 0x80 | size])
+    elif size < 1 << 16:
+        head = bytes([0x81, 0x80 | 126]) + size.to_bytes(2, "big")
+    else:
+        head = bytes([0x81, 0x80 | 127]) + size.to_bytes(8, "big")
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))

@@ -28,7 +28,6 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import Generator, Mapping
-from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -42,9 +41,10 @@ from websockets.http11 import Request, Response
 from websockets.protocol import State as _WsState
 
 from .broker import Broker
+from .endpoints import probe, static_file
 from .guards import Admission, Refusal, Upgrade, UpgradeGuard
-from .health import not_ready_reason
 from .limits import RedactingFilter
+from .transport import end_connection
 
 __all__ = ["SUBPROTOCOL", "Server", "fast_write_supported", "serve"]
 
@@ -60,8 +60,6 @@ _OPEN = _WsState.OPEN
 _DIRECT_WRITE_LIMIT = 64 * 1024
 """Bytes buffered in the transport above which frames go through the queue and its writer
 (which waits for the socket to drain); the queue bound then decides who is a slow consumer."""
-_METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-"""Prometheus text exposition (websocketmq.metrics.CONTENT_TYPE, without importing it)."""
 _STATIC = {
     "/": ("index.html", "text/html; charset=utf-8"),
     "/index.html": ("index.html", "text/html; charset=utf-8"),
@@ -102,13 +100,6 @@ _CONTENT_TYPES = {
     ".css": "text/css; charset=utf-8",
     ".json": "application/json",
 }
-
-
-def _static(name: str) -> bytes | None:
-    try:
-        return (resources.files("websocketmq") / "static" / name).read_bytes()
-    except (FileNotFoundError, OSError):
-        return None
 
 
 def _response(status: int, reason: str, body: bytes, content_type: str) -> Response:
@@ -394,17 +385,10 @@ class Server:
     async def _process_request(self, conn: ServerConnection, request: Request) -> Response | None:
         path = urlsplit(request.path).path
         if path != self.path:
-            if path == "/healthz":
-                return _response(200, "OK", b"ok\n", "text/plain; charset=utf-8")
-            if path == "/readyz":
-                why = not_ready_reason(self.broker)
-                if why is None:
-                    return _response(200, "OK", b"ready\n", "text/plain; charset=utf-8")
-                text = why.encode() + b"\n"
-                return _response(503, "Service Unavailable", text, "text/plain; charset=utf-8")
+            known = probe(self.broker, path)
+            if known is not None:
+                return _response(known.status, known.reason, known.body, known.content_type)
             broker = self.broker
-            if path == "/metrics" and broker.metrics is not None:
-                return _response(200, "OK", broker.metrics.render(), _METRICS_TYPE)
             if path == "/dashboard" and broker.dashboard is not None:
                 return await self._dashboard(conn, request, broker.dashboard)
             static = _STATIC.get(path)
@@ -414,7 +398,7 @@ class Server:
                 kind = _CONTENT_TYPES.get(page.suffix, "application/octet-stream")
                 return _response(200, "OK", page.read_bytes(), kind)
             if static is not None and not upgrade:
-                body = _static(static[0])
+                body = static_file(static[0])
                 if body is not None:
                     return _response(200, "OK", body, static[1])
             return _response(404, "Not Found", b"not found\n", "text/plain; charset=utf-8")
@@ -505,21 +489,7 @@ class Server:
             code, reason = 1011, "internal error"
         finally:
             self._release(ws)
-            observer = broker.observer
-            if observer is not None:
-                observer.closed(code)  # wsmq_closes_total
-            await conn.closed(reason)
-            if transport.closing is None:
-                transport.close(1000, "")  # flush what is queued, then close
-            writer = transport.writer
-            if writer is not None and not writer.done():
-                try:
-                    async with asyncio.timeout(2):
-                        await writer
-                except TimeoutError:
-                    writer.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await writer
+            await end_connection(broker, conn, transport, code, reason)
 
 
 def _select_subprotocol(conn: ServerConnection, offered: Any) -> Any:
