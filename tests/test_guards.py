@@ -188,3 +188,27 @@ async def test_a_cookie_login_becomes_the_identity(transport: str) -> None:
         assert scope.path == "/ws" and scope.cookies["session"] == "s3cret"
     else:
         assert scope is None
+
+
+async def test_an_authenticate_hook_past_the_handshake_deadline_is_refused(transport: str) -> None:
+    """A hook that hangs cannot hold the upgrade (or its per-IP slot) past
+    ``handshake_timeout``: 401 from the guard, or the standalone server's own deadline from TCP
+    accept drops the connection first."""
+
+    async def authenticate(request: Any) -> Any:
+        await asyncio.sleep(30)
+        return {"user": "never"}
+
+    async with mounted(
+        transport, authenticate=authenticate, handshake_timeout=0.5, max_connections_per_ip=1
+    ) as m:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        try:
+            status: int | None = await upgrade_status(m.port, m.path)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            status = None  # dropped without an answer
+        assert loop.time() - started < 5
+        assert status == 401 if transport != "standalone" else status in (None, 401)
+        m.broker.options.authenticate = None  # the slot was given back
+        await _wait_for_status(m.port, m.path, {}, 101)
