@@ -8,11 +8,11 @@ file as well as a schema edit that nobody regenerated.
 from __future__ import annotations
 
 import argparse
-import difflib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from .outputs import sync
 from .python_models import render_python_models
 from .rules import read_rules, render_python_rules, render_typescript_rules
 from .schema import CLOSE_CODES_SCHEMA, bundle, load
@@ -74,27 +74,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=REPO_ROOT, help=argparse.SUPPRESS)
     args = parser.parse_args(args_in)
     root: Path = args.root
-    stale = 0
-    for rel, text in generate_all(root).items():
-        path = root / rel
-        current = path.read_text(encoding="utf-8") if path.exists() else None
-        if current == text:
-            continue
-        if args.check:
-            stale += 1
-            print(f"codegen: {rel} is stale; run `python -m codegen`", file=sys.stderr)
-            diff = difflib.unified_diff(
-                (current or "").splitlines(keepends=True),
-                text.splitlines(keepends=True),
-                f"a/{rel}",
-                f"b/{rel}",
-                n=1,
-            )
-            sys.stderr.writelines(list(diff)[:40])
-        else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
-            print(f"codegen: wrote {rel}")
+    if (
+        not (root / "spec" / "schema" / "envelope.schema.json").is_file()
+        or not (root / "python" / "src" / "websocketmq").is_dir()
+    ):
+        print(
+            "wsmq codegen: the protocol's own models are regenerated in a source checkout "
+            "(python -m codegen there); for an application's SDKs give a catalogue: "
+            "wsmq codegen CATALOGUE --python DIR --typescript DIR [--check]",
+            file=sys.stderr,
+        )
+        return 2
+    stale = sync(
+        generate_all(root),
+        check=args.check,
+        prog="codegen",
+        hint="run `python -m codegen`",
+        root=root,
+    )
     if args.check and stale:
         return 1
     if args.check:

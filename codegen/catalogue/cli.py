@@ -8,11 +8,11 @@ stderr (``file: /pointer: what``).
 from __future__ import annotations
 
 import argparse
-import difflib
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from ..outputs import sync
 from .loader import CatalogueError, load_catalogue
 from .model import Catalogue
 
@@ -63,26 +63,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not targets:
         print(f"wsmq codegen: {args.catalogue} is valid; give --python and/or --typescript")
         return 0
-    stale = 0
-    for path, text in render_all(cat, targets).items():
-        current = path.read_text(encoding="utf-8") if path.exists() else None
-        if current == text:
-            continue
-        if args.check:
-            stale += 1
-            print(f"wsmq codegen: {path} is stale; regenerate it", file=sys.stderr)
-            diff = difflib.unified_diff(
-                (current or "").splitlines(keepends=True),
-                text.splitlines(keepends=True),
-                f"a/{path}",
-                f"b/{path}",
-                n=1,
-            )
-            sys.stderr.writelines(list(diff)[:40])
-        else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
-            print(f"wsmq codegen: wrote {path}")
+    stale = sync(
+        render_all(cat, targets), check=args.check, prog="wsmq codegen", hint="regenerate it"
+    )
     if args.check:
         if stale:
             return 1

@@ -17,6 +17,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from .broker import Broker, BrokerOptions
@@ -90,7 +91,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     for name, help_text in (
         ("conformance", "run the wsmq/1 conformance suite (same as wsmq-conformance)"),
-        ("codegen", "regenerate models from spec/schema (from a source checkout)"),
+        ("codegen", "typed SDKs from a catalogue: wsmq codegen CATALOGUE --python DIR …"),
     ):
         sub.add_parser(name, help=help_text, add_help=False)  # argv handed on as is (main)
     return parser
@@ -101,14 +102,39 @@ def _delegate(command: str, rest: list[str]) -> int:
     if command == "conformance":
         conformance = importlib.import_module("wsmq_conformance.cli")
         return int(conformance.main(rest))
-    if os.path.isdir("codegen") and os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())  # the generator lives at the root of a source checkout
     try:
-        codegen = importlib.import_module("codegen.generate")
-    except ImportError:
-        sys.stderr.write("wsmq codegen: run it from a source checkout (python -m codegen)\n")
+        return int(_codegen_module().main(rest))
+    except ModuleNotFoundError as exc:
+        if exc.name in ("codegen", "codegen.generate"):
+            sys.stderr.write(f"wsmq {command}: this install has no code generator\n")
+        else:
+            sys.stderr.write(
+                f"wsmq {command}: needs the codegen extra: pip install 'websocketmq[codegen]' "
+                f"(No module named {exc.name!r})\n"
+            )
         return 2
-    return int(codegen.main(rest))
+
+
+_CHECKOUT = Path(__file__).resolve().parents[3]
+"""The root of a source checkout when this file is ``python/src/websocketmq/cli.py``."""
+
+
+def _codegen_module() -> Any:
+    """The code generator: the wheel's copy (``websocketmq/codegen``, force-included from the
+    checkout's ``codegen/``), else the one at the root of the source checkout this package was
+    installed from (an editable install), whatever the current directory.
+
+    A ``ModuleNotFoundError`` for one of its own dependencies (jinja2, yaml, jsonschema) is
+    raised to the caller, which names the extra that brings them.
+    """
+    try:
+        return importlib.import_module("websocketmq.codegen.generate")
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("websocketmq.codegen", "websocketmq.codegen.generate"):
+            raise
+    if (_CHECKOUT / "codegen" / "generate.py").is_file() and str(_CHECKOUT) not in sys.path:
+        sys.path.insert(0, str(_CHECKOUT))
+    return importlib.import_module("codegen.generate")
 
 
 def _nats_backend(urls: list[str], namespace: str) -> Any:
