@@ -8,6 +8,7 @@ extra), so only the fresh venv's install of the runtime dependencies reaches the
 from __future__ import annotations
 
 import email
+import json
 import os
 import re
 import subprocess
@@ -241,6 +242,11 @@ def test_installed_wheel_generates_and_checks_a_user_sdk_with_the_codegen_extra(
     stale = _run([*gen, "--check"], tmp_path)
     assert stale.returncode == 1
     assert "notes_sdk/api.py is stale" in stale.stderr
+    exported = _run([wsmq, "asyncapi", "notes.wsmq.yaml", "-o", "notes.asyncapi.json"], tmp_path)
+    assert exported.returncode == 0, exported.stderr
+    document = json.loads((tmp_path / "notes.asyncapi.json").read_text(encoding="utf-8"))
+    assert document["asyncapi"] == "3.0.0"
+    assert set(document["operations"]) == {"notesAdd", "subscribeNotesAdded"}
     protocol = _run([wsmq, "codegen", "--check"], tmp_path)
     assert protocol.returncode == 2
     assert "regenerated in a source checkout" in protocol.stderr

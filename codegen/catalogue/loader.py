@@ -23,6 +23,7 @@ from .names import PARAM_RE, camel, class_name, error_class, pascal, snake, temp
 
 __all__ = [
     "CATALOGUE_SCHEMA",
+    "SCHEMA_DIR",
     "STANDARD_CODES",
     "CatalogueError",
     "json_schema_of",
@@ -30,12 +31,12 @@ __all__ = [
     "parse_catalogue",
 ]
 
-_SPEC = Path(__file__).resolve().parent.parent.parent / "spec" / "schema"
+SCHEMA_DIR = Path(__file__).resolve().parent.parent.parent / "spec" / "schema"
 CATALOGUE_SCHEMA: dict[str, Any] = json.loads(
-    (_SPEC / "catalogue.schema.json").read_text(encoding="utf-8")
+    (SCHEMA_DIR / "catalogue.schema.json").read_text(encoding="utf-8")
 )
 STANDARD_CODES: frozenset[str] = frozenset(
-    json.loads((_SPEC / "error-codes.json").read_text(encoding="utf-8"))["enum"]
+    json.loads((SCHEMA_DIR / "error-codes.json").read_text(encoding="utf-8"))["enum"]
 )
 """The wire codes of spec/protocol.md §11.2: always possible, never declared."""
 

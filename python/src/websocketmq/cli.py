@@ -1,5 +1,6 @@
 """The ``wsmq`` command: ``wsmq serve [--host --port --path --demo --conformance --nats URL …]``,
-``wsmq conformance URL …`` and ``wsmq codegen [--check]``.
+``wsmq conformance URL …``, ``wsmq codegen CATALOGUE … [--check]`` and
+``wsmq asyncapi CATALOGUE [-o FILE]``.
 
 Readiness (design.md §8): once accepting connections, ``serve`` prints exactly one line
 ``wsmq: listening on ws://HOST:PORT/PATH`` to stdout, flushed; tests and other tools wait for it.
@@ -92,20 +93,22 @@ def _parser() -> argparse.ArgumentParser:
     for name, help_text in (
         ("conformance", "run the wsmq/1 conformance suite (same as wsmq-conformance)"),
         ("codegen", "typed SDKs from a catalogue: wsmq codegen CATALOGUE --python DIR …"),
+        ("asyncapi", "a catalogue as an AsyncAPI 3.0 document: wsmq asyncapi CATALOGUE [-o FILE]"),
     ):
         sub.add_parser(name, help=help_text, add_help=False)  # argv handed on as is (main)
     return parser
 
 
 def _delegate(command: str, rest: list[str]) -> int:
-    """Hand ``wsmq conformance|codegen …`` to the tool that owns it, so there is one CLI."""
+    """Hand ``wsmq conformance|codegen|asyncapi …`` to the tool that owns it: one CLI."""
     if command == "conformance":
         conformance = importlib.import_module("wsmq_conformance.cli")
         return int(conformance.main(rest))
     try:
-        return int(_codegen_module().main(rest))
+        module = "generate" if command == "codegen" else "catalogue.asyncapi"
+        return int(_codegen_module(module).main(rest))
     except ModuleNotFoundError as exc:
-        if exc.name in ("codegen", "codegen.generate"):
+        if exc.name and exc.name.split(".")[0] == "codegen":
             sys.stderr.write(f"wsmq {command}: this install has no code generator\n")
         else:
             sys.stderr.write(
@@ -119,7 +122,7 @@ _CHECKOUT = Path(__file__).resolve().parents[3]
 """The root of a source checkout when this file is ``python/src/websocketmq/cli.py``."""
 
 
-def _codegen_module() -> Any:
+def _codegen_module(module: str) -> Any:
     """The code generator: the wheel's copy (``websocketmq/codegen``, force-included from the
     checkout's ``codegen/``), else the one at the root of the source checkout this package was
     installed from (an editable install), whatever the current directory.
@@ -128,13 +131,13 @@ def _codegen_module() -> Any:
     raised to the caller, which names the extra that brings them.
     """
     try:
-        return importlib.import_module("websocketmq.codegen.generate")
+        return importlib.import_module(f"websocketmq.codegen.{module}")
     except ModuleNotFoundError as exc:
-        if exc.name not in ("websocketmq.codegen", "websocketmq.codegen.generate"):
+        if exc.name is None or not exc.name.startswith("websocketmq.codegen"):
             raise
     if (_CHECKOUT / "codegen" / "generate.py").is_file() and str(_CHECKOUT) not in sys.path:
         sys.path.insert(0, str(_CHECKOUT))
-    return importlib.import_module("codegen.generate")
+    return importlib.import_module(f"codegen.{module}")
 
 
 def _nats_backend(urls: list[str], namespace: str) -> Any:
@@ -199,7 +202,7 @@ async def run_serve(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``wsmq`` script."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] in ("conformance", "codegen"):
+    if argv and argv[0] in ("conformance", "codegen", "asyncapi"):
         return _delegate(argv[0], argv[1:])
     args = _parser().parse_args(argv)
     configure_logs(args.log_level, args.log_format, sys.stderr)
