@@ -37,7 +37,8 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from .loader import SCHEMA_DIR, STANDARD_CODES, CatalogueError, load_catalogue
+from .cli import load_or_report
+from .loader import SCHEMA_DIR, STANDARD_CODES
 from .model import Catalogue, Operation
 
 __all__ = ["DEFAULT_SERVER", "main", "render_asyncapi"]
@@ -270,14 +271,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--server", default=DEFAULT_SERVER, metavar="URL", help=f"default {DEFAULT_SERVER}"
     )
     args = parser.parse_args(argv)
+    cat = load_or_report("wsmq asyncapi", args.catalogue)
+    if cat is None:
+        return 2
     try:
-        document = render_asyncapi(load_catalogue(args.catalogue), args.server)
-    except CatalogueError as exc:
-        print(f"wsmq asyncapi: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        print(f"wsmq asyncapi: cannot read {args.catalogue}: {exc}", file=sys.stderr)
-        return 2
+        document = render_asyncapi(cat, args.server)
     except ValueError as exc:
         print(f"wsmq asyncapi: {exc}", file=sys.stderr)
         return 2

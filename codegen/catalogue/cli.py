@@ -16,7 +16,18 @@ from ..outputs import sync
 from .loader import CatalogueError, load_catalogue
 from .model import Catalogue
 
-__all__ = ["main", "render_all"]
+__all__ = ["load_or_report", "main", "render_all"]
+
+
+def load_or_report(prog: str, path: Path) -> Catalogue | None:
+    """The catalogue at ``path``, or ``None`` after printing every problem (exit code 2)."""
+    try:
+        return load_catalogue(path)
+    except CatalogueError as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+    except OSError as exc:
+        print(f"{prog}: cannot read {path}: {exc}", file=sys.stderr)
+    return None
 
 
 def _renderers() -> dict[str, Callable[[Catalogue], dict[str, str]]]:
@@ -51,13 +62,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--check", action="store_true", help="write nothing; exit 1 if an output is stale"
     )
     args = parser.parse_args(argv)
-    try:
-        cat = load_catalogue(args.catalogue)
-    except CatalogueError as exc:
-        print(f"wsmq codegen: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        print(f"wsmq codegen: cannot read {args.catalogue}: {exc}", file=sys.stderr)
+    cat = load_or_report("wsmq codegen", args.catalogue)
+    if cat is None:
         return 2
     targets = {k: v for k, v in (("python", args.python), ("typescript", args.typescript)) if v}
     if not targets:
