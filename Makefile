@@ -69,11 +69,11 @@ codegen-check: install
 
 bundle: install node
 	cd typescript && npm run build
-	$(PY) examples/shop/build.py
+	$(PY) examples/build.py
 
 bundle-check: install node
 	cd typescript && npm run bundle-check
-	$(PY) examples/shop/build.py --check
+	$(PY) examples/build.py --check
 
 # The conformance suite against a freshly spawned reference broker; reports for CI viewers.
 conformance: install

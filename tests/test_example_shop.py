@@ -5,35 +5,16 @@ the generated Python client over real sockets. The page itself runs in headless 
 from __future__ import annotations
 
 import asyncio
-import importlib.util
-import shutil
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+from test_examples import load_module as _module
 from websocketmq import Broker, connect, serve
 
 __all__: list[str] = []
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOP = ROOT / "examples" / "shop"
-
-
-def _module(name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_committed_page_bundle_is_current() -> None:
-    build = _module("shop_build", SHOP / "build.py")
-    if not build.ESBUILD.exists() or shutil.which("node") is None:
-        pytest.skip("needs `make node` (esbuild in typescript/node_modules)")
-    assert build.main(["--check"]) == 0, "run: make bundle"
 
 
 async def test_shop_server_with_the_generated_python_client() -> None:

@@ -9,17 +9,15 @@ once ready. Placing an order publishes ``orders.updated``, asks the ordering pag
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import contextlib
 import itertools
-import signal
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+sys.path[:0] = [str(HERE), str(HERE.parent)]
 
+from example_server import run  # noqa: E402
 from shop_sdk import (  # noqa: E402
     ChatMessageEvent,
     Order,
@@ -28,10 +26,10 @@ from shop_sdk import (  # noqa: E402
     ShopServer,
     UiConfirmRequest,
 )
-from websocketmq import Broker, WsmqError, serve  # noqa: E402
+from websocketmq import Broker, WsmqError  # noqa: E402
 from websocketmq.sdk import Context  # noqa: E402
 
-__all__ = ["PAGES", "ShopApp", "main"]
+__all__ = ["PAGES", "ShopApp", "install", "main"]
 
 PAGES = {"/": HERE / "web" / "index.html", "/shop.js": HERE / "web" / "shop.js"}
 
@@ -80,26 +78,14 @@ class ShopApp:
         print(f"shop: chat {ctx.params['room']} {body.author}: {body.text}", flush=True)
 
 
-async def _run(host: str, port: int) -> None:
-    broker = Broker()
+def install(broker: Broker) -> None:
+    """Put the shop on ``broker`` (no background task)."""
     ShopApp(broker)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    async with serve(broker, host, port, "/ws", pages=PAGES) as server:
-        print(f"shop: listening on http://{host}:{server.port}/", flush=True)
-        await stop.wait()
 
 
 def main() -> None:
     """``python examples/shop/server.py [--host H] [--port P]``."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8081)
-    args = parser.parse_args()
-    asyncio.run(_run(args.host, args.port))
+    run("shop", install, PAGES, 8081)
 
 
 if __name__ == "__main__":

@@ -1,20 +1,11 @@
 // The shop's browser page: the generated ShopClient (web/sdk, from shop.wsmq.yaml) on the
-// websocketmq client, bundled by build.py into web/shop.js. Both directions: the page requests
+// websocketmq client, bundled by examples/build.py into web/shop.js. Both directions: the page requests
 // orders.create and publishes chat messages; the server publishes orders.updated and asks the
 // page ui.confirm.
 import { WebSocketMQ, isWsmqError } from 'websocketmq';
+import { $, input, showConnection } from '../../page.js';
 import { OutOfStock, ShopClient } from './sdk/index.js';
 import type { Order } from './sdk/index.js';
-
-function $(id: string): HTMLElement {
-  const el = document.getElementById(id);
-  if (el === null) throw new Error(`no #${id}`);
-  return el;
-}
-
-function input(id: string): HTMLInputElement {
-  return $(id) as HTMLInputElement;
-}
 
 function log(text: string): void {
   const li = document.createElement('li');
@@ -27,15 +18,7 @@ const api = new ShopClient(client, {
   onInvalid: (error) => log(`dropped an invalid message: ${JSON.stringify(error.details)}`),
 });
 
-client.onOpen = ({ clientId }) => {
-  $('state').dataset['state'] = 'connected';
-  $('state').textContent = 'connected';
-  $('client-id').textContent = clientId;
-};
-client.onClose = () => {
-  $('state').dataset['state'] = 'disconnected';
-  $('state').textContent = 'disconnected';
-};
+showConnection(client);
 
 function render(order: Order): void {
   let row = document.querySelector<HTMLTableRowElement>(`tr[data-id="${order.id}"]`);

@@ -1,4 +1,4 @@
-/* The shop page, bundled from web/ by build.py: do not edit. */
+/* The shop page, bundled from web/ by examples/build.py: do not edit. */
 (() => {
   var __defProp = Object.defineProperty;
   var __defNormalProp = (obj, key, value) => key in obj ? __defProp(obj, key, { enumerable: true, configurable: true, writable: true, value }) : obj[key] = value;
@@ -1902,6 +1902,27 @@
     }
   };
 
+  // ../page.ts
+  function $(id) {
+    const el = document.getElementById(id);
+    if (el === null) throw new Error(`no #${id}`);
+    return el;
+  }
+  function input(id) {
+    return $(id);
+  }
+  function showConnection(client2) {
+    client2.onOpen = ({ clientId }) => {
+      $("state").dataset["state"] = "connected";
+      $("state").textContent = "connected";
+      $("client-id").textContent = clientId;
+    };
+    client2.onClose = () => {
+      $("state").dataset["state"] = "disconnected";
+      $("state").textContent = "disconnected";
+    };
+  }
+
   // web/sdk/types.ts
   var SHOP_SCHEMAS = {
     "Order": {
@@ -2067,14 +2088,6 @@
   };
 
   // web/app.ts
-  function $(id) {
-    const el = document.getElementById(id);
-    if (el === null) throw new Error(`no #${id}`);
-    return el;
-  }
-  function input(id) {
-    return $(id);
-  }
   function log(text) {
     const li = document.createElement("li");
     li.textContent = text;
@@ -2084,15 +2097,7 @@
   var api = new ShopClient(client, {
     onInvalid: (error) => log(`dropped an invalid message: ${JSON.stringify(error.details)}`)
   });
-  client.onOpen = ({ clientId }) => {
-    $("state").dataset["state"] = "connected";
-    $("state").textContent = "connected";
-    $("client-id").textContent = clientId;
-  };
-  client.onClose = () => {
-    $("state").dataset["state"] = "disconnected";
-    $("state").textContent = "disconnected";
-  };
+  showConnection(client);
   function render(order) {
     let row = document.querySelector(`tr[data-id="${order.id}"]`);
     if (row === null) {
