@@ -91,8 +91,10 @@ soak: install
 	$(PY) -m pytest -q -m slow tests/test_soak.py --soak-full
 
 # The documentation site (mkdocs-material + mkdocstrings); --strict: a broken link, a missing
-# page or a bad reference fails the build. Output in site/.
-docs: install
+# page, a page missing from the nav or a bad reference fails the build. Output in site/. The
+# TypeScript reference (docs/reference/typescript/, not committed) is generated first by typedoc.
+docs: install node
+	cd typescript && npx typedoc --logLevel Warn
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
 
 clean:

@@ -2,7 +2,7 @@
 
 The spec (`spec/protocol.md` and its schemas and vectors) and the conformance suite's README are
 the sources of truth and stay where the code reads them; this hook adds them to the site as
-generated files under `spec/` and `conformance/`, so their own relative links (for instance
+generated files under `spec/`, `conformance/` and `examples/`, so their own relative links (for instance
 `schema/envelope.schema.json`) resolve and `mkdocs build --strict` checks them like any page.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,7 +20,15 @@ ROOT = Path(__file__).resolve().parent.parent
 _MOUNTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("spec", "spec", ("*.md", "schema/*.json", "vectors/*.json")),
     ("conformance", "conformance", ("README.md",)),
+    ("examples", "examples", ("README.md", "*/README.md", "*/*.wsmq.yaml")),
 )
+
+# Mermaid for the diagrams, served by the site itself: Material loads mermaid from a CDN only
+# when no `mermaid` global exists, so with this script (mkdocs.yml extra_javascript) the
+# diagrams render offline and the build downloads nothing. It comes from the npm devDependency
+# (`make node`); the version is pinned in typescript/package.json.
+MERMAID = ROOT / "typescript" / "node_modules" / "mermaid" / "dist" / "mermaid.min.js"
+MERMAID_URI = "assets/javascripts/mermaid.min.js"
 
 
 def on_files(files: Files, config: Any) -> Files:
@@ -30,4 +39,7 @@ def on_files(files: Files, config: Any) -> Files:
                 uri = f"{target}/{path.relative_to(base).as_posix()}"
                 if files.get_file_from_path(uri) is None:
                     files.append(File.generated(config, uri, abs_src_path=str(path)))
+    if not MERMAID.is_file():
+        raise PluginError(f"{MERMAID} is missing: run `make node` (the docs serve mermaid)")
+    files.append(File.generated(config, MERMAID_URI, abs_src_path=str(MERMAID)))
     return files
