@@ -1,9 +1,10 @@
 """mkdocs hooks: render the normative texts that live outside `docs/` without copying them.
 
 The spec (`spec/protocol.md` and its schemas and vectors) and the conformance suite's README are
-the sources of truth and stay where the code reads them; this hook adds them to the site as
-generated files under `spec/`, `conformance/` and `examples/`, so their own relative links (for instance
-`schema/envelope.schema.json`) resolve and `mkdocs build --strict` checks them like any page.
+the sources of truth and stay where the code reads them; this hook adds them (and the examples'
+READMEs) to the site as generated files under `spec/`, `conformance/` and `examples/`, so their
+own relative links (for instance `schema/envelope.schema.json`) resolve and
+`mkdocs build --strict` checks them like any page.
 """
 
 from __future__ import annotations
