@@ -373,6 +373,14 @@
         "maxMessageSize": {
           "type": "integer",
           "minimum": 1
+        },
+        "messageRate": {
+          "type": "number",
+          "minimum": 0
+        },
+        "messageBurst": {
+          "type": "number",
+          "minimum": 0
         }
       }
     },
