@@ -152,7 +152,7 @@ async def test_a_slow_consumer_is_closed_4008_and_the_publisher_goes_on() -> Non
     async with uvicorn_app(WsmqASGI(broker)) as port:
         url = f"ws://127.0.0.1:{port}/ws"
         # a raw socket that never reads after its upgrade: its TCP window fills, then the queue
-        slow = await upgrade(port, "/ws")
+        slow = await upgrade(port, "/ws", rcvbuf=16384)
         assert slow.status == 101
         for env in (
             envelope("event", "_client.register", {}),

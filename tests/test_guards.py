@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from mounts import TRANSPORTS, mounted
+from rawpeer import RawPeer, envelope, error_code
 from upgrade import upgrade, upgrade_status
 from websocketmq import connect
 from websocketmq.guards import client_ip, host_allowed, parse_cookies, proxy_networks
@@ -212,3 +213,18 @@ async def test_an_authenticate_hook_past_the_handshake_deadline_is_refused(trans
         assert status == 401 if transport != "standalone" else status in (None, 401)
         m.broker.options.authenticate = None  # the slot was given back
         await _wait_for_status(m.port, m.path, {}, 101)
+
+
+async def test_first_message_authentication_on_every_transport(transport: str) -> None:
+    """``authenticate_message`` is the broker's, not the transport's: the same on each."""
+
+    def authenticate_message(_upgrade_identity: Any, auth: Any) -> Any:
+        return {"user": "carol"} if auth == "token-1" else None
+
+    async with mounted(transport, authenticate_message=authenticate_message) as m:
+        async with await connect(m.url, auth="token-1", auto_reconnect=False) as client:
+            assert await client.request("t.whoami", None) == {"identity": {"user": "carol"}}
+        peer = await RawPeer.connect(m.url, register=False)
+        await peer.send(envelope("event", "_client.register", {"auth": "wrong"}))
+        assert await peer.closed() == 1008
+        assert error_code(peer.inbox[-1]) == "UNAUTHENTICATED"

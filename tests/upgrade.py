@@ -11,6 +11,7 @@ import asyncio
 import base64
 import contextlib
 import os
+import socket
 from dataclasses import dataclass
 
 __all__ = ["OpenUpgrade", "client_frame", "upgrade", "upgrade_status"]
@@ -35,10 +36,25 @@ class OpenUpgrade:
 
 
 async def upgrade(
-    port: int, path: str = "/ws", headers: dict[str, str] | None = None, *, host: str | None = None
+    port: int,
+    path: str = "/ws",
+    headers: dict[str, str] | None = None,
+    *,
+    host: str | None = None,
+    rcvbuf: int | None = None,
 ) -> OpenUpgrade:
-    """Send a WebSocket upgrade to 127.0.0.1:``port`` and read the response head."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    """Send a WebSocket upgrade to 127.0.0.1:``port`` and read the response head.
+    ``rcvbuf``: a small kernel receive buffer, so a peer that stops reading backs up fast."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if rcvbuf is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    sock.setblocking(False)
+    try:
+        await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", port))
+    except BaseException:
+        sock.close()
+        raise
+    reader, writer = await asyncio.open_connection(sock=sock, limit=rcvbuf or 2**16)
     key = base64.b64encode(os.urandom(16)).decode()
     lines = [
         f"GET {path} HTTP/1.1",
