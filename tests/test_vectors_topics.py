@@ -120,10 +120,10 @@ def _errors(actions: list[Any]) -> list[str]:
 
 
 def _wire_code(vector: dict[str, Any]) -> set[str]:
-    """What a broker may answer: the vector's code; for a lone surrogate also BAD_MESSAGE,
-    since a frame escaping one has no UTF-8 form and may be refused whole (spec §2.2 item 7)."""
+    """What a broker answers: the vector's code; for a lone surrogate BAD_MESSAGE, since a
+    frame escaping one has no UTF-8 form and is refused whole (spec §2.2 item 7)."""
     if any(0xD800 <= ord(c) <= 0xDFFF for c in vector["topic"]):
-        return {vector["error"], "BAD_MESSAGE"}
+        return {"BAD_MESSAGE"}
     return {vector["error"]}
 
 

@@ -205,14 +205,17 @@ def bad_envelopes(draw: st.DrawFn) -> Mutation:
 
 def expected_code(kind: str, frame: str) -> str:
     """The error code the spec names for a :func:`bad_envelopes` frame: shape problems are
-    BAD_MESSAGE (§3.5, including a topic that is not a 1-255 character string), grammar problems
-    of a well-shaped topic BAD_TOPIC (§5.1), reserved topics FORBIDDEN (§5.3)."""
+    BAD_MESSAGE (§3.5, including a topic that is not a 1-255 character string, and one escaping
+    a lone surrogate, §2.2 item 7), grammar problems of a well-shaped topic BAD_TOPIC (§5.1),
+    reserved topics FORBIDDEN (§5.3)."""
     if kind == "wildcard-publish":
         return "BAD_TOPIC"
     if kind == "reserved-publish":
         return "FORBIDDEN"
     if kind == "topic":
         topic = json.loads(frame)["header"]["topic"]
+        if isinstance(topic, str) and any(0xD800 <= ord(c) <= 0xDFFF for c in topic):
+            return "BAD_MESSAGE"  # a lone surrogate refuses the whole frame (§2.2 item 7)
         if isinstance(topic, str) and 1 <= len(topic) <= 255:
             return "BAD_TOPIC"
     return "BAD_MESSAGE"

@@ -64,10 +64,16 @@ __all__ = [
     "UnknownCorrelation",
     "WsmqError",
     "error_from_wire",
+    "valid_code",
 ]
 
 APP_CODE_RE = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
 """Valid error codes: the wire codes below and any application code of this shape (§5)."""
+
+
+def valid_code(code: object) -> bool:
+    """Whether ``code`` may go on the wire (spec §11.3: ``^[A-Z][A-Z0-9_]{0,63}$``)."""
+    return isinstance(code, str) and APP_CODE_RE.fullmatch(code) is not None
 
 
 class WsmqError(Exception):
@@ -89,7 +95,16 @@ class WsmqError(Exception):
         *,
         remote: bool = False,
     ) -> None:
-        self.code = code or self.CODE
+        code = code or self.CODE
+        if not remote and not valid_code(code):
+            # Raised where the application makes the error, not when the broker sends it: a
+            # code the wire forbids would make the peer drop the envelope and wait out its ttl.
+            raise ValueError(
+                f"invalid wsmq error code {code!r}: codes match ^[A-Z][A-Z0-9_]{{0,63}}$ "
+                "(spec §11.3); pass the text as the second argument, e.g. "
+                "WsmqError('MY_CODE', 'what went wrong')"
+            )
+        self.code = code
         self.message = message or self.code
         self.details = details
         self.correlation_id = correlation_id
@@ -285,13 +300,16 @@ CODES: frozenset[str] = frozenset(_BY_CODE)
 
 
 def error_from_wire(body: Any, correlation_id: str | None = None) -> WsmqError:
-    """Rebuild the exception an error envelope's body describes (tolerant of bad bodies)."""
+    """Rebuild the exception an error envelope's body describes (tolerant of bad bodies).
+
+    An error body without ``code`` is the seed's shape for a handler that threw
+    (``{"error": {"message": "..."}}``): ``HANDLER_ERROR`` with its message (spec §11.1)."""
     err = body.get("error") if isinstance(body, dict) else None
     if not isinstance(err, dict):
         return RemoteError("INTERNAL", f"malformed error body: {body!r}", None, correlation_id)
-    code = err.get("code")
+    code = err.get("code", "HANDLER_ERROR")
     message = err.get("message")
-    code = code if isinstance(code, str) and code else "INTERNAL"
+    code = code if valid_code(code) else "INTERNAL"
     message = message if isinstance(message, str) else ""
     cls = _BY_CODE.get(code)
     if cls is not None:

@@ -60,7 +60,10 @@ def strict_json(text: str) -> Any:
 
 
 def _id_ok(v: Any) -> bool:
-    return isinstance(v, str) and 1 <= len(v) <= 128
+    """A readable ID (§3.5 item 2): 1-128 characters, none a lone surrogate (§2.2 item 7)."""
+    return (
+        isinstance(v, str) and 1 <= len(v) <= 128 and not any(0xD800 <= ord(c) <= 0xDFFF for c in v)
+    )
 
 
 def readable_type(frame: str | bytes) -> Any:

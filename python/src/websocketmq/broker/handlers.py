@@ -7,6 +7,12 @@ the request's ttl). Both map failures the same way, in :meth:`HandlerRegistry.er
 a :class:`~websocketmq.errors.WsmqError` becomes its own error reply, any other exception
 ``HANDLER_ERROR`` (spec §11.3), a missed ttl ``TIMEOUT``. Events go to every matching handler
 (:meth:`HandlerRegistry.deliver`); sync ones run inline, async ones as bounded tasks.
+
+"Any other exception" includes ``SystemExit`` and the other ``BaseException`` subclasses
+(argparse raises ``SystemExit`` on bad input): a handler's failure is its caller's, never the
+process's. Only cancellation and ``KeyboardInterrupt`` propagate (:data:`PROPAGATE`). An async
+handler runs inside :func:`_contained`, because asyncio re-raises a task's ``SystemExit`` out
+of the event loop itself, before anyone awaits the task.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-from ..errors import HandlerError, NoHandler, RequestTimeout, WsmqError
+from ..errors import HandlerError, NoHandler, RequestTimeout, WsmqError, valid_code
 from ..protocol.envelope import Message, decode, encode, new_error
 from ..protocol.envelope import new_response as _new_response
 from ..protocol.session import ServerSession
@@ -25,7 +31,7 @@ from ..protocol.topics import HandlerEntry, SubscriptionIndex
 from .background import Background
 from .options import BrokerOptions
 
-__all__ = ["Handler", "HandlerRegistry", "Subscription", "reply_frame"]
+__all__ = ["PROPAGATE", "Handler", "HandlerExit", "HandlerRegistry", "Subscription", "reply_frame"]
 
 log = logging.getLogger("websocketmq.broker")
 
@@ -35,6 +41,32 @@ ID, None for messages from server code. For a request the return value is the re
 (or a full response built with ``new_response(msg, data)``)."""
 
 Entry = HandlerEntry[Handler]
+
+PROPAGATE = (asyncio.CancelledError, KeyboardInterrupt)
+"""The only exceptions of a handler that are not its caller's HANDLER_ERROR (module docstring)."""
+
+
+class HandlerExit(Exception):
+    """A handler raised a ``BaseException`` that is not in :data:`PROPAGATE` (``SystemExit``,
+    ``GeneratorExit``…), carried as an ordinary exception so that it cannot stop the event loop;
+    ``original`` is what the handler raised."""
+
+    def __init__(self, original: BaseException) -> None:
+        super().__init__(f"{type(original).__name__}: {original}")
+        self.original = original
+
+
+async def _contained(awaitable: Awaitable[Any]) -> Any:
+    """Await a handler's awaitable so that no ``BaseException`` but cancellation and
+    ``KeyboardInterrupt`` leaves it: the others become :class:`HandlerExit`."""
+    try:
+        return await awaitable
+    except PROPAGATE:
+        raise
+    except Exception:
+        raise
+    except BaseException as exc:
+        raise HandlerExit(exc) from exc
 
 
 class Subscription:
@@ -154,17 +186,17 @@ class HandlerRegistry:
         try:
             result = entry.fn(msg, source)
             if inspect.isawaitable(result):
-                self._background.spawn(result)
-        except Exception:
+                self._background.spawn(_logged(_contained(result), entry, msg))
+        except PROPAGATE:
+            raise
+        except BaseException:
             log.exception(
                 "event handler %r for %s raised", entry.fn, msg.topic, extra={"topic": msg.topic}
             )
 
     async def _event_task(self, entry: Entry, msg: Message, source: str | None) -> None:
         try:
-            await entry.fn(msg, source)
-        except Exception:
-            log.exception("event handler %r for %s raised", entry.fn, msg.topic)
+            await _logged(_contained(entry.fn(msg, source)), entry, msg)
         finally:
             self._event_tasks -= 1
 
@@ -175,7 +207,9 @@ class HandlerRegistry:
         pass to :meth:`finish`."""
         try:
             result = entry.fn(msg, msg.header.source)
-        except Exception as exc:
+        except PROPAGATE:
+            raise
+        except BaseException as exc:
             return self.error_reply(msg, exc)
         if inspect.isawaitable(result):
             return result
@@ -208,12 +242,16 @@ class HandlerRegistry:
             return reply
         return self.finish(msg, reply)
 
-    def error_reply(self, msg: Message, exc: Exception) -> Message:
+    def error_reply(self, msg: Message, exc: BaseException) -> Message:
         """The error reply for a handler's exception: a WsmqError is its own error reply, any
         other exception HANDLER_ERROR (spec §11.3; the full exception goes to the log, the
-        caller sees its text only with ``detailed_errors`` on)."""
+        caller sees its text only with ``detailed_errors`` on). A WsmqError whose ``code`` was
+        changed after it was made into something the wire forbids is HANDLER_ERROR too: the
+        broker never sends a code breaking ``^[A-Z][A-Z0-9_]{0,63}$`` (spec §11.3)."""
         corr = msg.header.correlation_id
-        if isinstance(exc, WsmqError):
+        if isinstance(exc, HandlerExit):
+            exc = exc.original
+        if isinstance(exc, WsmqError) and valid_code(exc.code):
             return new_error(corr, exc)
         topic = msg.header.topic
         extra = {"topic": topic, "correlation_id": corr, "code": "HANDLER_ERROR"}
@@ -243,7 +281,7 @@ def _as_response(msg: Message, result: Any) -> Message:
 async def _bounded(awaitable: Awaitable[Any], ttl: float) -> Any:
     """Await a handler, but never past ``ttl``: a handler that ignores its cancellation keeps
     running detached (its late result is discarded) instead of delaying the TIMEOUT answer."""
-    task = asyncio.ensure_future(awaitable)
+    task = asyncio.ensure_future(_contained(awaitable))
     try:
         done, _ = await asyncio.wait({task}, timeout=ttl)
     except asyncio.CancelledError:
@@ -262,15 +300,26 @@ def _discard_result(task: asyncio.Future[Any]) -> None:
         log.debug("late handler failure discarded: %r", task.exception())
 
 
+async def _logged(awaitable: Awaitable[Any], entry: Entry, msg: Message) -> None:
+    """Run an async event handler; its failure is logged, never raised (nobody awaits it)."""
+    try:
+        await awaitable
+    except HandlerExit as exc:
+        log.error("event handler %r for %s raised", entry.fn, msg.topic, exc_info=exc.original)
+    except Exception:
+        log.exception("event handler %r for %s raised", entry.fn, msg.topic)
+
+
 def reply_frame(request: Message, reply: Message) -> bytes:
-    """Encode a handler's reply; a value JSON cannot carry (``object()``, a set…) is the
-    handler's failure: ``HANDLER_ERROR`` (spec §8.3 rule 2), never an exception in the
+    """Encode a handler's reply; a value JSON cannot carry (``object()``, a set, a nesting too
+    deep or a cycle, which the encoder reports as RecursionError…) is the handler's failure:
+    ``HANDLER_ERROR`` for that request only (spec §8.3 rule 2), never an exception in the
     requesting client's receive loop (which closed that client with 1011)."""
     try:
         return encode(reply)
-    except (TypeError, ValueError, OverflowError) as exc:
+    except Exception as exc:
         topic = request.header.topic
-        log.warning("handler for %s returned an unencodable value: %s", topic, exc)
+        log.warning("handler for %s returned an unencodable value: %s", topic, type(exc).__name__)
         err = HandlerError(f"handler for {topic!r} returned a value that is not JSON")
         return ServerSession.fail(request, err)
 

@@ -15,13 +15,14 @@ generated ``rules.MAX_ID_LENGTH``, so no limit is written here.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from typing import Any, Literal
 
 import msgspec
 
-from ..errors import APP_CODE_RE, BadMessage, WsmqError
+from ..errors import APP_CODE_RE, BadMessage, WsmqError, valid_code
 from ..models import MessageID, Timestamp, Topic
 from .ids import next_id
 from .rules import MAX_ID_LENGTH
@@ -140,22 +141,92 @@ def encode(msg: Message) -> bytes:
     return _encoder.encode(msg)
 
 
-def _readable_ids(frame: str | bytes) -> str | None:
-    """Best-effort correlation for an error about an undecodable frame (§2), else ``None``."""
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _fallback_parse(frame: str | bytes) -> Any:
+    """The frame's JSON value when the typed decoder refused it, else :data:`_NOT_JSON`.
+
+    msgspec refuses some valid JSON (RFC 8259): a string escaping a lone surrogate
+    (``"\\ud83d"``, what ``JSON.stringify`` makes of half an emoji) and numbers beyond the
+    double range (``1e309``). Its untyped decoder refuses them the same way, so the IDs of such
+    a frame are read with the stdlib parser, which accepts both (and, like RFC 8259 but unlike
+    the stdlib default, not ``NaN``/``Infinity``). Only reached on the error path.
+    """
     try:
-        raw = _any_decoder.decode(frame)
+        return _any_decoder.decode(frame)
     except (msgspec.DecodeError, RecursionError, ValueError):
-        return None
+        pass
+    try:
+        return json.loads(frame, parse_constant=_no_constant)
+    except (ValueError, RecursionError, TypeError):
+        return _NOT_JSON
+
+
+_NOT_JSON: Any = object()
+
+
+def _readable_ids(raw: Any) -> str | None:
+    """Best-effort correlation for an error about an undecodable frame (§3.5 item 2), else
+    ``None``; ``raw`` is :func:`_fallback_parse`'s value."""
     header = raw.get("header") if isinstance(raw, dict) else None
     if not isinstance(header, dict):
         return None
     corr = header.get("correlationID")
-    if header.get("type") == "request" and isinstance(corr, str) and 0 < len(corr) <= MAX_ID_LENGTH:
-        return corr
+    if header.get("type") == "request" and _readable_id(corr):
+        return str(corr)
     mid = header.get("messageID")
-    if isinstance(mid, str) and 0 < len(mid) <= MAX_ID_LENGTH:
-        return mid
+    return str(mid) if _readable_id(mid) else None
+
+
+def _readable_id(value: Any) -> bool:
+    """A 1-128 character string that can be written back: not holding a lone surrogate."""
+    return isinstance(value, str) and 0 < len(value) <= MAX_ID_LENGTH and not _has_surrogate(value)
+
+
+def _has_surrogate(text: str) -> bool:
+    return not text.isascii() and _SURROGATE.search(text) is not None
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _unreadable_json(raw: Any) -> str | None:
+    """Why a JSON value the typed decoder refused has no wsmq meaning, or None if it is not
+    one of those cases: the first lone surrogate or out-of-range number, with its path, so the
+    sender learns what to fix (spec §2.2 items 7 and 8)."""
+    stack: list[tuple[str, Any]] = [("$", raw)]
+    while stack:
+        path, value = stack.pop()
+        if len(path) > 120:  # the sender's member names: echo a bounded amount
+            path = path[:120] + "..."
+        if isinstance(value, str):
+            if _has_surrogate(value):
+                return (
+                    f"the string at {path} escapes a lone surrogate, which denotes no Unicode "
+                    "text and has no UTF-8 form (spec §2.2 item 7)"
+                )
+        elif isinstance(value, float):
+            if value != value or value in (_INF, -_INF):
+                return (
+                    f"the number at {path} is outside the range of a 64-bit float "
+                    "(spec §2.2 item 8)"
+                )
+        elif isinstance(value, dict):
+            for key, item in reversed(list(value.items())):
+                if _has_surrogate(key):
+                    return (
+                        f"a member name in {path} escapes a lone surrogate, which has no "
+                        "UTF-8 form (spec §2.2 item 7)"
+                    )
+                stack.append((f"{path}.{key}", item))
+        elif isinstance(value, list):
+            stack.extend((f"{path}[{i}]", item) for i, item in reversed(list(enumerate(value))))
     return None
+
+
+_INF = float("inf")
 
 
 def _bad(text: str, correlation_id: str | None, answer: bool = True) -> BadMessage:
@@ -173,12 +244,8 @@ def _is_error_body(body: Any) -> bool:
     return isinstance(code, str) and APP_CODE_RE.fullmatch(code) is not None
 
 
-def _readable_type(frame: str | bytes) -> bool:
+def _readable_type(raw: Any) -> bool:
     """False when the frame's ``type`` reads as response/error: those are never answered."""
-    try:
-        raw = _any_decoder.decode(frame)
-    except (msgspec.DecodeError, RecursionError, ValueError):
-        return True
     header = raw.get("header") if isinstance(raw, dict) else None
     return not (isinstance(header, dict) and header.get("type") in ("response", "error"))
 
@@ -194,8 +261,11 @@ def decode(frame: str | bytes) -> Message:
     try:
         wire = _decoder.decode(frame)
     except (msgspec.DecodeError, msgspec.ValidationError, RecursionError, ValueError) as exc:
-        err = _bad(f"invalid envelope: {exc}", _readable_ids(frame), _readable_type(frame))
-        raise err from exc
+        raw = _fallback_parse(frame)
+        if raw is _NOT_JSON:
+            raise _bad(f"invalid JSON: {exc}", None) from exc
+        why = _unreadable_json(raw) or f"invalid envelope: {exc}"
+        raise _bad(why, _readable_ids(raw), _readable_type(raw)) from exc
     h = wire.header
     kind = h.type
     source = h.source if isinstance(h.source, str) else None
@@ -266,6 +336,11 @@ def new_response(request: Message, body: Any = None) -> Message:
     )
 
 
+def _invalid_code(exc: WsmqError) -> dict[str, Any]:
+    text = f"an error with the invalid code {exc.code!r} was raised"
+    return {"error": {"code": "INTERNAL", "message": text}}
+
+
 def new_error(
     correlation_id: str | None,
     code: str | WsmqError,
@@ -277,8 +352,12 @@ def new_error(
     ``code`` may be an exception, whose code, message and details are used.
     """
     if isinstance(code, WsmqError):
-        body = code.to_wire()
+        # WsmqError() checks its code, but ``exc.code`` is writable: never put a code on the
+        # wire that breaks §11.3 (the peer would drop the envelope and wait out its ttl)
+        body = code.to_wire() if valid_code(code.code) else _invalid_code(code)
     else:
+        if not valid_code(code):
+            raise ValueError(f"invalid wsmq error code {code!r} (spec §11.3)")
         err: dict[str, Any] = {"code": code, "message": message or code}
         if details is not None:
             err["details"] = details

@@ -3,7 +3,11 @@
 A waiter is whatever the I/O layer uses (an asyncio future in the broker and the client); this
 module never touches it. Settled correlations are remembered in a bounded FIFO so that a late or
 duplicate answer is recognised and dropped silently (design.md §2), while an answer to a
-correlation that was never pending is reported as unknown (``UNKNOWN_CORRELATION``).
+correlation that was never pending is reported as unknown (``UNKNOWN_CORRELATION``). The memory
+tells an answer to a request the requester gave up on (:attr:`Lookup.LATE`, an honest race with
+a timeout or a cancel) from a second answer to one already answered (:attr:`Lookup.DUPLICATE`,
+which no correct peer sends), because the broker charges only the second to the error budget
+(spec §8.7, §12.1).
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ W = TypeVar("W")
 class Lookup(Enum):
     """Outcome of :meth:`PendingTable.settle` for an answer that found no waiter."""
 
-    LATE = "late"  # settled before: drop silently
+    LATE = "late"  # given up before (timeout, cancel, disconnect): drop silently
+    DUPLICATE = "duplicate"  # answered before: drop silently, a fault of the sender
     UNKNOWN = "unknown"  # never pending: UNKNOWN_CORRELATION
 
 
@@ -29,7 +34,8 @@ class PendingTable(Generic[W]):
 
     def __init__(self, remember: int = 1024) -> None:
         self._pending: dict[str, W] = {}
-        self._settled: OrderedDict[str, None] = OrderedDict()
+        self._settled: OrderedDict[str, bool] = OrderedDict()
+        """Recently settled correlation → whether it was answered (else given up)."""
         self._remember = remember
 
     def __len__(self) -> int:
@@ -52,9 +58,14 @@ class PendingTable(Generic[W]):
         """Remove and return the waiter, or say why there is none."""
         waiter = self._pending.pop(correlation_id, None)
         if waiter is not None:
-            self._forget_later(correlation_id)
+            self._forget_later(correlation_id, answered=True)
             return waiter
-        return Lookup.LATE if correlation_id in self._settled else Lookup.UNKNOWN
+        answered = self._settled.get(correlation_id)
+        if answered is None:
+            return Lookup.UNKNOWN
+        if answered:
+            return Lookup.DUPLICATE
+        return Lookup.LATE
 
     def discard(self, correlation_id: str) -> W | None:
         """Drop a waiter without an answer (timeout, cancel); later answers count as late."""
@@ -71,7 +82,7 @@ class PendingTable(Generic[W]):
         self._pending.clear()
         return waiters
 
-    def _forget_later(self, correlation_id: str) -> None:
-        self._settled[correlation_id] = None
+    def _forget_later(self, correlation_id: str, *, answered: bool = False) -> None:
+        self._settled[correlation_id] = answered
         if len(self._settled) > self._remember:
             self._settled.popitem(last=False)

@@ -34,6 +34,8 @@ Rules, in the order :meth:`receive` applies them:
 10. Responses/errors settle the pending server→client request with that correlation exactly once
    (:class:`Answer`); late or duplicate ones are dropped; never-sent ones get
    ``UNKNOWN_CORRELATION`` (about the answer's messageID; the answer itself is not answered).
+   An answer that settles nothing takes a token of the message rate (over it: a fault), and a
+   duplicate or never-sent one is charged to the error budget.
 
 State transitions (state as data: :data:`TRANSITIONS`)::
 
@@ -543,16 +545,30 @@ class ServerSession(Generic[W]):
         corr = msg.header.correlation_id
         assert corr is not None  # decode() guarantees it for responses and errors
         waiter = self.pending.settle(corr)
-        if waiter is Lookup.LATE:
-            return None
-        if waiter is Lookup.UNKNOWN:
-            err = UnknownCorrelation(
-                f"no request with correlationID {corr!r} was sent to you",
-                None,
-                msg.header.message_id,
-            )
-            return Send(self._fault(err))
+        if isinstance(waiter, Lookup):
+            return self._unsettling(msg, waiter)
         return Answer(waiter, msg)
+
+    def _unsettling(self, msg: Message, why: Lookup) -> Send | None:
+        """An answer that settles nothing (spec §8.7). Unlike answers that settle a request
+        (bounded by the requests the broker sent), these cost the broker work without bound,
+        so each takes a token of the message rate, and one over the rate is a fault (never
+        answered: §4.5). A duplicate of an answer already given is a fault in any case; a late
+        answer to a request the broker gave up on (timeout, cancel) is an honest race and
+        costs only its rate token (spec §12.1, rule 10 of this module)."""
+        if self.guard.over_rate(self.monotonic()):
+            self._faults += 1
+            return None
+        if why is Lookup.LATE:
+            return None
+        if why is Lookup.DUPLICATE:
+            self._faults += 1
+            return None
+        corr = msg.header.correlation_id
+        err = UnknownCorrelation(
+            f"no request with correlationID {corr!r} was sent to you", None, msg.header.message_id
+        )
+        return Send(self._fault(err))
 
     # -- output ----------------------------------------------------------------------------
 

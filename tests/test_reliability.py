@@ -1,0 +1,286 @@
+"""Reliability defects of issue 15 (answers that never come, handlers that take the broker down),
+each reproduced over real sockets: a real broker on 127.0.0.1 and raw peers (tests/rawpeer.py).
+
+Every test here failed before its fix; the spec rule it checks is named in its docstring.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import Any
+
+import pytest
+from rawpeer import RawPeer, envelope, error_code
+from websocketmq.errors import WsmqError
+from websocketmq.protocol.envelope import Message
+from websocketmq.testing import run_broker
+
+__all__: list[str] = []
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def _message(msg: dict[str, Any]) -> str:
+    body = msg.get("body") or {}
+    err = body.get("error") if isinstance(body, dict) else None
+    return str(err.get("message", "")) if isinstance(err, dict) else ""
+
+
+async def _still_serves(peer: RawPeer) -> None:
+    """The connection and the broker still work: a ping is answered."""
+    pong = await peer.request("_client.ping", {})
+    assert pong["header"]["type"] == "response"
+
+
+# -- defect 3: a handler's SystemExit is its caller's HANDLER_ERROR (spec §8.3 rule 2, §11.3) --
+
+
+def _exit_sync(msg: Message, client: str | None) -> Any:
+    sys.exit("bad arguments")  # what argparse does on bad input
+
+
+async def _exit_async(msg: Message, client: str | None) -> Any:
+    await asyncio.sleep(0)
+    raise SystemExit(2)
+
+
+def _generator_exit(msg: Message, client: str | None) -> Any:
+    raise GeneratorExit
+
+
+@pytest.mark.parametrize("handler", [_exit_sync, _exit_async, _generator_exit])
+async def test_handler_system_exit_is_handler_error_and_the_broker_stays_up(handler: Any) -> None:
+    """A request handler raising ``SystemExit`` (sync or async) answers HANDLER_ERROR; the
+    broker, this connection and the other clients keep working; events too."""
+    async with run_broker() as rb:
+        rb.broker.subscribe("app.exit", handler)
+        rb.broker.subscribe("app.echo", lambda m, _: m.body)
+        peer = await RawPeer.connect(rb.url)
+        other = await RawPeer.connect(rb.url)
+        for _ in range(2):
+            answer = await peer.request("app.exit", {})
+            assert error_code(answer) == "HANDLER_ERROR", answer
+        await peer.send(envelope("event", "app.exit", {}))  # event handlers too
+        assert (await other.request("app.echo", 7))["body"] == 7
+        await _still_serves(peer)
+        await peer.aclose()
+        await other.aclose()
+
+
+# -- defect 4: an unencodable handler value is HANDLER_ERROR for that request only -------------
+
+
+def _deep(depth: int = 5000) -> Any:
+    value: Any = 0
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def _cycle() -> Any:
+    loop: list[Any] = []
+    loop.append(loop)
+    return loop
+
+
+async def _deep_async(msg: Message, client: str | None) -> Any:
+    await asyncio.sleep(0)
+    return _deep()
+
+
+@pytest.mark.parametrize(
+    "handler",
+    [lambda m, _: _deep(), lambda m, _: _cycle(), _deep_async, lambda m, _: {"x": object()}],
+    ids=["deep-sync", "cycle-sync", "deep-async", "object"],
+)
+async def test_unencodable_handler_result_is_handler_error_and_the_connection_stays(
+    handler: Any,
+) -> None:
+    """A handler returning a value JSON cannot carry (nesting too deep, a cycle) answers
+    HANDLER_ERROR to that request; the caller's connection and its other requests stay."""
+    async with run_broker() as rb:
+        rb.broker.subscribe("app.bad", handler)
+
+        async def slow(msg: Message, client: str | None) -> Any:
+            await asyncio.sleep(0.3)
+            return "slow"
+
+        rb.broker.subscribe("app.slow", slow)
+        peer = await RawPeer.connect(rb.url)
+        pending = envelope("request", "app.slow", None)
+        await peer.send(pending)
+        answer = await peer.request("app.bad", {})
+        assert error_code(answer) == "HANDLER_ERROR", answer
+        assert "not JSON" in _message(answer)
+        slow_answer = await peer.answer_to(pending["header"]["correlationID"])
+        assert slow_answer["body"] == "slow"
+        await _still_serves(peer)
+        await peer.aclose()
+
+
+# -- defect 5: application error codes are checked where they are raised ----------------------
+
+
+@pytest.mark.parametrize("code", ["not a valid code", "lower", "A" * 65, "1ABC", ""])
+def test_an_invalid_error_code_raises_at_the_raise_site(code: str) -> None:
+    """``WsmqError("not a valid code")`` raises ValueError naming the rule (spec §11.3), so
+    the mistake shows where it is made, not as a peer that waits out its ttl."""
+    if code == "":
+        assert WsmqError("").code == "INTERNAL"  # no code: the class's own
+        return
+    with pytest.raises(ValueError, match=r"\^\[A-Z\]\[A-Z0-9_\]\{0,63\}\$"):
+        WsmqError(code)
+
+
+async def test_the_broker_never_sends_an_invalid_error_code() -> None:
+    """A handler that raises a WsmqError with an invalid code (made by mistake, or a valid one
+    changed afterwards) gets HANDLER_ERROR to its caller, never the invalid code; the Python
+    client settles at once instead of dropping the envelope and waiting for its ttl."""
+    async with run_broker() as rb:
+
+        def bad_ctor(msg: Message, client: str | None) -> Any:
+            raise WsmqError("not a valid code")
+
+        def mutated(msg: Message, client: str | None) -> Any:
+            exc = WsmqError("OUT_OF_STOCK", "gone")
+            exc.code = "out of stock"
+            raise exc
+
+        rb.broker.subscribe("app.ctor", bad_ctor)
+        rb.broker.subscribe("app.mutated", mutated)
+        peer = await RawPeer.connect(rb.url)
+        for topic in ("app.ctor", "app.mutated"):
+            answer = await peer.request(topic, {})
+            assert answer["header"]["type"] == "error"
+            assert error_code(answer) in ("HANDLER_ERROR", "INTERNAL"), answer
+        await peer.aclose()
+
+
+# -- defect 9: answers that settle nothing are charged (spec §8.7, §12.1) -----------------------
+
+
+async def _ask(rb: Any, peer: RawPeer, timeout: float = 5.0) -> tuple[asyncio.Task[Any], str]:
+    task = asyncio.create_task(
+        rb.broker.request_to_client(peer.client_id, "app.ask", {}, timeout=timeout)
+    )
+    req = await peer.expect(lambda m: m["header"]["topic"] == "app.ask")
+    return task, req["header"]["correlationID"]
+
+
+def _response(corr: str, body: Any = None) -> dict[str, Any]:
+    return envelope("response", corr, body, corr=corr)
+
+
+async def test_a_flood_of_duplicate_answers_is_closed_4029() -> None:
+    """Repeating an answer the broker already has is a protocol error each time: a flood of
+    them spends the error budget and the connection closes 4029 (it used to be unlimited:
+    150 000 in 6 s slowed every other client); other clients are unaffected."""
+    async with run_broker() as rb:
+        rb.broker.subscribe("app.echo", lambda m, _: m.body)
+        flooder = await RawPeer.connect(rb.url)
+        bystander = await RawPeer.connect(rb.url)
+        task, corr = await _ask(rb, flooder)
+        await flooder.send(_response(corr, "first"))
+        assert await task == "first"
+        frame = _response(corr, "again")
+        for _ in range(200):
+            await flooder.send(frame)
+        assert await flooder.closed() == 4029
+        assert any(
+            error_code(m) == "RATE_LIMITED"
+            and m["body"]["error"].get("details", {}).get("reason") == "error-budget"
+            for m in flooder.inbox
+        )
+        assert (await bystander.request("app.echo", 1))["body"] == 1
+        await bystander.aclose()
+
+
+async def test_a_flood_of_late_answers_is_rate_limited_then_closed() -> None:
+    """Answers to a request the broker gave up on (timed out) take a token of the message rate
+    each: a few are an honest race and cost nothing more, a flood goes over the rate, and each
+    one over it is a protocol error (4029 once the budget is spent)."""
+    async with run_broker(message_rate=50.0, message_burst=50.0) as rb:
+        peer = await RawPeer.connect(rb.url)
+        task, corr = await _ask(rb, peer, timeout=0.05)
+        with pytest.raises(WsmqError):
+            await task
+        await peer.expect(lambda m: m["header"]["topic"] == "_internal.cancel")
+        await peer.send(_response(corr, "late"))  # the honest race: dropped, no error
+        await _still_serves(peer)
+        assert not any(m["header"]["type"] == "error" for m in peer.inbox)
+        frame = _response(corr, "late again")
+        for _ in range(200):
+            await peer.send(frame)
+        assert await peer.closed() == 4029
+
+
+# -- defect 1: valid JSON the decoder refuses is answered to the request (spec §2.2, §3.5) ------
+
+
+def _raw_request(corr: str, body_json: str, topic: str = "app.echo") -> str:
+    return (
+        f'{{"header": {{"messageID": "{corr}", "correlationID": "{corr}", "type": "request", '
+        f'"topic": "{topic}", "timestamp": 1, "ttl": 30000}}, "body": {body_json}}}'
+    )
+
+
+@pytest.mark.parametrize(
+    ("body_json", "says"),
+    [
+        ('"\\ud83d"', "lone surrogate"),  # JSON.stringify("😀".slice(0, 1))
+        ('{"text": "a\\udc00b"}', "lone surrogate"),
+        ("1e309", "range"),
+        ('{"n": [1, -1e400]}', "range"),
+    ],
+    ids=["high-surrogate", "low-surrogate-nested", "1e309", "-1e400-nested"],
+)
+async def test_valid_json_the_decoder_refuses_is_answered_to_the_request(
+    body_json: str, says: str
+) -> None:
+    """A request whose body holds a lone surrogate escape or a number beyond the double range
+    is valid JSON: the broker reads its IDs and answers BAD_MESSAGE to its correlationID at
+    once, saying what was wrong (it used to answer ``_invalid`` with "Input data was
+    truncated", so the caller waited out its ttl)."""
+    async with run_broker() as rb:
+        rb.broker.subscribe("app.echo", lambda m, _: m.body)
+        peer = await RawPeer.connect(rb.url)
+        await peer.send(_raw_request("c-odd", body_json))
+        answer = await peer.answer_to("c-odd", timeout=5)
+        assert error_code(answer) == "BAD_MESSAGE", answer
+        assert says in _message(answer), answer
+        assert "truncated" not in _message(answer)
+        await _still_serves(peer)
+        await peer.aclose()
+
+
+async def test_a_lone_surrogate_in_a_topic_or_event_is_reported_about_its_message_id() -> None:
+    """An event (no correlationID) is reported about its messageID; a lone surrogate in the
+    topic is the frame's problem (BAD_MESSAGE, §2.2 item 7), answered to the request."""
+    async with run_broker() as rb:
+        peer = await RawPeer.connect(rb.url)
+        await peer.send(
+            '{"header": {"messageID": "e-odd", "type": "event", "topic": "a.b", '
+            '"timestamp": 1}, "body": "\\ud800"}'
+        )
+        err = await peer.answer_to("e-odd", timeout=5)
+        assert error_code(err) == "BAD_MESSAGE" and "lone surrogate" in _message(err)
+        await peer.send(_raw_request("c-topic", "null", topic="a.\\ud800"))
+        err = await peer.answer_to("c-topic", timeout=5)
+        assert error_code(err) == "BAD_MESSAGE" and "header.topic" in _message(err)
+        await _still_serves(peer)
+        await peer.aclose()
+
+
+async def test_an_answer_holding_a_lone_surrogate_is_dropped_unanswered() -> None:
+    """An answer (response/error) the decoder refuses is never answered (§3.5 item 3), even
+    now that its type is readable."""
+    async with run_broker() as rb:
+        peer = await RawPeer.connect(rb.url)
+        await peer.send(
+            '{"header": {"messageID": "r-odd", "correlationID": "c-x", "type": "response", '
+            '"topic": "c-x", "timestamp": 1}, "body": "\\ud800"}'
+        )
+        await _still_serves(peer)
+        assert not any(m["header"]["type"] == "error" for m in peer.inbox), peer.inbox
+        await peer.aclose()
