@@ -166,15 +166,41 @@ def _int_ok(v: Any, lo: int) -> bool:
 
 def _error_body_ok(body: Any) -> bool:
     e = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(e, dict) or not isinstance(e.get("message"), str):
+        return False
+    if "code" not in e:
+        return True  # §11.1: a seed client's thrown error, read as HANDLER_ERROR
     return (
-        isinstance(e, dict)
-        and isinstance(e.get("code"), str)
+        isinstance(e.get("code"), str)
         and len(e["code"]) <= 64
         and e["code"][:1].isupper()
         and e["code"].replace("_", "").isalnum()
         and e["code"] == e["code"].upper()
-        and isinstance(e.get("message"), str)
     )
+
+
+def _no_text(value: Any) -> bool:
+    """Whether a JSON value holds a lone surrogate (§2.2 item 7) or a number beyond a double
+    (§2.2 item 8): valid JSON with no wsmq meaning."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            if any(0xD800 <= ord(ch) <= 0xDFFF for ch in v):
+                return True
+        elif isinstance(v, float):
+            if v in (float("inf"), float("-inf")):
+                return True
+        elif isinstance(v, dict):
+            stack.extend(v.keys())
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+    return False
+
+
+def _id_ok(v: Any) -> bool:
+    return isinstance(v, str) and 1 <= len(v) <= 128 and not _no_text(v)
 
 
 class Drop(Exception):
@@ -449,12 +475,16 @@ class MiniServer:
             h.get("topic"),
             h.get("correlationID"),
         )
-        corr_ok = isinstance(corr, str) and 1 <= len(corr) <= 128
-        mid_ok = isinstance(mid, str) and 1 <= len(mid) <= 128
+        corr_ok = _id_ok(corr)
+        mid_ok = _id_ok(mid)
         # spec §3.5 item 2: whom an error about this message refers to
         ref = corr if t == "request" and corr_ok else mid if mid_ok else "_invalid"
         if t in ("response", "error") and not (mid_ok and corr_ok):
             raise Drop()
+        if _no_text(obj):  # §2.2 items 7-8: the whole frame is refused
+            if t in ("response", "error"):
+                raise Drop()
+            raise BadMessage("BAD_MESSAGE", ref, "a lone surrogate or an out-of-range number")
         if not mid_ok:
             raise BadMessage("BAD_MESSAGE", ref, "bad messageID")
         if t not in ("event", "request", "response", "error"):

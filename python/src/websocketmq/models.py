@@ -152,14 +152,14 @@ A wire error code: one of the standard codes (section 11.2, error-codes.json) or
 
 class ErrorDetail(Struct):
     """
-    The error object inside an error body (section 11.1).
+    The error object inside an error body (section 11.1). 'code' is REQUIRED of every wsmq/1 sender; an error without one (the seed clients' shape for a handler that threw, {"error": {"message": "..."}}) is valid and read as HANDLER_ERROR.
     """
 
-    code: ErrorCode
     message: Annotated[str, Meta(description='Human-readable text; not for programs.')]
     """
     Human-readable text; not for programs.
     """
+    code: ErrorCode | UnsetType = UNSET
     details: (
         Annotated[
             Any, Meta(description='Optional machine-readable context (any JSON value).')

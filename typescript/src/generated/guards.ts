@@ -235,7 +235,6 @@ const DEFS: { readonly [name: string]: Schema } = {
   "ErrorDetail": {
     "type": "object",
     "required": [
-      "code",
       "message"
     ],
     "properties": {

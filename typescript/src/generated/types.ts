@@ -76,9 +76,9 @@ export interface ErrorBody {
 /** A wire error code: one of the standard codes (section 11.2, error-codes.json) or an application code (section 11.3). The pattern ends in '$(?!\n)' because Python's re lets '$' match before a trailing newline; ECMA-262 does not. */
 export type ErrorCode = string;
 
-/** The error object inside an error body (section 11.1). */
+/** The error object inside an error body (section 11.1). 'code' is REQUIRED of every wsmq/1 sender; an error without one (the seed clients' shape for a handler that threw, {"error": {"message": "..."}}) is valid and read as HANDLER_ERROR. */
 export interface ErrorDetail {
-  code: ErrorCode;
+  code?: ErrorCode;
   /** Human-readable text; not for programs. */
   message: string;
   /** Optional machine-readable context (any JSON value). */

@@ -243,7 +243,6 @@
     "ErrorDetail": {
       "type": "object",
       "required": [
-        "code",
         "message"
       ],
       "properties": {
