@@ -87,10 +87,17 @@ async def _start_script(name: str, module: str, *args: str) -> Running:
     return Running([m.group(1)], proc.pid, [proc])
 
 
+_NATS_CONFIG = Path(__file__).with_name("nats-server.conf")
+"""``max_payload: 2MB``: a broker node refuses to start below max_message_size plus headers."""
+
+
 async def _start_nats_server(name: str) -> tuple[Proc, str]:
     exe = shutil.which("nats-server") or "/usr/sbin/nats-server"
     proc = await Proc.start(
-        name, [exe, "-a", "127.0.0.1", "-p", "-1"], merge_stderr=True, stdin_ends=False
+        name,
+        [exe, "-c", str(_NATS_CONFIG), "-a", "127.0.0.1", "-p", "-1"],
+        merge_stderr=True,
+        stdin_ends=False,
     )
     try:
         m = await proc.line(NATS_READY_RE, 30)

@@ -50,6 +50,9 @@ __all__ = [
 ]
 
 NATS_SERVER: str | None = shutil.which("nats-server")
+CONFIG = Path(__file__).with_name("nats-server.conf")
+"""``max_payload: 2MB``: room for the broker's largest frame plus headers (a node refuses to
+start below it, docs/deployment.md)."""
 SKIP_REASON = "install Debian's nats-server (apt-get install nats-server) to run the NATS tests"
 
 REPO = Path(__file__).resolve().parent.parent
@@ -142,6 +145,8 @@ class NatsServer:
     routes: list[int] = field(default_factory=list)
     cluster_name: str = "wsmq-test"
     name: str = "nats"
+    config: Path | None = CONFIG
+    """The configuration file (None: nats-server's defaults, e.g. max_payload 1 MB)."""
     _proc: _Proc | None = None
 
     @property
@@ -155,6 +160,8 @@ class NatsServer:
     def _argv(self) -> list[str]:
         assert NATS_SERVER is not None, SKIP_REASON
         argv = [NATS_SERVER, "-a", "127.0.0.1", "-p", str(self.port), "-n", self.name]
+        if self.config is not None:
+            argv += ["-c", str(self.config)]
         if self.cluster_port is not None:
             argv += [
                 "--cluster",
@@ -182,9 +189,11 @@ class NatsServer:
 
     @classmethod
     @contextlib.asynccontextmanager
-    async def start(cls, name: str = "nats") -> AsyncIterator[NatsServer]:
+    async def start(
+        cls, name: str = "nats", config: Path | None = CONFIG
+    ) -> AsyncIterator[NatsServer]:
         """A single standalone server on a free port, stopped on exit."""
-        server = cls(port=free_port(), name=name)
+        server = cls(port=free_port(), name=name, config=config)
         await server._spawn()
         try:
             yield server

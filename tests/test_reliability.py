@@ -7,11 +7,17 @@ Every test here failed before its fix; the spec rule it checks is named in its d
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import sys
+import time
 from typing import Any
 
 import pytest
+from nats_cluster import NATS_SERVER, SKIP_REASON, NatsServer
 from rawpeer import RawPeer, envelope, error_code
+from websocketmq.backends.nats import NatsBackend, PayloadLimitError
+from websocketmq.broker import Broker, BrokerOptions
 from websocketmq.errors import WsmqError
 from websocketmq.protocol.envelope import Message
 from websocketmq.testing import run_broker
@@ -314,3 +320,262 @@ async def test_a_seed_clients_error_without_code_reaches_the_caller_as_handler_e
         await _still_serves(seed)
         assert not any(m["header"]["type"] == "error" for m in seed.inbox), seed.inbox
         await seed.aclose()
+
+
+# -- defect 6: NATS max_payload is checked at start-up; an unforwardable event is reported -----
+
+_NATS_MISSING = NATS_SERVER is None and os.environ.get("CI") != "true"
+_needs_nats = pytest.mark.skipif(_NATS_MISSING, reason=SKIP_REASON)
+
+
+async def _until(condition: Any, within: float = 15.0) -> None:
+    """Poll a condition the backend reports no event for (bounded)."""
+    for _ in range(int(within / 0.05)):
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"not within {within} s")
+
+
+@_needs_nats
+async def test_a_node_refuses_to_start_on_a_nats_max_payload_too_small() -> None:
+    """nats-server's default max_payload (1 MB) cannot carry a 1 MiB frame plus the cluster's
+    headers: the node refuses to start, saying what to configure, instead of losing the
+    largest events for every other node later."""
+    async with NatsServer.start(config=None) as nats_server:
+        broker = Broker(backend=NatsBackend([nats_server.url]))
+        with pytest.raises(PayloadLimitError, match=r"max_payload.*at least 1049600"):
+            await broker.start()
+        await broker.close()
+        small = Broker(backend=NatsBackend([nats_server.url]), max_message_size=512 * 1024)
+        await small.start()  # a smaller max_message_size fits
+        await small.close()
+
+
+@_needs_nats
+async def test_an_event_nats_cannot_carry_is_reported_to_its_publisher() -> None:
+    """An event the backend cannot forward still reaches this node's subscribers, and its
+    publisher gets TOO_LARGE about its messageID; it used to be logged and swallowed, so the
+    subscribers on other nodes silently missed it. Here NATS comes back with a smaller
+    max_payload than the node started with (the start-up check cannot see that)."""
+    async with NatsServer.start() as nats_server:
+        backend = NatsBackend([nats_server.url], reconnect_time_wait=0.1)
+        async with run_broker(options=BrokerOptions(backend=backend)) as rb:
+            publisher = await RawPeer.connect(rb.url)
+            local = await RawPeer.connect(rb.url)
+            await local.subscribe("big.x")
+            await nats_server.kill()
+            nats_server.config = None  # back with nats-server's default max_payload: 1 MB
+            await nats_server.restart()
+            await _until(lambda: backend.ready and backend.max_payload == 1 << 20)
+            # within max_message_size (1 MiB) as delivered, over NATS's 1 MiB with its headers
+            event = envelope("event", "big.x", "")
+            event["body"] = "x" * ((1 << 20) - 120 - len(json.dumps(event)))
+            await publisher.send(event)
+            err = await publisher.answer_to(event["header"]["messageID"], timeout=10)
+            assert error_code(err) == "TOO_LARGE", err
+            assert "NATS" in _message(err)
+            body = event["body"]
+            got = await local.expect(lambda m: m["header"]["topic"] == "big.x", timeout=10)
+            assert got["body"] == body
+            await _still_serves(publisher)
+            await publisher.aclose()
+            await local.aclose()
+
+
+# -- hardening: the broker never sends a frame over maxMessageSize (spec §12.1) ------------------
+
+
+async def _big_async(msg: Message, client: str | None) -> Any:
+    await asyncio.sleep(0)
+    return "y" * (3 << 20)
+
+
+@pytest.mark.parametrize(
+    "handler", [lambda m, _: "y" * (3 << 20), _big_async], ids=["sync", "async"]
+)
+async def test_an_oversized_handler_result_is_too_large_for_that_request(handler: Any) -> None:
+    """A 3 MiB handler result used to be sent as is, and the client's WebSocket layer closed
+    the connection (1009), failing every request on it. Now the caller gets TOO_LARGE for that
+    request; the connection and its other requests stay."""
+    async with run_broker() as rb:
+        rb.broker.subscribe("app.big", handler)
+        rb.broker.subscribe("app.echo", lambda m, _: m.body)
+        peer = await RawPeer.connect(rb.url)
+        answer = await peer.request("app.big", {})
+        assert error_code(answer) == "TOO_LARGE", answer
+        assert answer["body"]["error"]["details"] == {"limit": 1 << 20}
+        assert (await peer.request("app.echo", "still here"))["body"] == "still here"
+        await peer.aclose()
+
+
+async def test_an_event_that_grows_past_the_limit_is_refused_to_its_publisher() -> None:
+    """A client frame under the limit can grow when the broker re-encodes it with its source
+    (``1e5`` is re-encoded ``100000.0``); the subscribers would be sent more than
+    maxMessageSize and closed 1009. The publisher gets TOO_LARGE; nobody gets the event."""
+    async with run_broker() as rb:
+        publisher = await RawPeer.connect(rb.url)
+        subscriber = await RawPeer.connect(rb.url)
+        await subscriber.subscribe("grow.x")
+        count = 1_000_000 // 4
+        body = "[" + ",".join(["1e5"] * count) + "]"
+        frame = (
+            '{"header": {"messageID": "e-grow", "type": "event", "topic": "grow.x", '
+            f'"timestamp": 1}}, "body": {body}}}'
+        )
+        assert len(frame) < rb.broker.options.max_message_size
+        await publisher.send(frame)
+        err = await publisher.answer_to("e-grow", timeout=10)
+        assert error_code(err) == "TOO_LARGE", err
+        await _still_serves(subscriber)
+        assert not any(m["header"]["topic"] == "grow.x" for m in subscriber.inbox)
+        await publisher.aclose()
+        await subscriber.aclose()
+
+
+async def test_server_code_cannot_send_clients_more_than_the_limit() -> None:
+    """``publish`` and ``request_to_client`` from server code raise TooLarge instead of
+    sending a frame the clients' WebSocket layer would close the connection over."""
+    from websocketmq.errors import TooLarge
+
+    async with run_broker() as rb:
+        peer = await RawPeer.connect(rb.url)
+        await peer.subscribe("news.x")
+        with pytest.raises(TooLarge):
+            await rb.broker.publish("news.x", "z" * (2 << 20))
+        with pytest.raises(TooLarge):
+            await rb.broker.request_to_client(peer.client_id, "app.ask", "z" * (2 << 20))
+        await _still_serves(peer)
+        assert not any(m["header"]["type"] != "response" for m in peer.inbox), peer.inbox
+        await peer.aclose()
+
+
+@_needs_nats
+async def test_wsmq_serve_on_a_small_nats_max_payload_exits_with_a_clear_error() -> None:
+    """``wsmq serve --nats URL`` against a default nats-server: exit status 1 and one line
+    saying what to configure, never a traceback or a node that runs and loses events."""
+    async with NatsServer.start(config=None) as nats_server:
+        code, out, err = await _serve_exit("--nats", nats_server.url)
+        assert code == 1
+        assert b"listening" not in out
+        assert b"max_payload" in err and b"Traceback" not in err, err
+
+
+# -- hardening: never-registered connections are closed (spec §12.1) ----------------------------
+
+
+async def test_a_connection_that_never_registers_is_closed_4002() -> None:
+    """A socket that sends nothing used to be kept for ever (bounded only per IP); past the
+    registration deadline it gets TIMEOUT (reason registration-deadline) and close 4002. A
+    connection that registered in time is not affected."""
+    async with run_broker(registration_timeout=0.5) as rb:
+        silent = await RawPeer.connect(rb.url, register=False)
+        prompt = await RawPeer.connect(rb.url)  # registers at once
+        assert await silent.closed(timeout=10) == 4002
+        err = silent.inbox[-1]
+        assert error_code(err) == "TIMEOUT", err
+        assert err["body"]["error"]["details"] == {"reason": "registration-deadline"}
+        await asyncio.sleep(0.7)  # past the deadline: the registered one stays
+        await _still_serves(prompt)
+        await prompt.aclose()
+
+
+async def test_an_implicit_registration_also_meets_the_deadline() -> None:
+    """Any first message registers (spec §6.3), so a client that starts with a ping is never
+    closed by the deadline."""
+    async with run_broker(registration_timeout=0.5) as rb:
+        peer = await RawPeer.connect(rb.url, register=False)
+        await _still_serves(peer)
+        await asyncio.sleep(0.8)
+        await _still_serves(peer)
+        await peer.aclose()
+
+
+# -- hardening: resume tokens (spec §6.4) -----------------------------------------------------
+
+
+async def test_a_resume_token_beyond_the_configured_lifetime_is_refused() -> None:
+    """A token whose (correctly signed) expiry lies further ahead than ``resume_token_ttl``
+    allows — issued under a longer lifetime, e.g. before the configuration was tightened — no
+    longer resumes the identity."""
+    from websocketmq.protocol.tokens import issue_token
+
+    secret = b"s" * 32
+    async with run_broker(resume_secret=secret, resume_token_ttl=60.0) as rb:
+        first = await RawPeer.connect(rb.url)
+        client_id = first.client_id
+        await first.aclose()
+        long_lived = issue_token(secret, client_id, time.time(), 30 * 24 * 3600.0)
+        heir = await RawPeer.connect(rb.url, register=False)
+        ack = await heir.register({"brokerClientID": client_id, "resumeToken": long_lived})
+        assert ack["resumed"] is False and ack["brokerClientID"] != client_id
+        await heir.aclose()
+        # a token within the lifetime (the one the broker issued) still works
+        again = await RawPeer.connect(rb.url)
+        token = again.resume_token
+        await again.aclose()
+        back = await RawPeer.connect(rb.url, register=False)
+        ack = await back.register({"brokerClientID": again.client_id, "resumeToken": token})
+        assert ack["resumed"] is True
+        await back.aclose()
+
+
+async def test_an_older_token_stays_valid_after_a_newer_one_was_issued() -> None:
+    """Decided (spec §6.4, docs/security.md §6): tokens are stateless, so a newer token does
+    not revoke an older one; each is valid until its own expiry, capped by the lifetime."""
+    async with run_broker() as rb:
+        first = await RawPeer.connect(rb.url)
+        client_id, old_token = first.client_id, first.resume_token
+        await first.aclose()
+        second = await RawPeer.connect(rb.url, register=False)
+        ack = await second.register({"brokerClientID": client_id, "resumeToken": old_token})
+        assert ack["resumed"] is True and ack["resumeToken"]
+        await second.aclose()
+        third = await RawPeer.connect(rb.url, register=False)
+        ack = await third.register({"brokerClientID": client_id, "resumeToken": old_token})
+        assert ack["resumed"] is True
+        await third.aclose()
+
+
+# -- hardening: the conformance fixture is for tests only ---------------------------------------
+
+
+async def _serve_exit(*args: str) -> tuple[int | None, bytes, bytes]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *("-m", "websocketmq", "serve", "--port", "0", *args),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), 30)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    return proc.returncode, out, err
+
+
+async def test_the_conformance_fixture_refuses_a_non_loopback_host() -> None:
+    """``--conformance`` lets any client make the broker call any other client and publish
+    without bound: on a non-loopback host it refuses to start (exit 2, nothing bound) unless
+    ``--conformance-any-host`` says so; its help says it is for tests only."""
+    code, out, err = await _serve_exit("--host", "0.0.0.0", "--conformance")
+    assert code == 2 and b"listening" not in out
+    assert b"conformance-any-host" in err and b"tests" in err
+    code, out, _ = await _serve_exit("--help")
+    assert code == 0 and b"FOR TESTS ONLY" in b" ".join(out.split())
+
+
+async def test_the_conformance_fixture_may_be_opened_explicitly() -> None:
+    """With ``--conformance-any-host`` it starts (bound to 127.0.0.1 here: tests stay on
+    loopback; the flag is what is tested)."""
+    from wsmq_conformance.spawn import spawned_process
+
+    cmd = (sys.executable, "-m", "websocketmq", "serve", "--port", "0", "--host", "127.0.0.1")
+    async with spawned_process(
+        (*cmd, "--conformance", "--conformance-any-host"), ready_timeout=30
+    ) as spawned:
+        peer = await RawPeer.connect(spawned.url)
+        await _still_serves(peer)
+        await peer.aclose()

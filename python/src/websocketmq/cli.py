@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import contextlib
 import importlib
+import ipaddress
 import logging
 import os
 import signal
@@ -37,7 +38,16 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--path", default="/ws", help="WebSocket path (default /ws)")
     s.add_argument("--demo", action="store_true", help="install the seed demo handlers")
     s.add_argument(
-        "--conformance", action="store_true", help="install the conformance fixture handlers"
+        "--conformance",
+        action="store_true",
+        help="install the conformance fixture handlers. FOR TESTS ONLY: they let any client "
+        "make the broker call any other client and publish without bound, so this is refused "
+        "on a non-loopback --host unless --conformance-any-host is given",
+    )
+    s.add_argument(
+        "--conformance-any-host",
+        action="store_true",
+        help="allow --conformance on a non-loopback --host (tests on an isolated network only)",
     )
     s.add_argument(
         "--nats", action="append", default=[], metavar="URL", help="NATS server(s): cluster mode"
@@ -150,8 +160,25 @@ def _nats_backend(urls: list[str], namespace: str) -> Any:
     return mod.NatsBackend(urls, namespace=namespace)
 
 
+def _loopback(host: str) -> bool:
+    """Whether ``host`` binds only this machine's loopback interface."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name that may resolve anywhere
+
+
 async def run_serve(args: argparse.Namespace) -> int:
     """Run the broker until SIGTERM/SIGINT; returns the exit code."""
+    if args.conformance and not args.conformance_any_host and not _loopback(args.host):
+        sys.stderr.write(
+            f"wsmq: refusing to serve the conformance fixture on {args.host}: it is for tests "
+            "only (any client could make the broker call other clients and publish without "
+            "bound). Use a loopback --host such as 127.0.0.1, or add --conformance-any-host.\n"
+        )
+        return 2
     options = BrokerOptions.default()
     if args.resume_secret:
         options.resume_secret = args.resume_secret.encode()
@@ -181,7 +208,16 @@ async def run_serve(args: argparse.Namespace) -> int:
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
     server = serve(broker, args.host, args.port, args.path)
-    await server.start()
+    try:
+        await server.start()
+    except (ConnectionError, RuntimeError) as exc:
+        if not args.nats:
+            raise
+        # NATS unreachable, or its max_payload too small (PayloadLimitError): say so plainly
+        sys.stderr.write(f"wsmq: cannot start: {exc}\n")
+        with contextlib.suppress(Exception):
+            await server.close()
+        return 1
     sys.stdout.write(f"wsmq: listening on {server.url}\n")
     sys.stdout.flush()
     if demo_task is not None:

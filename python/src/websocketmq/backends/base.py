@@ -114,6 +114,11 @@ class Backend(abc.ABC):
 
     host: BackendHost | None = None
     in_process: bool = False
+    max_frame: int | None = None
+    """Set by ``Broker.start()`` before :meth:`start`: the largest client frame the broker
+    accepts (``max_message_size``). A backend whose transport has a size limit of its own
+    refuses to start when that limit cannot carry such a frame plus its overhead, instead of
+    losing the largest messages later (issue 15, defect 6; NATS: ``max_payload``)."""
 
     async def start(self, host: BackendHost) -> None:
         """Bind to the broker node; called once by ``Broker.start()`` before any other call."""

@@ -88,13 +88,27 @@ try:  # optional dependency: import errors are reported when the backend is buil
 except ImportError:  # pragma: no cover - exercised only without the extra installed
     nats = None  # type: ignore[assignment]
 
-__all__ = ["DEFAULT_NAMESPACE", "NatsBackend"]
+__all__ = ["DEFAULT_NAMESPACE", "PAYLOAD_OVERHEAD", "NatsBackend", "PayloadLimitError"]
 
 log = rate_limit(logging.getLogger(__name__))
 """Rate-limited (websocketmq.logs.RepeatFilter): an outage must not log a line per dropped
 publish."""
 
 DEFAULT_NAMESPACE = "default"
+PAYLOAD_OVERHEAD = 1024
+"""Bytes reserved in NATS ``max_payload`` on top of ``max_message_size``: what a node adds to a
+client's frame when it forwards it (``source``, the node and timeout headers, ``traceparent``),
+with room to spare. The start-up check (:meth:`NatsBackend._payload_problem`) uses it."""
+HEADER_ALLOWANCE = 256
+"""Bytes of NATS headers a node adds to one message (node ID, timeout): counted against
+``max_payload`` by nats-server, not by nats-py's own check."""
+
+
+class PayloadLimitError(RuntimeError):
+    """The NATS server's ``max_payload`` is too small for the broker's ``max_message_size``
+    (raised by ``Broker.start()``; the node does not start)."""
+
+
 _ACCEPT = b"accept "
 _QUEUE = "wsmq-handlers"
 _NO_RESPONDERS = b"NATS/1.0 503"
@@ -278,6 +292,11 @@ class NatsBackend(Backend):
                 f"cannot connect to NATS at {', '.join(self.servers)} "
                 f"within {self.start_timeout:g} s: {exc!r}"
             ) from exc
+        problem = self._payload_problem(nc)
+        if problem is not None:
+            with contextlib.suppress(Exception):
+                await nc.close()
+            raise PayloadLimitError(problem)
         self.nc = nc
         if isinstance(nc, nats_fast.FastClient):
             self._fast = nc
@@ -286,6 +305,39 @@ class NatsBackend(Backend):
         self._direct(inbox, self._inbox_direct)
         await self.nc.flush()
         self._prober = asyncio.create_task(self._probe_loop(), name="wsmq-nats-probe")
+
+    def _payload_problem(self, nc: NatsClient) -> str | None:
+        """Why this node must not run on ``nc``'s server, or None. Its ``max_payload`` must
+        carry the broker's largest frame plus what the cluster adds to it (``source``, node and
+        timeout headers, ``traceparent``: :data:`PAYLOAD_OVERHEAD`), or the largest events
+        would be lost for every other node. NATS's default (1 MB) is too small for the
+        broker's default ``max_message_size`` (1 MiB): run nats-server with
+        ``max_payload: 2MB`` (docs/deployment.md)."""
+        limit = int(nc.max_payload)
+        frame = self.max_frame
+        if frame is None or limit >= frame + PAYLOAD_OVERHEAD:
+            return None
+        return (
+            f"NATS at {', '.join(self.servers)} has max_payload {limit} bytes, but the broker "
+            f"accepts frames of up to {frame} bytes (max_message_size) and adds up to "
+            f"{PAYLOAD_OVERHEAD} bytes when it forwards them: set max_payload to at least "
+            f"{frame + PAYLOAD_OVERHEAD} in the nats-server configuration (e.g. "
+            "'max_payload: 2MB') or lower max_message_size (docs/deployment.md)"
+        )
+
+    @property
+    def max_payload(self) -> int | None:
+        """The connected NATS server's ``max_payload`` (None before :meth:`start`); it may
+        change when nats-py reconnects to another server."""
+        nc = self.nc
+        return None if nc is None else int(nc.max_payload)
+
+    def _fits(self, frame: bytes) -> bool:
+        """Whether ``frame`` plus the headers this node adds stays within ``max_payload``
+        (nats-server counts headers, nats-py checks only the payload: a frame that passes
+        nats-py but not the server makes the server close this node's connection)."""
+        nc = self.nc
+        return nc is None or len(frame) + HEADER_ALLOWANCE <= nc.max_payload
 
     async def close(self) -> None:
         """Fail what we wait for (SHUTTING_DOWN), stop serving, and close the NATS connection."""
@@ -374,10 +426,18 @@ class NatsBackend(Backend):
         subject = self._t + validate_topic(topic)
         if self._watches:
             self._host().deliver_event(topic, frame, source, message)
+        if not self._fits(frame):
+            raise TooLarge(
+                f"event of {len(frame)} bytes is too large for the NATS max_payload "
+                f"({self._nc().max_payload} bytes with headers): not forwarded to other nodes"
+            )
         try:
             await self._nc().publish(subject, frame, headers={NODE_HEADER: self.node_id})
         except nats_errors.MaxPayloadError as exc:
-            raise TooLarge(f"event larger than the NATS max_payload: {exc}") from exc
+            raise TooLarge(
+                f"event of {len(frame)} bytes is too large for the NATS max_payload: "
+                "not forwarded to other nodes"
+            ) from exc
         except nats_errors.Error as exc:  # closed, buffer full while reconnecting…
             self.publish_failures += 1
             log.warning(

@@ -36,7 +36,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, overload
 
 from ..backends.base import Backend, Reply
-from ..errors import ShuttingDown, UnknownClient, WsmqError, error_from_wire
+from ..errors import ShuttingDown, TooLarge, UnknownClient, WsmqError, error_from_wire
 from ..observe import SERVER_TO_CLIENT, Observer, Tally
 from ..protocol.envelope import Message, decode, encode, new_event, new_request
 from ..protocol.session import SessionConfig
@@ -138,6 +138,7 @@ class Broker:
 
         self._tracer = self._router.tracer = broker_tracer(self.options.tracing)
         self._interest.start()
+        self.backend.max_frame = self.options.max_message_size
         await self.backend.start(self)
         if self.dashboard is not None:
             self.dashboard.start()
@@ -200,6 +201,9 @@ class Broker:
         self.registry.add(conn)
         if auth:
             self._auth.start(conn)
+        deadline = self.options.registration_timeout
+        if deadline:
+            conn.await_registration(deadline)
         return conn
 
     # -- server-side API --------------------------------------------------------------------
@@ -250,7 +254,7 @@ class Broker:
         tracer = self._tracer
         span = tracer.begin("publish", "producer", msg, None) if tracer is not None else None
         try:
-            await self.backend.publish(topic, encode(msg), None, msg)
+            await self.backend.publish(topic, self._within_limit(encode(msg), topic), None, msg)
         finally:
             if span is not None:
                 span.end()
@@ -289,14 +293,16 @@ class Broker:
         msg = new_request(topic, body, max(1, int(ttl * 1000)))
         obs, tracer = self.observer, self._tracer
         if obs is None and tracer is None:
-            reply = await self.backend.request_client(client_id, encode(msg), ttl, msg)
+            frame = self._within_limit(encode(msg), topic)
+            reply = await self.backend.request_client(client_id, frame, ttl, msg)
             return _unwrap(reply, type)
         # the one server→client request path (spec §8.5): timed and traced here
         started = time.perf_counter()
         span = tracer.begin("request_to_client", "client", msg, client_id) if tracer else None
         code = "OK"
         try:
-            reply = await self.backend.request_client(client_id, encode(msg), ttl, msg)
+            frame = self._within_limit(encode(msg), topic)
+            reply = await self.backend.request_client(client_id, frame, ttl, msg)
             return _unwrap(reply, type)
         except WsmqError as exc:
             code = exc.code
@@ -309,6 +315,19 @@ class Broker:
                 obs.request_done(SERVER_TO_CLIENT, started, code)
             if span is not None:
                 tracer.end(span, code)  # type: ignore[union-attr]
+
+    def _within_limit(self, frame: bytes, topic: str) -> bytes:
+        """``frame`` if clients can receive it, else TooLarge for server code: the broker never
+        sends a frame over the ``maxMessageSize`` it advertised (spec §12.1), which a client's
+        WebSocket layer would answer by closing the connection."""
+        limit = self.options.max_message_size
+        if len(frame) > limit:
+            raise TooLarge(
+                f"message on {topic!r} is {len(frame)} bytes, over the {limit}-byte "
+                "maxMessageSize clients accept",
+                {"limit": limit},
+            )
+        return frame
 
     def client_ids(self) -> list[str]:
         """IDs of the clients registered on this node."""

@@ -102,6 +102,7 @@ class ClientConnection:
     __slots__ = (
         "_auth",
         "_echo",
+        "_enrol",
         "_host",
         "_obs",
         "_subs",
@@ -136,6 +137,9 @@ class ClientConnection:
         self._auth: asyncio.TimerHandle | None = None
         """The timer of the first-message authentication deadline while it runs (the state
         itself is the session's AUTH_PENDING)."""
+        self._enrol: asyncio.TimerHandle | None = None
+        """The timer of the registration deadline while it runs (the state itself is the
+        session's OPEN)."""
 
     @property
     def client_id(self) -> str:
@@ -262,6 +266,31 @@ class ClientConnection:
             self._auth.cancel()
             self._auth = None
 
+    # -- registration deadline (spec §12.1) ---------------------------------------------------
+
+    def await_registration(self, deadline: float) -> None:
+        """Close the connection if it has not registered within ``deadline`` seconds."""
+        loop = asyncio.get_running_loop()
+        self._enrol = loop.call_later(deadline, self._registration_expired, deadline)
+
+    def end_registration(self) -> None:
+        """Registered (or gone): no deadline any more."""
+        if self._enrol is not None:
+            self._enrol.cancel()
+            self._enrol = None
+
+    def _registration_expired(self, deadline: float) -> None:
+        self._enrol = None
+        actions = self.session.registration_expired(deadline)
+        if actions:
+            log.info(
+                "client %s: not registered within %g s, closing",
+                self.client_id,
+                deadline,
+                extra={"client_id": self.client_id, "code": 4002},
+            )
+        self.output(actions)
+
     # -- client→server requests in flight ---------------------------------------------------
 
     @property
@@ -370,6 +399,7 @@ class ClientConnection:
         it settle DISCONNECTED, its client→server handlers are cancelled. Returns the patterns
         it was subscribed to (the registry drops them). Idempotent."""
         self.end_auth()
+        self.end_registration()
         for waiter in self.session.closed():
             if not waiter.done():
                 waiter.set_exception(Disconnected(f"client {self.client_id} disconnected"))

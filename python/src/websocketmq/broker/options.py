@@ -127,6 +127,11 @@ class BrokerOptions:
     ``UNAUTHENTICATED``, close 4001. Combines with ``authenticate`` (its identity is passed)."""
     auth_timeout: float = 10.0
     """Seconds a connection may take to authenticate with its first message."""
+    registration_timeout: float | None = 30.0
+    """Seconds a connection may stay open without registering (its first message registers
+    it, explicitly or implicitly: spec §6.3). Past it the broker sends ``TIMEOUT``
+    (``details.reason: "registration-deadline"``) and closes with 4002, so silent sockets do not
+    hold connection slots (docs/security.md §4). None or 0: no deadline."""
     authorize: Authorize | None = None
     """Per-action hook (see :data:`Authorize`). None: everything allowed."""
     detailed_errors: bool = False

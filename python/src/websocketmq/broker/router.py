@@ -17,7 +17,7 @@ from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
 from ..backends.base import Backend, Reply
-from ..errors import Forbidden, RateLimited, ShuttingDown, WsmqError
+from ..errors import Forbidden, RateLimited, ShuttingDown, TooLarge, WsmqError
 from ..observe import CLIENT_TO_SERVER, Observer, answer_code
 from ..protocol.envelope import Message, encode, new_error, new_event
 from ..protocol.session import Authenticate, Registered, ServerSession, Subscribe, Unsubscribe
@@ -88,7 +88,28 @@ class Router:
         tracer = self.tracer
         span = tracer.begin("publish", "producer", msg, conn.client_id) if tracer else None
         try:
-            await self._backend.publish(topic, encode(msg), conn.client_id, msg)
+            frame = encode(msg)  # after begin(): it carries the span's traceparent
+            limit = self._options.max_message_size
+            if len(frame) > limit:  # grew when re-encoded with its source (1e5 -> 100000.0)
+                raise TooLarge(
+                    f"the event is {len(frame)} bytes as delivered, over the {limit}-byte "
+                    "maxMessageSize of its receivers: not delivered",
+                    {"limit": limit},
+                )
+            await self._backend.publish(topic, frame, conn.client_id, msg)
+        except WsmqError as exc:
+            # TOO_LARGE: over maxMessageSize as delivered (delivered nowhere), or refused by the
+            # backend (NATS max_payload: it may have reached this node's subscribers but not the
+            # other nodes'). Either way the publisher is told, about the event's messageID
+            # (spec §4.1 item 1, §12.1; issue 15 defect 6)
+            log.warning(
+                "publish on %s from %s not forwarded: %s",
+                topic,
+                conn.client_id,
+                exc.message,
+                extra={"topic": topic, "client_id": conn.client_id, "code": exc.code},
+            )
+            conn.send(encode(new_error(msg.header.message_id, exc)))
         except Exception:  # backend outage: the publish is lost (best effort, spec §7.4)
             log.exception(
                 "publish on %s from %s failed",
@@ -244,9 +265,23 @@ class Router:
         if track.span is not None and self.tracer is not None:
             self.tracer.end(track.span, code)
 
-    @staticmethod
-    def _answer_frame(msg: Message, reply: Reply) -> bytes:
-        return reply if isinstance(reply, bytes) else reply_frame(msg, reply)
+    def _answer_frame(self, msg: Message, reply: Reply) -> bytes:
+        """The frame answering a client's request: the handler's reply, unless it is larger
+        than the ``maxMessageSize`` the client was told (its WebSocket layer would close the
+        connection, failing every request on it): then ``TOO_LARGE`` for that request only
+        (spec §12.1; issue 15)."""
+        frame = reply if isinstance(reply, bytes) else reply_frame(msg, reply)
+        limit = self._options.max_message_size
+        if len(frame) <= limit:
+            return frame
+        topic = msg.header.topic
+        log.warning("handler for %s answered %d bytes, over %d", topic, len(frame), limit)
+        err = TooLarge(
+            f"the handler's answer for {topic!r} is {len(frame)} bytes, over the "
+            f"{limit}-byte maxMessageSize",
+            {"limit": limit},
+        )
+        return ServerSession.fail(msg, err)
 
     # -- subscriptions ---------------------------------------------------------------------
 
@@ -273,6 +308,7 @@ class Router:
 
     async def client_registered(self, conn: ClientConnection, action: Registered) -> None:
         """See :meth:`ClientRegistry.registered`."""
+        conn.end_registration()
         await self._registry.registered(conn, action)
 
     async def authenticate(self, conn: ClientConnection, action: Authenticate) -> None:

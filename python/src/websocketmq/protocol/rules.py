@@ -66,6 +66,7 @@ CLOSE_CODES: Final[dict[int, str]] = {
     1009: "message too big",
     1011: "internal error",
     4001: "authentication deadline",
+    4002: "registration deadline",
     4008: "slow consumer",
     4009: "superseded",
     4029: "too many errors",

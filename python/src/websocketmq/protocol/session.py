@@ -61,6 +61,7 @@ from ..errors import (
     Forbidden,
     ProtocolError,
     RateLimited,
+    RequestTimeout,
     TooLarge,
     Unauthenticated,
     UnknownCorrelation,
@@ -358,6 +359,22 @@ class ServerSession(Generic[W]):
         err = Unauthenticated("authentication deadline passed", None, INVALID_CORRELATION)
         return [Send(_error_frame(err)), Close(4001, "authentication deadline")]
 
+    def registration_expired(self, deadline: float) -> list[Output]:
+        """The registration deadline passed and the connection never registered (it sent
+        nothing it could be registered by): ``TIMEOUT`` then close 4002 (spec §12.1), so a
+        silent socket does not hold a connection slot for ever. While AUTH_PENDING the
+        authentication deadline applies instead."""
+        if self.state is not State.OPEN:
+            return []
+        self._move(Trigger.CLOSE)
+        err = RequestTimeout(
+            f"no registration within {deadline:g} s of connecting: send _client.register "
+            "(or any message) first",
+            {"reason": "registration-deadline"},
+            INVALID_CORRELATION,
+        )
+        return [Send(_error_frame(err)), Close(4002, "registration deadline")]
+
     # -- faults --------------------------------------------------------------------------------
 
     def refuse(self, frame: bytes) -> list[Output]:
@@ -459,7 +476,13 @@ class ServerSession(Generic[W]):
                 isinstance(old_id, str)
                 and isinstance(token, str)
                 and old_id
-                and verify_token(self.config.resume_secret, old_id, token, self._clock())
+                and verify_token(
+                    self.config.resume_secret,
+                    old_id,
+                    token,
+                    self._clock(),
+                    self.config.resume_token_ttl,
+                )
             ):
                 self.client_id = old_id
                 resumed = True
