@@ -579,3 +579,44 @@ async def test_the_conformance_fixture_may_be_opened_explicitly() -> None:
         peer = await RawPeer.connect(spawned.url)
         await _still_serves(peer)
         await peer.aclose()
+
+
+async def test_the_python_client_reads_an_error_without_code_as_handler_error() -> None:
+    """Against a seed-style server that answers a request with ``{"error": {"message"}}``
+    (a real socket; the reference broker never sends one), the Python client raises
+    HandlerError with the server's message at once instead of dropping the envelope as
+    invalid and waiting for its ttl."""
+    from websocketmq.client import connect
+    from websocketmq.errors import HandlerError
+    from websockets.asyncio.server import ServerConnection, serve
+
+    async def seed_server(ws: ServerConnection) -> None:
+        async for raw in ws:
+            msg = json.loads(raw)
+            head = msg["header"]
+            if head["topic"] == "_client.register":
+                ack = {
+                    "brokerClientID": "seed-1",
+                    "status": "registered",
+                    "resumeToken": "t",
+                    "resumed": False,
+                    "protocol": "wsmq/1",
+                    "pingInterval": 20000,
+                    "maxMessageSize": 1 << 20,
+                }
+                reg = envelope("event", "_internal.client.registered", ack)
+                reg["header"]["correlationID"] = head["messageID"]
+                await ws.send(json.dumps(reg))
+            elif head["type"] == "request":
+                corr = head["correlationID"]
+                body = {"error": {"message": "seed says no"}}
+                await ws.send(json.dumps(envelope("error", corr, body, corr=corr)))
+
+    async with serve(seed_server, "127.0.0.1", 0) as server:
+        port = server.sockets[0].getsockname()[1]
+        async with connect(f"ws://127.0.0.1:{port}/ws", auto_reconnect=False) as client:
+            loop = asyncio.get_running_loop()
+            t0 = loop.time()
+            with pytest.raises(HandlerError, match="seed says no"):
+                await client.request("app.x", {}, timeout=5)
+            assert loop.time() - t0 < 1.0  # the answer settled it, not the 5 s ttl
