@@ -241,7 +241,6 @@
     "ErrorDetail": {
       "type": "object",
       "required": [
-        "code",
         "message"
       ],
       "properties": {
