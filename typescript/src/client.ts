@@ -5,8 +5,10 @@
  * The API keeps the seed guide's JavaScript examples working as written: `new WebSocketMQ(url)`,
  * the `onOpen` / `onError` / `onClose` properties, `connect()`, `subscribe(topic, async handler)`
  * whose return value answers server→client requests, `request(topic, body, timeoutMs)` and
- * `publish(topic, body)`. Calls made before the connection is open are queued until it is (at
- * most `maxQueuedMessages`, default 1000; beyond that they fail at once with `RATE_LIMITED`).
+ * `publish(topic, body)`. Calls made while connecting or reconnecting are queued until the link
+ * is open (at most `maxQueuedMessages`, default 1000; beyond that they fail at once with
+ * `RATE_LIMITED`); calls made before `connect()` or after `close()` fail at once with
+ * `DISCONNECTED` (`details.reason: "not-connected"`): nothing would ever send them.
  *
  * Where each rule lives: `lifecycle.ts` (status, reconnect decisions and backoff),
  * `requests.ts` (the pending table: correlation, timeouts, cancel), `outbox.ts` (frames waiting
@@ -25,7 +27,14 @@ import { classify } from './dispatch.js';
 import { Emitter } from './events.js';
 import { FrameEncoder } from './frames.js';
 import { HandlerRunner, type MessageHandler } from './handlers.js';
-import { Reconnection, type ConnectionStatus, type SocketEnd, type WebSocketMQEvents } from './lifecycle.js';
+import {
+  classifyFailure,
+  Reconnection,
+  type ConnectFailure,
+  type ConnectionStatus,
+  type SocketEnd,
+  type WebSocketMQEvents,
+} from './lifecycle.js';
 import { resolveOptions, type Settings, type WebSocketMQOptions } from './options.js';
 import { Outbox } from './outbox.js';
 import type { ClientToBroker, RegisterBody, RegisteredBody } from './protocol.js';
@@ -79,6 +88,10 @@ export class WebSocketMQ {
   private resume: { brokerClientID: string; resumeToken: string } | null = null;
   /** The `UNAUTHENTICATED` error the broker sent while we were registering, if any. */
   private authError: WsmqError | null = null;
+  /** Why the current socket failed to open (its error event), if it did. */
+  private attemptFailure: ConnectFailure | null = null;
+  /** The last failed attempt's error: what connect() rejects with when the client gives up. */
+  private lastFailure: WsmqError | null = null;
 
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private registerTimer: ReturnType<typeof setTimeout> | undefined;
@@ -123,9 +136,16 @@ export class WebSocketMQ {
   }
 
   /**
-   * Open the connection (and keep it open, reconnecting as needed). Resolves once registered;
-   * rejects only if the client is closed before it ever opens. Calling it again while connecting
-   * or open returns the same outcome without opening a second socket.
+   * Open the connection (and keep it open, reconnecting as needed). Resolves once registered.
+   * Rejects with a {@link WsmqError} (`DISCONNECTED`, `details.reason` saying why) at once on a
+   * permanent failure — an invalid URL (`bad-url`), an HTTP 4xx answer to the upgrade
+   * (`http-status`, e.g. 404: wrong path; 403: Origin refused), a server without the wsmq
+   * subprotocol (`not-wsmq`) — and when the client is closed or gives up
+   * (`maxReconnectAttempts`) before it ever opens. Transient failures (connection refused, 5xx,
+   * 429, network errors, no registration ack in time) are retried with backoff and reported to
+   * `onError`. Browsers do not expose the HTTP status of a failed upgrade, so there every failure
+   * is transient. Calling it again while connecting or open returns the same outcome without
+   * opening a second socket.
    */
   connect(): Promise<void> {
     const promise = new Promise<void>((resolve, reject) => {
@@ -139,6 +159,7 @@ export class WebSocketMQ {
     promise.catch(() => undefined);
     const state = this.currentStatus.state;
     if (state === 'idle' || state === 'closed') {
+      this.lastFailure = null;
       this.lifecycle.start();
       this.openSocket();
     }
@@ -242,8 +263,13 @@ export class WebSocketMQ {
    * requests: one per pattern, never flooding).
    */
   private refusal(topic: string, bounded: boolean): WsmqError | null {
-    if (this.currentStatus.state === 'closed') {
-      return new WsmqError('DISCONNECTED', 'client is closed; call connect() first', { topic });
+    const state = this.currentStatus.state;
+    if (state === 'idle' || state === 'closed') {
+      const why = state === 'idle' ? 'not connected' : 'client is closed';
+      return new WsmqError('DISCONNECTED', `${why}: call connect() first (nothing was sent)`, {
+        topic,
+        details: { reason: 'not-connected' },
+      });
     }
     return bounded && !this.canSend ? this.outbox.fullError(topic) : null;
   }
@@ -365,16 +391,19 @@ export class WebSocketMQ {
     try {
       socket = new (resolveWebSocket(this.settings.WebSocket))(this.url, this.settings.protocols);
     } catch (error) {
-      const wsmqError = error instanceof WsmqError ? error : wrapError('DISCONNECTED', 'cannot open WebSocket', error);
-      this.emit('error', wsmqError);
-      this.afterLoss({ code: 1006, reason: wsmqError.message, wasClean: false }, false, wsmqError);
+      const failed = classifyFailure(this.url, error, undefined);
+      this.lastFailure = failed.error;
+      this.emit('error', failed.error);
+      this.afterLoss({ code: 1006, reason: failed.error.message, wasClean: false }, false, failed.error, failed);
       return;
     }
     this.socket = socket;
     this.registerTimer = setTimeout(() => {
-      this.dropSocket(socket, 'no registration acknowledgement in time');
+      const ms = this.settings.connectTimeoutMs;
+      this.dropSocket(socket, `no registration acknowledgement from ${this.url} within ${ms} ms (is it a wsmq broker?)`);
     }, this.settings.connectTimeoutMs);
     this.authError = null;
+    this.attemptFailure = null;
     socket.onopen = () => {
       if (socket !== this.socket) return;
       this.setStatus({ state: 'registering', attempt });
@@ -390,6 +419,13 @@ export class WebSocketMQ {
     };
     socket.onerror = (event) => {
       if (socket !== this.socket) return;
+      if (this.currentStatus.state === 'connecting') {
+        // The socket never opened: say why (a 404, refused, …) and whether retrying can help.
+        this.attemptFailure = classifyFailure(this.url, undefined, event);
+        this.lastFailure = this.attemptFailure.error;
+        this.emit('error', this.attemptFailure.error);
+        return;
+      }
       const detail = (event as { message?: unknown } | null)?.message;
       this.emit('error', new WsmqError('DISCONNECTED', `WebSocket error${typeof detail === 'string' && detail ? `: ${detail}` : ''}`));
     };
@@ -433,6 +469,7 @@ export class WebSocketMQ {
     this.encoder.maxMessageSize = ack.maxMessageSize ?? 0;
     this.resume = { brokerClientID: ack.brokerClientID, resumeToken: ack.resumeToken };
     this.lifecycle.registered();
+    this.lastFailure = null;
     this.setStatus({ state: 'open', clientId: ack.brokerClientID, resumed: ack.resumed });
     this.subscriptions.resubscribe();
     for (const item of this.outbox.drain()) {
@@ -470,7 +507,9 @@ export class WebSocketMQ {
   private dropSocket(socket: WebSocketLike, reason: string): void {
     if (socket !== this.socket) return;
     abandonSocket(socket, 4000, reason);
-    this.emit('error', new WsmqError('DISCONNECTED', reason));
+    const error = new WsmqError('DISCONNECTED', reason, { details: { url: this.url, reason: 'timeout' } });
+    if (this.currentStatus.state !== 'open') this.lastFailure = error;
+    this.emit('error', error);
     this.socketEnded(socket, { code: 1006, reason, wasClean: false });
   }
 
@@ -486,11 +525,13 @@ export class WebSocketMQ {
     this.pending.failSentOn(socket, lost);
     this.runner.abortAll(lost);
     this.subscriptions.linkLost();
-    this.afterLoss(end, wasOpen, lost);
+    const failure = this.attemptFailure;
+    this.attemptFailure = null;
+    this.afterLoss(end, wasOpen, failure?.error ?? lost, failure);
   }
 
-  private afterLoss(end: SocketEnd, wasOpen: boolean, error: WsmqError): void {
-    const step = this.lifecycle.afterLoss(end, wasOpen);
+  private afterLoss(end: SocketEnd, wasOpen: boolean, error: WsmqError, failure: ConnectFailure | null = null): void {
+    const step = this.lifecycle.afterLoss(end, wasOpen, failure);
     // The status changes before onClose runs, so that onClose sees the link down (isOpen false)
     // and a connect() called from it really opens a new connection.
     if (step.kind === 'close') {
@@ -513,8 +554,9 @@ export class WebSocketMQ {
     this.outbox.drain();
     this.subscriptions.linkLost();
     if (this.currentStatus.state !== 'closed') this.setStatus({ state: 'closed', code: end.code, reason: end.reason });
-    // A broker that refused our credential said why: connect() rejects with that, not DISCONNECTED.
-    const reason = this.authError ?? error;
+    // A broker that refused our credential, or the last failed attempt, says why: connect()
+    // rejects with that rather than a bare "client closed".
+    const reason = this.authError ?? this.lastFailure ?? error;
     for (const waiter of this.connectWaiters.splice(0)) waiter.reject(reason);
     for (const waiter of this.closeWaiters.splice(0)) waiter();
   }

@@ -19,6 +19,13 @@ export interface OutgoingHeader {
   traceparent?: string;
 }
 
+/**
+ * A lone surrogate as `JSON.stringify` writes it: `\udXXX` preceded by an even number of
+ * backslashes (an odd number means the backslash itself was escaped: literal text).
+ * `JSON.stringify` writes paired surrogates as the characters themselves, never escaped.
+ */
+const LONE_SURROGATE_ESCAPE = /(?<!\\)(?:\\\\)*\\ud[89a-f][0-9a-f]{2}/;
+
 function randomId(random: () => number): string {
   let id = '';
   for (let i = 0; i < 8; i++) id += Math.floor(random() * 36).toString(36);
@@ -51,7 +58,16 @@ export class FrameEncoder {
       const traceparent = this.traceparent();
       if (typeof traceparent === 'string') header.traceparent = traceparent;
     }
-    return JSON.stringify({ header, body: body === undefined ? null : body });
+    const frame = JSON.stringify({ header, body: body === undefined ? null : body });
+    if (frame.includes('\\ud') && LONE_SURROGATE_ESCAPE.test(frame)) {
+      throw new WsmqError(
+        'BAD_MESSAGE',
+        'the body holds a lone surrogate (a UTF-16 half, U+D800-U+DFFF, without its pair): it has no UTF-8 form, ' +
+          'so the broker would refuse the frame (spec §2.2); fix the string, e.g. with String.prototype.toWellFormed()',
+        { topic },
+      );
+    }
+    return frame;
   }
 
   /**

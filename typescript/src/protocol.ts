@@ -93,11 +93,15 @@ export function decodeEnvelope(data: string): Envelope | string {
   return { ...envelope, body: envelope.body === undefined ? null : envelope.body } as Envelope;
 }
 
-/** Read the `{error: {code, message, details}}` body of an error envelope, tolerating junk. */
+/**
+ * Read the `{error: {code, message, details}}` body of an error envelope, tolerating junk. An
+ * error without `code` is the seed clients' answer when their handler threw
+ * (`{"error": {"message": "..."}}`): it reads as `HANDLER_ERROR` with that message (§11.1).
+ */
 export function readErrorBody(body: unknown): { code: string; message: string; details?: unknown } {
   if (isRecord(body) && isRecord(body['error'])) {
     const err = body['error'];
-    const code = typeof err['code'] === 'string' && err['code'] !== '' ? err['code'] : 'INTERNAL';
+    const code = typeof err['code'] === 'string' && err['code'] !== '' ? err['code'] : 'HANDLER_ERROR';
     const message = typeof err['message'] === 'string' ? err['message'] : code;
     return 'details' in err ? { code, message, details: err['details'] } : { code, message };
   }

@@ -65,12 +65,12 @@ describe('TypeScript client ↔ Python broker', () => {
     assert.deepEqual(await client.request('conformance.echo', [1, 2, 3]), [1, 2, 3]);
   });
 
-  it('queues requests and subscriptions made before open', async () => {
+  it('queues requests and subscriptions made before open (while connecting)', async () => {
     const client = newClient(broker.url);
     const got = new Inbox();
-    client.subscribe('queued.topic', got.push);
-    const answer = client.request('conformance.echo', { early: true });
+    client.subscribe('queued.topic', got.push); // before connect(): held, sent once open
     client.connect();
+    const answer = client.request('conformance.echo', { early: true }); // connecting: queued
     assert.deepEqual(await answer, { early: true });
     await client.request('conformance.publish', { topic: 'queued.topic', body: { n: 1 } });
     assert.deepEqual(await got.waitFor(1), [{ n: 1 }]);

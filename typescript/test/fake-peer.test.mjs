@@ -87,8 +87,8 @@ describe('against a fake peer', () => {
     const client = newClient(fake.url, { pageSessionID: 'page-1' });
     const opened = deferred();
     client.onOpen = opened.resolve;
-    const answer = client.request('svc.hello', { hi: true }, 2000); // before connect(): queued
     client.connect();
+    const answer = client.request('svc.hello', { hi: true }, 2000); // while connecting: queued
     const peer = (await fake.connections.waitFor(1)).at(-1);
     assert.equal(peer.ws.protocol, 'wsmq.v1');
     const [register] = await peer.received.waitFor(1);
@@ -348,7 +348,8 @@ describe('against a fake peer', () => {
       });
     };
     const client = newClient(fake.url, { maxQueuedMessages: 3 });
-    client.publish('t.one', 1); // not connected yet: queued
+    const connected = client.connect();
+    client.publish('t.one', 1); // connecting, not open yet: queued
     const answer = client.request('svc.echo', 'queued', 5000);
     client.publish('t.two', 2);
     const full = (() => {
@@ -367,7 +368,7 @@ describe('against a fake peer', () => {
     assert.equal(refused.code, 'RATE_LIMITED');
     // A subscription made meanwhile is not a queued message: it still goes out on open.
     const off = client.subscribe('t.sub', () => {});
-    await client.connect();
+    await connected;
     await off.ready;
     assert.equal(await answer, 'queued');
     const peer = fake.connections.items.at(-1);

@@ -232,10 +232,11 @@ describe('against a fake peer', () => {
     const client = newClient(fake.url);
     const cyclic = {};
     cyclic.self = cyclic;
+    const connected = client.connect();
     for (const body of [{ n: 1n }, cyclic]) {
       assert.throws(() => client.publish('a.b', body), { name: 'WsmqError', code: 'BAD_MESSAGE' }); // queued
     }
-    await client.connect();
+    await connected;
     for (const body of [{ n: 1n }, cyclic]) {
       assert.throws(() => client.publish('a.b', body), { name: 'WsmqError', code: 'BAD_MESSAGE' });
       await assert.rejects(client.request('a.b', body), { name: 'WsmqError', code: 'BAD_MESSAGE' });

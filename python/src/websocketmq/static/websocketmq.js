@@ -715,7 +715,7 @@
   function readErrorBody(body) {
     if (isRecord(body) && isRecord(body["error"])) {
       const err = body["error"];
-      const code = typeof err["code"] === "string" && err["code"] !== "" ? err["code"] : "INTERNAL";
+      const code = typeof err["code"] === "string" && err["code"] !== "" ? err["code"] : "HANDLER_ERROR";
       const message = typeof err["message"] === "string" ? err["message"] : code;
       return "details" in err ? { code, message, details: err["details"] } : { code, message };
     }
@@ -786,6 +786,7 @@
   };
 
   // src/frames.ts
+  var LONE_SURROGATE_ESCAPE = /(?<!\\)(?:\\\\)*\\ud[89a-f][0-9a-f]{2}/;
   function randomId(random) {
     let id = "";
     for (let i = 0; i < 8; i++) id += Math.floor(random() * 36).toString(36);
@@ -817,7 +818,15 @@
         const traceparent = this.traceparent();
         if (typeof traceparent === "string") header.traceparent = traceparent;
       }
-      return JSON.stringify({ header, body: body === void 0 ? null : body });
+      const frame = JSON.stringify({ header, body: body === void 0 ? null : body });
+      if (frame.includes("\\ud") && LONE_SURROGATE_ESCAPE.test(frame)) {
+        throw new WsmqError(
+          "BAD_MESSAGE",
+          "the body holds a lone surrogate (a UTF-16 half, U+D800-U+DFFF, without its pair): it has no UTF-8 form, so the broker would refuse the frame (spec §2.2); fix the string, e.g. with String.prototype.toWellFormed()",
+          { topic }
+        );
+      }
+      return frame;
     }
     /**
      * Throw `TOO_LARGE` when `frame` exceeds the broker's `maxMessageSize` (§12.1): it would close
@@ -951,10 +960,13 @@
       __publicField(this, "penalty", 0);
       /** `close()` was called: nothing reconnects until `connect()` again. */
       __publicField(this, "closing", false);
+      /** A link has registered since the last `connect()` (permanent failures are retried after). */
+      __publicField(this, "everOpen", false);
     }
     /** `connect()` from idle or closed: a fresh start. */
     start() {
       this.closing = false;
+      this.everOpen = false;
       this.attempt = 0;
       this.penalty = 0;
     }
@@ -966,11 +978,16 @@
     /** The broker acknowledged registration: the next loss starts counting afresh. */
     registered() {
       this.attempt = 0;
+      this.everOpen = true;
     }
-    /** The table in the module docstring. `wasOpen`: the socket had registered. */
-    afterLoss(end, wasOpen) {
+    /**
+     * The table in the module docstring. `wasOpen`: the socket had registered; `failure`: why it
+     * never opened, when known ({@link classifyFailure}).
+     */
+    afterLoss(end, wasOpen, failure2 = null) {
       const exhausted = !wasOpen && this.attempt >= this.policy.maxReconnectAttempts + 1;
-      if (this.closing || !this.policy.reconnect || NO_RECONNECT_CODES.has(end.code) || exhausted) {
+      const permanent = failure2?.permanent === true && !this.everOpen;
+      if (this.closing || !this.policy.reconnect || NO_RECONNECT_CODES.has(end.code) || exhausted || permanent) {
         return { kind: "close" };
       }
       if (wasOpen) {
@@ -981,6 +998,42 @@
       return { kind: "reconnect", attempt, delayMs: backoffDelay(attempt + this.penalty, this.policy.backoff, this.policy.random) };
     }
   };
+  function failure(url, reason, message, permanent, extra = {}, cause) {
+    return { error: new WsmqError("DISCONNECTED", message, { details: { url, reason, ...extra }, cause }), permanent };
+  }
+  function statusHint(status) {
+    if (status === 404) return "check the path (the reference broker serves /ws)";
+    if (status === 401 || status === 403) return "the server refused this client: check its Origin allow-list and credentials";
+    if (status === 429) return "too many connections from this address (the broker's per-IP limit); retrying";
+    if (status >= 500) return "the server failed; retrying";
+    return "is this the URL of a wsmq broker?";
+  }
+  function classifyFailure(url, thrown, event) {
+    if (thrown !== void 0) {
+      if (thrown instanceof WsmqError) return { error: thrown, permanent: true };
+      const why = describeError(thrown);
+      return failure(url, "bad-url", `invalid WebSocket URL ${JSON.stringify(url)}: ${why} (expected ws://host:port/path or wss://…)`, true, {}, thrown);
+    }
+    const { message, error } = event ?? {};
+    const text = typeof message === "string" ? message : error instanceof Error ? error.message : "";
+    const status = /Unexpected server response: (\d{3})/.exec(text);
+    if (status !== null) {
+      const code = Number(status[1]);
+      const permanent = code >= 400 && code < 500 && code !== 408 && code !== 429;
+      return failure(url, "http-status", `the server at ${url} answered HTTP ${code} to the WebSocket upgrade: ${statusHint(code)}`, permanent, { status: code }, error);
+    }
+    if (/no subprotocol|Invalid Sec-WebSocket-Protocol/i.test(text)) {
+      return failure(url, "not-wsmq", `the server at ${url} accepted the WebSocket but not the wsmq.v1 subprotocol: it is not a wsmq broker (${text})`, true, {}, error);
+    }
+    const sysCode = error?.code;
+    if (sysCode === "ECONNREFUSED" || /ECONNREFUSED/.test(text)) {
+      return failure(url, "refused", `connection to ${url} refused: is the broker running, on that host and port?`, false, {}, error);
+    }
+    if (sysCode === "ENOTFOUND" || sysCode === "EAI_AGAIN") {
+      return failure(url, "network", `cannot resolve the host of ${url} (${String(sysCode)}): check the host name; retrying`, false, {}, error);
+    }
+    return failure(url, "network", `WebSocket error${text ? `: ${text}` : ""} connecting to ${url}; retrying`, false, {}, error);
+  }
 
   // src/options.ts
   function resolveOptions(options) {
@@ -1315,6 +1368,10 @@
       __publicField(this, "resume", null);
       /** The `UNAUTHENTICATED` error the broker sent while we were registering, if any. */
       __publicField(this, "authError", null);
+      /** Why the current socket failed to open (its error event), if it did. */
+      __publicField(this, "attemptFailure", null);
+      /** The last failed attempt's error: what connect() rejects with when the client gives up. */
+      __publicField(this, "lastFailure", null);
       __publicField(this, "reconnectTimer");
       __publicField(this, "registerTimer");
       __publicField(this, "pingTimer");
@@ -1351,9 +1408,16 @@
       return this.emitter.on(event, listener);
     }
     /**
-     * Open the connection (and keep it open, reconnecting as needed). Resolves once registered;
-     * rejects only if the client is closed before it ever opens. Calling it again while connecting
-     * or open returns the same outcome without opening a second socket.
+     * Open the connection (and keep it open, reconnecting as needed). Resolves once registered.
+     * Rejects with a {@link WsmqError} (`DISCONNECTED`, `details.reason` saying why) at once on a
+     * permanent failure — an invalid URL (`bad-url`), an HTTP 4xx answer to the upgrade
+     * (`http-status`, e.g. 404: wrong path; 403: Origin refused), a server without the wsmq
+     * subprotocol (`not-wsmq`) — and when the client is closed or gives up
+     * (`maxReconnectAttempts`) before it ever opens. Transient failures (connection refused, 5xx,
+     * 429, network errors, no registration ack in time) are retried with backoff and reported to
+     * `onError`. Browsers do not expose the HTTP status of a failed upgrade, so there every failure
+     * is transient. Calling it again while connecting or open returns the same outcome without
+     * opening a second socket.
      */
     connect() {
       const promise = new Promise((resolve, reject) => {
@@ -1366,6 +1430,7 @@
       promise.catch(() => void 0);
       const state = this.currentStatus.state;
       if (state === "idle" || state === "closed") {
+        this.lastFailure = null;
         this.lifecycle.start();
         this.openSocket();
       }
@@ -1460,8 +1525,13 @@
      * requests: one per pattern, never flooding).
      */
     refusal(topic, bounded) {
-      if (this.currentStatus.state === "closed") {
-        return new WsmqError("DISCONNECTED", "client is closed; call connect() first", { topic });
+      const state = this.currentStatus.state;
+      if (state === "idle" || state === "closed") {
+        const why = state === "idle" ? "not connected" : "client is closed";
+        return new WsmqError("DISCONNECTED", `${why}: call connect() first (nothing was sent)`, {
+          topic,
+          details: { reason: "not-connected" }
+        });
       }
       return bounded && !this.canSend ? this.outbox.fullError(topic) : null;
     }
@@ -1566,16 +1636,19 @@
       try {
         socket = new (resolveWebSocket(this.settings.WebSocket))(this.url, this.settings.protocols);
       } catch (error) {
-        const wsmqError = error instanceof WsmqError ? error : wrapError("DISCONNECTED", "cannot open WebSocket", error);
-        this.emit("error", wsmqError);
-        this.afterLoss({ code: 1006, reason: wsmqError.message, wasClean: false }, false, wsmqError);
+        const failed = classifyFailure(this.url, error, void 0);
+        this.lastFailure = failed.error;
+        this.emit("error", failed.error);
+        this.afterLoss({ code: 1006, reason: failed.error.message, wasClean: false }, false, failed.error, failed);
         return;
       }
       this.socket = socket;
       this.registerTimer = setTimeout(() => {
-        this.dropSocket(socket, "no registration acknowledgement in time");
+        const ms = this.settings.connectTimeoutMs;
+        this.dropSocket(socket, `no registration acknowledgement from ${this.url} within ${ms} ms (is it a wsmq broker?)`);
       }, this.settings.connectTimeoutMs);
       this.authError = null;
+      this.attemptFailure = null;
       socket.onopen = () => {
         if (socket !== this.socket) return;
         this.setStatus({ state: "registering", attempt });
@@ -1591,6 +1664,12 @@
       };
       socket.onerror = (event) => {
         if (socket !== this.socket) return;
+        if (this.currentStatus.state === "connecting") {
+          this.attemptFailure = classifyFailure(this.url, void 0, event);
+          this.lastFailure = this.attemptFailure.error;
+          this.emit("error", this.attemptFailure.error);
+          return;
+        }
         const detail = event?.message;
         this.emit("error", new WsmqError("DISCONNECTED", `WebSocket error${typeof detail === "string" && detail ? `: ${detail}` : ""}`));
       };
@@ -1632,6 +1711,7 @@
       this.encoder.maxMessageSize = ack.maxMessageSize ?? 0;
       this.resume = { brokerClientID: ack.brokerClientID, resumeToken: ack.resumeToken };
       this.lifecycle.registered();
+      this.lastFailure = null;
       this.setStatus({ state: "open", clientId: ack.brokerClientID, resumed: ack.resumed });
       this.subscriptions.resubscribe();
       for (const item of this.outbox.drain()) {
@@ -1667,7 +1747,9 @@
     dropSocket(socket, reason) {
       if (socket !== this.socket) return;
       abandonSocket(socket, 4e3, reason);
-      this.emit("error", new WsmqError("DISCONNECTED", reason));
+      const error = new WsmqError("DISCONNECTED", reason, { details: { url: this.url, reason: "timeout" } });
+      if (this.currentStatus.state !== "open") this.lastFailure = error;
+      this.emit("error", error);
       this.socketEnded(socket, { code: 1006, reason, wasClean: false });
     }
     /** The current socket ended: everything that waited on it settles (§8.9), then the next step. */
@@ -1681,10 +1763,12 @@
       this.pending.failSentOn(socket, lost);
       this.runner.abortAll(lost);
       this.subscriptions.linkLost();
-      this.afterLoss(end, wasOpen, lost);
+      const failure2 = this.attemptFailure;
+      this.attemptFailure = null;
+      this.afterLoss(end, wasOpen, failure2?.error ?? lost, failure2);
     }
-    afterLoss(end, wasOpen, error) {
-      const step = this.lifecycle.afterLoss(end, wasOpen);
+    afterLoss(end, wasOpen, error, failure2 = null) {
+      const step = this.lifecycle.afterLoss(end, wasOpen, failure2);
       if (step.kind === "close") {
         this.finishClosed(end);
         if (wasOpen) this.emit("close", { ...end, willReconnect: false });
@@ -1704,7 +1788,7 @@
       this.outbox.drain();
       this.subscriptions.linkLost();
       if (this.currentStatus.state !== "closed") this.setStatus({ state: "closed", code: end.code, reason: end.reason });
-      const reason = this.authError ?? error;
+      const reason = this.authError ?? this.lastFailure ?? error;
       for (const waiter of this.connectWaiters.splice(0)) waiter.reject(reason);
       for (const waiter of this.closeWaiters.splice(0)) waiter();
     }
