@@ -36,8 +36,9 @@ import {
   type WebSocketMQEvents,
 } from './lifecycle.js';
 import { resolveOptions, type Settings, type WebSocketMQOptions } from './options.js';
-import { Outbox } from './outbox.js';
-import type { ClientToBroker, RegisterBody, RegisteredBody } from './protocol.js';
+import { Outbox, type QueuedFrame } from './outbox.js';
+import { Pacer } from './pacing.js';
+import { readErrorBody, type ClientToBroker, type Envelope, type RegisterBody, type RegisteredBody } from './protocol.js';
 import { PendingTable, requestTimeout, ttlFor, type Pending } from './requests.js';
 import { Subscriptions, type SubscribeOptions, type Unsubscribe } from './subscriptions.js';
 import { topicProblem } from './topics.js';
@@ -64,6 +65,11 @@ export interface RequestOptions {
  */
 const CLOSE_TIMEOUT_MS = 2_000;
 
+/** How many sent events are remembered to tell which send a `RATE_LIMITED` is about (pacing). */
+const RECENT_EVENTS = 1024;
+
+const now = (): number => globalThis.performance.now();
+
 export class WebSocketMQ {
   /** Called once registration is acknowledged, on the first connection and every reconnection. */
   onOpen: ((info: WebSocketMQEvents['open']) => void) | null = null;
@@ -81,6 +87,13 @@ export class WebSocketMQ {
   private readonly subscriptions: Subscriptions;
   private readonly runner: HandlerRunner;
   private readonly emitter = new Emitter<WebSocketMQEvents>();
+  /** Paces events and requests below the broker's advertised rate (docs/concepts.md). */
+  private readonly pacer = new Pacer();
+  /** Paced frames sent so far (their send sequence numbers). */
+  private sendSeq = 0;
+  /** Send sequence numbers of the last events sent, by message ID. */
+  private readonly recentEvents = new Map<string, number>();
+  private pumpTimer: ReturnType<typeof setTimeout> | undefined;
 
   private currentStatus: ConnectionStatus = { state: 'idle' };
   private socket: WebSocketLike | null = null;
@@ -218,7 +231,7 @@ export class WebSocketMQ {
       throw wrapError('BAD_MESSAGE', 'cannot encode body', error); // a BigInt, a cycle, …
     }
     this.encoder.checkSize(frame, topic);
-    this.sendOrQueue(frame);
+    this.sendOrQueue({ frame, messageID: this.encoder.lastMessageID });
   }
 
   /**
@@ -271,7 +284,8 @@ export class WebSocketMQ {
         details: { reason: 'not-connected' },
       });
     }
-    return bounded && !this.canSend ? this.outbox.fullError(topic) : null;
+    // Not open, or open with frames waiting for the pacer: a new one would wait behind them.
+    return bounded && (!this.canSend || this.outbox.size > 0) ? this.outbox.fullError(topic) : null;
   }
 
   private rawSend(socket: WebSocketLike, frame: string): void {
@@ -282,14 +296,73 @@ export class WebSocketMQ {
     }
   }
 
-  private sendOrQueue(frame: string, pending?: Pending): void {
+  /**
+   * An event or request: sent now when the link is open, nothing waits before it and the pacer
+   * has a token; else queued (in order) and sent by {@link pump}.
+   */
+  private sendOrQueue(item: QueuedFrame): void {
     const socket = this.socket;
-    if (socket !== null && this.canSend) {
-      if (pending !== undefined) pending.sentOn = socket;
-      this.rawSend(socket, frame);
-    } else {
-      this.outbox.push(pending === undefined ? { frame } : { frame, pending });
+    if (socket !== null && this.canSend && this.outbox.size === 0 && this.pacer.take(now()) === 0) {
+      this.transmit(socket, item);
+      return;
     }
+    this.outbox.push(item);
+    this.pump();
+  }
+
+  /** Send queued frames while the pacer has tokens; when it has none, come back when it will. */
+  private pump(): void {
+    const socket = this.socket;
+    if (this.pumpTimer !== undefined || socket === null || !this.canSend) return; // onRegistered pumps
+    for (let item = this.outbox.peek(); item !== undefined; item = this.outbox.peek()) {
+      if (item.pending !== undefined && !this.pending.has(item.pending.correlationID)) {
+        this.outbox.shift(); // gave up while queued
+        continue;
+      }
+      const wait = this.pacer.take(now());
+      if (wait > 0) {
+        this.pumpTimer = setTimeout(() => {
+          this.pumpTimer = undefined;
+          this.pump();
+        }, Math.ceil(wait));
+        return;
+      }
+      this.outbox.shift();
+      this.transmit(socket, item);
+    }
+  }
+
+  /** Write one paced frame, numbering it so that a refusal can be told old or new (pacing). */
+  private transmit(socket: WebSocketLike, item: QueuedFrame): void {
+    this.sendSeq += 1;
+    if (item.pending !== undefined) {
+      item.pending.sentOn = socket;
+      item.pending.sentSeq = this.sendSeq;
+    } else if (item.messageID !== undefined) {
+      this.recentEvents.set(item.messageID, this.sendSeq);
+      if (this.recentEvents.size > RECENT_EVENTS) this.recentEvents.delete(this.recentEvents.keys().next().value as string);
+    }
+    this.rawSend(socket, item.frame);
+  }
+
+  /**
+   * A `RATE_LIMITED` for the message rate (§12.1): the broker dropped the message unprocessed.
+   * The pacer slows down; a request still waiting is re-sent through it (true: handled here),
+   * an event's refusal goes on to be reported.
+   */
+  private refusedForRate(envelope: Envelope): boolean {
+    if (envelope.header.type !== 'error') return false;
+    const { code, details } = readErrorBody(envelope.body);
+    if (code !== 'RATE_LIMITED' || (details as { reason?: unknown } | undefined)?.reason !== 'message-rate') return false;
+    const correlationID = envelope.header.correlationID ?? '';
+    const pending = this.pending.get(correlationID);
+    const seq = pending?.sentSeq ?? this.recentEvents.get(correlationID) ?? this.sendSeq;
+    this.pacer.limited(seq, this.sendSeq, now());
+    if (pending === undefined || pending.frame === '') return false;
+    pending.sentOn = null; // waiting again: a timeout now drops it from the outbox
+    this.outbox.push({ frame: pending.frame, pending });
+    this.pump();
+    return true;
   }
 
   private sendRequest(topic: string, body: unknown, options: RequestOptions, bounded: boolean): Promise<unknown> {
@@ -308,7 +381,8 @@ export class WebSocketMQ {
       return Promise.reject(error instanceof WsmqError ? error : wrapError('BAD_MESSAGE', 'cannot encode body', error));
     }
     const { pending, promise } = this.pending.open(correlationID, topic, timeoutMs, options.signal);
-    this.sendOrQueue(frame, pending);
+    pending.frame = frame;
+    this.sendOrQueue({ frame, pending });
     return promise;
   }
 
@@ -317,6 +391,7 @@ export class WebSocketMQ {
     if (sentOn === null) {
       this.outbox.drop(pending);
     } else if (sentOn === this.socket && this.isOpen) {
+      this.pacer.spend(now()); // the broker counts it; it cannot wait for a token
       this.rawSend(sentOn, this.encoder.encode('event', '_client.cancel', { correlationID: pending.correlationID }));
     }
   }
@@ -337,6 +412,7 @@ export class WebSocketMQ {
     const inbound = classify(data);
     switch (inbound.kind) {
       case 'answer': {
+        if (this.refusedForRate(inbound.envelope)) return;
         const outcome = this.pending.receive(inbound.envelope);
         if (outcome.kind === 'late') return;
         const error = outcome.error;
@@ -470,15 +546,13 @@ export class WebSocketMQ {
     this.resume = { brokerClientID: ack.brokerClientID, resumeToken: ack.resumeToken };
     this.lifecycle.registered();
     this.lastFailure = null;
+    this.pacer.configure(ack.messageRate, ack.messageBurst, now());
     this.setStatus({ state: 'open', clientId: ack.brokerClientID, resumed: ack.resumed });
+    // Subscriptions first, then what was queued, all through the pacer.
+    const queued = this.outbox.drain();
     this.subscriptions.resubscribe();
-    for (const item of this.outbox.drain()) {
-      if (item.pending !== undefined) {
-        if (!this.pending.has(item.pending.correlationID)) continue; // gave up while queued
-        item.pending.sentOn = socket;
-      }
-      this.rawSend(socket, item.frame);
-    }
+    for (const item of queued) this.outbox.push(item);
+    this.pump();
     this.schedulePing(socket);
     for (const waiter of this.connectWaiters.splice(0)) waiter.resolve();
     this.emit('open', { clientId: ack.brokerClientID, resumed: ack.resumed, registration: ack });
@@ -519,6 +593,8 @@ export class WebSocketMQ {
     this.socket = null;
     clearTimeout(this.registerTimer);
     clearTimeout(this.pingTimer);
+    clearTimeout(this.pumpTimer);
+    this.pumpTimer = undefined;
     const wasOpen = this.currentStatus.state === 'open';
     const lost = new WsmqError('DISCONNECTED', `connection closed (${end.code}${end.reason ? ` ${end.reason}` : ''})`);
     // Sent requests fail before any handler is aborted or onClose runs: the order callers saw.

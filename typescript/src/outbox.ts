@@ -1,5 +1,6 @@
 /**
- * The outbox: frames written while the link is not open, sent in order once it is.
+ * The outbox: frames written while the link is not open, or while the pacer has no token
+ * (pacing.ts), sent in order once they may go.
  *
  * Bounded (`maxQueuedMessages`), so an application that keeps publishing through a long outage
  * cannot grow memory without limit: past the bound a caller gets `RATE_LIMITED` at once
@@ -12,6 +13,8 @@ import type { Pending } from './requests.js';
 export interface QueuedFrame {
   readonly frame: string;
   readonly pending?: Pending;
+  /** An event's message ID: a refusal about it names it (pacing). */
+  readonly messageID?: string;
 }
 
 export class Outbox {
@@ -26,7 +29,7 @@ export class Outbox {
   /** The error for a message that would have to wait here while the outbox is full, else null. */
   fullError(topic: string): WsmqError | null {
     if (this.items.length < this.limit) return null;
-    return new WsmqError('RATE_LIMITED', `not connected and ${this.limit} messages already queued`, {
+    return new WsmqError('RATE_LIMITED', `${this.limit} messages already queued (not connected, or paced to the broker's rate)`, {
       topic,
       details: { reason: 'client-queue-full', limit: this.limit },
     });
@@ -34,6 +37,16 @@ export class Outbox {
 
   push(item: QueuedFrame): void {
     this.items.push(item);
+  }
+
+  /** The oldest queued frame, left in place. */
+  peek(): QueuedFrame | undefined {
+    return this.items[0];
+  }
+
+  /** Take the oldest queued frame. */
+  shift(): QueuedFrame | undefined {
+    return this.items.shift();
   }
 
   /** Forget a queued request (it timed out or was aborted before it could be sent). */

@@ -35,6 +35,10 @@ export interface Pending {
   readonly topic: string;
   /** The socket the request went out on; null while it waits in the outbox. */
   sentOn: WebSocketLike | null;
+  /** The request frame, kept to re-send it when the broker drops it for the message rate. */
+  frame: string;
+  /** The client's send sequence number when it last went out (pacing, docs/concepts.md). */
+  sentSeq: number;
 }
 
 interface Entry extends Pending {
@@ -72,6 +76,11 @@ export class PendingTable {
     return this.entries.has(correlationID);
   }
 
+  /** The request waiting for `correlationID`, if any. */
+  get(correlationID: string): Pending | undefined {
+    return this.entries.get(correlationID);
+  }
+
   /**
    * Wait for the answer to `correlationID`: the promise settles on the answer, on `TIMEOUT`
    * after `timeoutMs`, or on `CANCELLED` when `signal` aborts.
@@ -84,7 +93,7 @@ export class PendingTable {
   ): { pending: Pending; promise: Promise<unknown> } {
     let entry!: Entry;
     const promise = new Promise<unknown>((resolve, reject) => {
-      entry = { correlationID, topic, sentOn: null, resolve, reject, timer: undefined, detachSignal: undefined };
+      entry = { correlationID, topic, sentOn: null, frame: '', sentSeq: 0, resolve, reject, timer: undefined, detachSignal: undefined };
     });
     entry.timer = setTimeout(() => {
       this.giveUp(entry, new WsmqError('TIMEOUT', `no answer to ${topic} within ${timeoutMs} ms`, { topic, correlationID }));

@@ -76,6 +76,31 @@ describe('TypeScript client ↔ Python broker', () => {
     assert.deepEqual(await got.waitFor(1), [{ n: 1 }]);
   });
 
+  // Issue 11: a lone surrogate has no UTF-8 form and the broker refuses the frame (spec §2.2);
+  // the client refuses it first, saying why, and nothing reaches the wire.
+  it('refuses a body with a lone surrogate locally (BAD_MESSAGE), in requests, publishes and answers', async () => {
+    const client = newClient(broker.url);
+    const errors = new Inbox();
+    client.on('error', errors.push);
+    client.subscribe('client.lone', () => ({ text: 'half \udc00 of a pair' }));
+    await client.connect();
+    const started = Date.now();
+    const refused = await client.request('conformance.echo', { text: 'a\ud800b' }).catch((e) => e);
+    assert.equal(refused.code, 'BAD_MESSAGE');
+    assert.equal(refused.remote, false, 'refused locally, not by the broker');
+    assert.match(refused.message, /lone surrogate .*toWellFormed/);
+    assert.ok(Date.now() - started < 1000);
+    assert.throws(() => client.publish('demo.chat', { text: '\udbff' }), (e) => e.code === 'BAD_MESSAGE' && /lone surrogate/.test(e.message));
+    // Paired surrogates (an emoji) and the escaped text of one are fine.
+    assert.deepEqual(await client.request('conformance.echo', { text: '😀 \\ud800' }), { text: '😀 \\ud800' });
+    // A handler answering with one: the server-side caller gets BAD_MESSAGE saying so, at once.
+    const answer = await client.request('conformance.callback', { topic: 'client.lone', body: {} }).catch((e) => e);
+    assert.equal(answer.code, 'BAD_MESSAGE');
+    assert.match(answer.message, /cannot send the answer: .*lone surrogate/);
+    assert.deepEqual(errors.items, [], 'the connection saw no error: nothing bad was sent');
+    assert.equal(client.status.state, 'open');
+  });
+
   it('answers server→client requests (conformance.callback): value, error code, NO_HANDLER, cancel', async () => {
     const client = newClient(broker.url);
     const cancelled = deferred();

@@ -97,6 +97,7 @@ describe('the npm package, packed and installed', () => {
     const context = vm.createContext({ console });
     vm.runInContext(result.outputFiles[0].text, context);
     assert.equal(typeof context.WebSocketMQ, 'function', 'the browser entry defined the global');
+    assert.equal(typeof context.WebSocketMQ.Client, 'function', 'with the seed shim');
     assert.equal(context.matches, true);
   });
 });

@@ -798,6 +798,8 @@
       __publicField(this, "counter", 0);
       /** The broker's `maxMessageSize` from the last registration (0 = not known yet). */
       __publicField(this, "maxMessageSize", 0);
+      /** The message ID of the last frame encoded (an event's, for pacing). */
+      __publicField(this, "lastMessageID", "");
       /** The `traceparent` option (spec §3.2): asked for each event and request we send. */
       __publicField(this, "traceparent");
     }
@@ -812,6 +814,7 @@
      */
     encode(type, topic, body, extra = {}) {
       const header = { messageID: extra.messageID ?? this.nextId(), type, topic, timestamp: Date.now() };
+      this.lastMessageID = header.messageID;
       if (extra.correlationID !== void 0) header.correlationID = extra.correlationID;
       if (extra.ttl !== void 0) header.ttl = extra.ttl;
       if (this.traceparent !== void 0 && (type === "event" || type === "request") && !topic.startsWith("_")) {
@@ -1065,13 +1068,21 @@
     /** The error for a message that would have to wait here while the outbox is full, else null. */
     fullError(topic) {
       if (this.items.length < this.limit) return null;
-      return new WsmqError("RATE_LIMITED", `not connected and ${this.limit} messages already queued`, {
+      return new WsmqError("RATE_LIMITED", `${this.limit} messages already queued (not connected, or paced to the broker's rate)`, {
         topic,
         details: { reason: "client-queue-full", limit: this.limit }
       });
     }
     push(item) {
       this.items.push(item);
+    }
+    /** The oldest queued frame, left in place. */
+    peek() {
+      return this.items[0];
+    }
+    /** Take the oldest queued frame. */
+    shift() {
+      return this.items.shift();
     }
     /** Forget a queued request (it timed out or was aborted before it could be sent). */
     drop(pending) {
@@ -1082,6 +1093,135 @@
       const items = this.items;
       this.items = [];
       return items;
+    }
+  };
+
+  // src/pacing.ts
+  var PACING = {
+    /** Pace at this share of the advertised rate: headroom for jitter between the two buckets. */
+    rateShare: 0.9,
+    /** Bank at most this share of the advertised burst. */
+    burstShare: 0.5,
+    /** What a broker that advertises nothing is assumed to allow (spec §12.1 reference defaults). */
+    defaultRate: 200,
+    defaultBurst: 400,
+    /** The rate an unpaced client is assumed to have sent at when first refused (messages/s). */
+    unpacedGuess: 1e4,
+    /** Never slower than this (messages/s): the request deadlines settle the rest. */
+    minRate: 1,
+    /** Pause after a refusal; doubled for each refusal within `recoverAfterMs` of the last one. */
+    minBackoffMs: 50,
+    maxBackoffMs: 5e3,
+    /** Quiet time after which the rate grows by `growth` (and the backoff halves). */
+    recoverAfterMs: 1e3,
+    growth: 1.5,
+    /** Without a ceiling, the bucket is unlimited again past this many times the refused rate. */
+    unlimitedFactor: 16
+  };
+  var Pacer = class {
+    constructor() {
+      /** Messages per second now (Infinity: unpaced). */
+      __publicField(this, "rate", Number.POSITIVE_INFINITY);
+      /** Tokens the bucket may bank now. */
+      __publicField(this, "burst", Number.POSITIVE_INFINITY);
+      /** `RATE_LIMITED` (message rate) refusals seen on this connection (informational). */
+      __publicField(this, "limitedCount", 0);
+      __publicField(this, "ceiling", Number.POSITIVE_INFINITY);
+      __publicField(this, "ceilingBurst", Number.POSITIVE_INFINITY);
+      __publicField(this, "unlimitedAbove", Number.POSITIVE_INFINITY);
+      __publicField(this, "tokens", Number.POSITIVE_INFINITY);
+      __publicField(this, "last", 0);
+      __publicField(this, "quietSince", 0);
+      __publicField(this, "resumeAt", Number.NEGATIVE_INFINITY);
+      __publicField(this, "backoffMs", PACING.minBackoffMs);
+      /** The send sequence number at the last decrease: refusals of messages sent up to it are old. */
+      __publicField(this, "decreasedAt", -1);
+    }
+    /**
+     * Start over at the limits of a registration ack (every (re)connection, §6.2): `rate` absent →
+     * the reference defaults; `rate` 0 → unlimited.
+     */
+    configure(rate, burst, now2) {
+      if (rate === void 0 || !Number.isFinite(rate) || rate < 0) {
+        rate = PACING.defaultRate;
+        burst = PACING.defaultBurst;
+      }
+      if (rate > 0) {
+        this.ceiling = rate * PACING.rateShare;
+        this.ceilingBurst = Math.max(1, (burst !== void 0 && burst > 0 ? burst : rate) * PACING.burstShare);
+      } else {
+        this.ceiling = this.ceilingBurst = Number.POSITIVE_INFINITY;
+      }
+      this.rate = this.ceiling;
+      this.burst = this.tokens = this.ceilingBurst;
+      this.unlimitedAbove = Number.POSITIVE_INFINITY;
+      this.last = this.quietSince = now2;
+      this.resumeAt = Number.NEGATIVE_INFINITY;
+      this.backoffMs = PACING.minBackoffMs;
+    }
+    /**
+     * How long until one more message may go (0: now, and its token is taken). The caller sends
+     * when 0, else waits that long and asks again.
+     */
+    take(now2) {
+      this.recover(now2);
+      if (this.rate === Number.POSITIVE_INFINITY) return 0;
+      if (now2 < this.resumeAt) return this.resumeAt - now2;
+      this.refill(now2);
+      if (this.tokens >= 1) {
+        this.tokens -= 1;
+        return 0;
+      }
+      return Math.max(1, (1 - this.tokens) / this.rate * 1e3);
+    }
+    /** A message that cannot wait (a cancel notice) spends a token anyway, going into debt. */
+    spend(now2) {
+      if (this.rate === Number.POSITIVE_INFINITY) return;
+      this.refill(now2);
+      this.tokens -= 1;
+    }
+    /**
+     * A `RATE_LIMITED` about the message rate arrived for the message sent as number `seq`
+     * (`sent`: the sequence number of the last message sent so far). Halves the rate, empties the
+     * bucket and pauses, unless that message went out before the last decrease (it was on the
+     * wire before the client slowed down). True when it decreased.
+     */
+    limited(seq, sent, now2) {
+      this.limitedCount += 1;
+      if (seq <= this.decreasedAt) return false;
+      if (now2 - this.quietSince < PACING.recoverAfterMs && this.decreasedAt >= 0) {
+        this.backoffMs = Math.min(PACING.maxBackoffMs, this.backoffMs * 2);
+      }
+      const current = this.rate === Number.POSITIVE_INFINITY ? PACING.unpacedGuess : this.rate;
+      this.rate = Math.max(PACING.minRate, current / 2);
+      if (this.ceiling === Number.POSITIVE_INFINITY) this.unlimitedAbove = current * PACING.unlimitedFactor;
+      this.burst = Math.max(1, Math.min(this.ceilingBurst, this.rate));
+      this.tokens = Math.min(this.tokens, 0);
+      this.last = this.quietSince = now2;
+      this.resumeAt = now2 + this.backoffMs;
+      this.decreasedAt = sent;
+      return true;
+    }
+    /** Every quiet `recoverAfterMs` the rate grows ×`growth` up to the ceiling; the backoff halves. */
+    recover(now2) {
+      if (this.rate >= this.ceiling || now2 - this.quietSince < PACING.recoverAfterMs) return;
+      const steps = Math.floor((now2 - this.quietSince) / PACING.recoverAfterMs);
+      this.quietSince += steps * PACING.recoverAfterMs;
+      this.backoffMs = Math.max(PACING.minBackoffMs, this.backoffMs / 2 ** steps);
+      const grown = this.rate * PACING.growth ** Math.min(steps, 64);
+      if (grown >= this.unlimitedAbove) {
+        this.rate = this.burst = this.tokens = Number.POSITIVE_INFINITY;
+        return;
+      }
+      this.refill(now2);
+      this.rate = Math.min(this.ceiling, grown);
+      this.burst = Math.max(this.burst, Math.min(this.ceilingBurst, this.rate));
+    }
+    refill(now2) {
+      if (now2 > this.last) {
+        this.tokens = Math.min(this.burst, this.tokens + (now2 - this.last) / 1e3 * this.rate);
+        this.last = now2;
+      }
     }
   };
 
@@ -1112,6 +1252,10 @@
     has(correlationID) {
       return this.entries.has(correlationID);
     }
+    /** The request waiting for `correlationID`, if any. */
+    get(correlationID) {
+      return this.entries.get(correlationID);
+    }
     /**
      * Wait for the answer to `correlationID`: the promise settles on the answer, on `TIMEOUT`
      * after `timeoutMs`, or on `CANCELLED` when `signal` aborts.
@@ -1119,7 +1263,7 @@
     open(correlationID, topic, timeoutMs, signal) {
       let entry;
       const promise = new Promise((resolve, reject) => {
-        entry = { correlationID, topic, sentOn: null, resolve, reject, timer: void 0, detachSignal: void 0 };
+        entry = { correlationID, topic, sentOn: null, frame: "", sentSeq: 0, resolve, reject, timer: void 0, detachSignal: void 0 };
       });
       entry.timer = setTimeout(() => {
         this.giveUp(entry, new WsmqError("TIMEOUT", `no answer to ${topic} within ${timeoutMs} ms`, { topic, correlationID }));
@@ -1345,6 +1489,8 @@
 
   // src/client.ts
   var CLOSE_TIMEOUT_MS = 2e3;
+  var RECENT_EVENTS = 1024;
+  var now = () => globalThis.performance.now();
   var WebSocketMQ = class {
     constructor(url, options = {}) {
       /** Called once registration is acknowledged, on the first connection and every reconnection. */
@@ -1362,6 +1508,13 @@
       __publicField(this, "subscriptions");
       __publicField(this, "runner");
       __publicField(this, "emitter", new Emitter());
+      /** Paces events and requests below the broker's advertised rate (docs/concepts.md). */
+      __publicField(this, "pacer", new Pacer());
+      /** Paced frames sent so far (their send sequence numbers). */
+      __publicField(this, "sendSeq", 0);
+      /** Send sequence numbers of the last events sent, by message ID. */
+      __publicField(this, "recentEvents", /* @__PURE__ */ new Map());
+      __publicField(this, "pumpTimer");
       __publicField(this, "currentStatus", { state: "idle" });
       __publicField(this, "socket", null);
       __publicField(this, "registration", null);
@@ -1485,7 +1638,7 @@
         throw wrapError("BAD_MESSAGE", "cannot encode body", error);
       }
       this.encoder.checkSize(frame, topic);
-      this.sendOrQueue(frame);
+      this.sendOrQueue({ frame, messageID: this.encoder.lastMessageID });
     }
     /**
      * Send a request and wait for its answer: resolves with the response body, rejects with a
@@ -1533,7 +1686,7 @@
           details: { reason: "not-connected" }
         });
       }
-      return bounded && !this.canSend ? this.outbox.fullError(topic) : null;
+      return bounded && (!this.canSend || this.outbox.size > 0) ? this.outbox.fullError(topic) : null;
     }
     rawSend(socket, frame) {
       try {
@@ -1542,14 +1695,70 @@
         this.emit("error", wrapError("DISCONNECTED", "send failed", error));
       }
     }
-    sendOrQueue(frame, pending) {
+    /**
+     * An event or request: sent now when the link is open, nothing waits before it and the pacer
+     * has a token; else queued (in order) and sent by {@link pump}.
+     */
+    sendOrQueue(item) {
       const socket = this.socket;
-      if (socket !== null && this.canSend) {
-        if (pending !== void 0) pending.sentOn = socket;
-        this.rawSend(socket, frame);
-      } else {
-        this.outbox.push(pending === void 0 ? { frame } : { frame, pending });
+      if (socket !== null && this.canSend && this.outbox.size === 0 && this.pacer.take(now()) === 0) {
+        this.transmit(socket, item);
+        return;
       }
+      this.outbox.push(item);
+      this.pump();
+    }
+    /** Send queued frames while the pacer has tokens; when it has none, come back when it will. */
+    pump() {
+      const socket = this.socket;
+      if (this.pumpTimer !== void 0 || socket === null || !this.canSend) return;
+      for (let item = this.outbox.peek(); item !== void 0; item = this.outbox.peek()) {
+        if (item.pending !== void 0 && !this.pending.has(item.pending.correlationID)) {
+          this.outbox.shift();
+          continue;
+        }
+        const wait = this.pacer.take(now());
+        if (wait > 0) {
+          this.pumpTimer = setTimeout(() => {
+            this.pumpTimer = void 0;
+            this.pump();
+          }, Math.ceil(wait));
+          return;
+        }
+        this.outbox.shift();
+        this.transmit(socket, item);
+      }
+    }
+    /** Write one paced frame, numbering it so that a refusal can be told old or new (pacing). */
+    transmit(socket, item) {
+      this.sendSeq += 1;
+      if (item.pending !== void 0) {
+        item.pending.sentOn = socket;
+        item.pending.sentSeq = this.sendSeq;
+      } else if (item.messageID !== void 0) {
+        this.recentEvents.set(item.messageID, this.sendSeq);
+        if (this.recentEvents.size > RECENT_EVENTS) this.recentEvents.delete(this.recentEvents.keys().next().value);
+      }
+      this.rawSend(socket, item.frame);
+    }
+    /**
+     * A `RATE_LIMITED` for the message rate (§12.1): the broker dropped the message unprocessed.
+     * The pacer slows down; a request still waiting is re-sent through it (true: handled here),
+     * an event's refusal goes on to be reported.
+     */
+    refusedForRate(envelope) {
+      if (envelope.header.type !== "error") return false;
+      const { code, details } = readErrorBody(envelope.body);
+      if (code !== "RATE_LIMITED" || details?.reason !== "message-rate") return false;
+      const correlationID = envelope.header.correlationID ?? "";
+      const pending = this.pending.get(correlationID);
+      const seq = pending?.sentSeq ?? this.recentEvents.get(correlationID) ?? this.sendSeq;
+      this.pacer.limited(seq, this.sendSeq, now());
+      if (pending === void 0 || pending.frame === "") return false;
+      pending.sentOn = null;
+      this.outbox.push({ frame: pending.frame, pending });
+      this.pump();
+      return true;
     }
     sendRequest(topic, body, options, bounded) {
       const timeoutMs = requestTimeout(options.timeoutMs, this.settings.requestTimeoutMs);
@@ -1567,7 +1776,8 @@
         return Promise.reject(error instanceof WsmqError ? error : wrapError("BAD_MESSAGE", "cannot encode body", error));
       }
       const { pending, promise } = this.pending.open(correlationID, topic, timeoutMs, options.signal);
-      this.sendOrQueue(frame, pending);
+      pending.frame = frame;
+      this.sendOrQueue({ frame, pending });
       return promise;
     }
     /** The caller stopped waiting (timeout, abort): drop the queued frame or tell the broker (§8.8). */
@@ -1575,6 +1785,7 @@
       if (sentOn === null) {
         this.outbox.drop(pending);
       } else if (sentOn === this.socket && this.isOpen) {
+        this.pacer.spend(now());
         this.rawSend(sentOn, this.encoder.encode("event", "_client.cancel", { correlationID: pending.correlationID }));
       }
     }
@@ -1588,6 +1799,7 @@
       const inbound = classify(data);
       switch (inbound.kind) {
         case "answer": {
+          if (this.refusedForRate(inbound.envelope)) return;
           const outcome = this.pending.receive(inbound.envelope);
           if (outcome.kind === "late") return;
           const error = outcome.error;
@@ -1712,15 +1924,12 @@
       this.resume = { brokerClientID: ack.brokerClientID, resumeToken: ack.resumeToken };
       this.lifecycle.registered();
       this.lastFailure = null;
+      this.pacer.configure(ack.messageRate, ack.messageBurst, now());
       this.setStatus({ state: "open", clientId: ack.brokerClientID, resumed: ack.resumed });
+      const queued = this.outbox.drain();
       this.subscriptions.resubscribe();
-      for (const item of this.outbox.drain()) {
-        if (item.pending !== void 0) {
-          if (!this.pending.has(item.pending.correlationID)) continue;
-          item.pending.sentOn = socket;
-        }
-        this.rawSend(socket, item.frame);
-      }
+      for (const item of queued) this.outbox.push(item);
+      this.pump();
       this.schedulePing(socket);
       for (const waiter of this.connectWaiters.splice(0)) waiter.resolve();
       this.emit("open", { clientId: ack.brokerClientID, resumed: ack.resumed, registration: ack });
@@ -1758,6 +1967,8 @@
       this.socket = null;
       clearTimeout(this.registerTimer);
       clearTimeout(this.pingTimer);
+      clearTimeout(this.pumpTimer);
+      this.pumpTimer = void 0;
       const wasOpen = this.currentStatus.state === "open";
       const lost = new WsmqError("DISCONNECTED", `connection closed (${end.code}${end.reason ? ` ${end.reason}` : ""})`);
       this.pending.failSentOn(socket, lost);
@@ -1794,8 +2005,115 @@
     }
   };
 
+  // src/seed.ts
+  var SEED_DEFAULTS = {
+    reconnect: true,
+    reconnectInterval: 1e3,
+    maxReconnectInterval: 3e4,
+    reconnectMultiplier: 1.5,
+    devMode: false,
+    pageSessionID: null,
+    clientRegisterTopic: "_client.register"
+  };
+  var SeedClient = class {
+    constructor(options = {}) {
+      __publicField(this, "options");
+      __publicField(this, "logger");
+      /** The client underneath, for code that wants the full API. */
+      __publicField(this, "client");
+      __publicField(this, "connectCallbacks", /* @__PURE__ */ new Set());
+      __publicField(this, "disconnectCallbacks", /* @__PURE__ */ new Set());
+      __publicField(this, "errorCallbacks", /* @__PURE__ */ new Set());
+      const logger = options.logger ?? globalThis.console ?? {};
+      if (typeof options.url !== "string" || options.url === "") {
+        throw new WsmqError("DISCONNECTED", 'WebSocketMQ: URL is required (new WebSocketMQ.Client({ url: "ws://host/ws" }))', {
+          details: { reason: "bad-url" }
+        });
+      }
+      this.options = { ...SEED_DEFAULTS, ...options, url: options.url, pageSessionID: options.pageSessionID ?? null, logger };
+      this.logger = logger;
+      if (this.options.clientRegisterTopic !== "_client.register") {
+        logger.warn?.(`WebSocketMQ: clientRegisterTopic ${JSON.stringify(this.options.clientRegisterTopic)} ignored: wsmq/1 registers with _client.register`);
+      }
+      if (this.options.devMode) {
+        logger.warn?.("WebSocketMQ: devMode is not supported: its _dev.* topics are reserved in wsmq/1 (topics starting with '_')");
+      }
+      const o = this.options;
+      this.client = new WebSocketMQ(o.url, {
+        ...options.WebSocket !== void 0 ? { WebSocket: options.WebSocket } : {},
+        ...o.pageSessionID !== null ? { pageSessionID: o.pageSessionID } : {},
+        reconnect: o.reconnect,
+        backoff: { initialDelayMs: o.reconnectInterval, maxDelayMs: o.maxReconnectInterval, factor: o.reconnectMultiplier }
+      });
+      this.client.on("open", () => this.each(this.connectCallbacks, (cb) => cb(), "onConnect"));
+      this.client.on("close", (info) => this.each(this.disconnectCallbacks, (cb) => cb(info), "onDisconnect"));
+      this.client.on("error", (error) => {
+        logger.debug?.("WebSocketMQ: error", error.code, error.message);
+        this.each(this.errorCallbacks, (cb) => cb(error), "onError");
+      });
+    }
+    /** True once registration is acknowledged, until the link ends. */
+    get isConnected() {
+      return this.client.isOpen;
+    }
+    /** True while a connection is being opened or re-opened. */
+    get isConnecting() {
+      const state = this.client.status.state;
+      return state === "connecting" || state === "registering" || state === "reconnecting";
+    }
+    /** Open the connection; a second call while connecting or connected does nothing. */
+    connect() {
+      if (this.isConnected || this.isConnecting) return;
+      this.client.connect().catch(() => void 0);
+    }
+    /** Close for good (no reconnect). */
+    disconnect() {
+      void this.client.close(1e3, "Client disconnected");
+    }
+    /** Publish an event; returns true, as the seed's did. */
+    publish(topic, body) {
+      this.client.publish(topic, body);
+      return true;
+    }
+    /**
+     * Handle `topic`: events, and server→client requests, which the handler answers with its
+     * (awaited) return value. The handler gets `(body, message)`, `message` being the envelope.
+     * Returns a function that unsubscribes.
+     */
+    subscribe(topic, handler) {
+      if (typeof handler !== "function") throw new WsmqError("BAD_MESSAGE", "WebSocketMQ: Handler must be a function");
+      return this.client.subscribe(topic, (body, context) => handler(body, context.envelope));
+    }
+    /** Send a request; resolves with the response body, rejects with a `WsmqError`. */
+    request(topic, body, timeoutMs = 5e3) {
+      return this.client.request(topic, body, timeoutMs);
+    }
+    /** Call `callback` after every registration (at once if connected now). */
+    onConnect(callback) {
+      this.connectCallbacks.add(callback);
+      if (this.isConnected) callback();
+    }
+    /** Call `callback` with `{code, reason, wasClean, willReconnect}` when an open link ends. */
+    onDisconnect(callback) {
+      this.disconnectCallbacks.add(callback);
+    }
+    /** Call `callback` with every `WsmqError` the client reports. */
+    onError(callback) {
+      this.errorCallbacks.add(callback);
+    }
+    each(callbacks, call, name) {
+      for (const callback of callbacks) {
+        try {
+          call(callback);
+        } catch (error) {
+          this.logger.error?.(`WebSocketMQ: Error in ${name} callback`, error);
+        }
+      }
+    }
+  };
+
   // src/browser.ts
-  var statics = { WsmqError, isWsmqError, topicMatches, PROTOCOL, SUBPROTOCOL };
+  var statics = { WsmqError, isWsmqError, topicMatches, PROTOCOL, SUBPROTOCOL, Client: SeedClient };
   for (const [name, value] of Object.entries(statics)) {
     Object.defineProperty(WebSocketMQ, name, { value, enumerable: true });
   }
