@@ -65,9 +65,6 @@ export interface RequestOptions {
  */
 const CLOSE_TIMEOUT_MS = 2_000;
 
-/** How many sent events are remembered to tell which send a `RATE_LIMITED` is about (pacing). */
-const RECENT_EVENTS = 1024;
-
 const now = (): number => globalThis.performance.now();
 
 export class WebSocketMQ {
@@ -87,12 +84,8 @@ export class WebSocketMQ {
   private readonly subscriptions: Subscriptions;
   private readonly runner: HandlerRunner;
   private readonly emitter = new Emitter<WebSocketMQEvents>();
-  /** Paces events and requests below the broker's advertised rate (docs/concepts.md). */
+  /** Paces events and requests below the broker's announced rate (docs/concepts.md). */
   private readonly pacer = new Pacer();
-  /** Paced frames sent so far (their send sequence numbers). */
-  private sendSeq = 0;
-  /** Send sequence numbers of the last events sent, by message ID. */
-  private readonly recentEvents = new Map<string, number>();
   private pumpTimer: ReturnType<typeof setTimeout> | undefined;
 
   private currentStatus: ConnectionStatus = { state: 'idle' };
@@ -231,7 +224,7 @@ export class WebSocketMQ {
       throw wrapError('BAD_MESSAGE', 'cannot encode body', error); // a BigInt, a cycle, …
     }
     this.encoder.checkSize(frame, topic);
-    this.sendOrQueue({ frame, messageID: this.encoder.lastMessageID });
+    this.sendOrQueue({ frame });
   }
 
   /**
@@ -332,16 +325,9 @@ export class WebSocketMQ {
     }
   }
 
-  /** Write one paced frame, numbering it so that a refusal can be told old or new (pacing). */
+  /** Write one paced frame (a request learns the socket it went out on). */
   private transmit(socket: WebSocketLike, item: QueuedFrame): void {
-    this.sendSeq += 1;
-    if (item.pending !== undefined) {
-      item.pending.sentOn = socket;
-      item.pending.sentSeq = this.sendSeq;
-    } else if (item.messageID !== undefined) {
-      this.recentEvents.set(item.messageID, this.sendSeq);
-      if (this.recentEvents.size > RECENT_EVENTS) this.recentEvents.delete(this.recentEvents.keys().next().value as string);
-    }
+    if (item.pending !== undefined) item.pending.sentOn = socket;
     this.rawSend(socket, item.frame);
   }
 
@@ -354,10 +340,8 @@ export class WebSocketMQ {
     if (envelope.header.type !== 'error') return false;
     const { code, details } = readErrorBody(envelope.body);
     if (code !== 'RATE_LIMITED' || (details as { reason?: unknown } | undefined)?.reason !== 'message-rate') return false;
-    const correlationID = envelope.header.correlationID ?? '';
-    const pending = this.pending.get(correlationID);
-    const seq = pending?.sentSeq ?? this.recentEvents.get(correlationID) ?? this.sendSeq;
-    this.pacer.limited(seq, this.sendSeq, now());
+    this.pacer.limited(now());
+    const pending = this.pending.get(envelope.header.correlationID ?? '');
     if (pending === undefined || pending.frame === '') return false;
     pending.sentOn = null; // waiting again: a timeout now drops it from the outbox
     this.outbox.push({ frame: pending.frame, pending });

@@ -37,8 +37,6 @@ export class FrameEncoder {
   private counter = 0;
   /** The broker's `maxMessageSize` from the last registration (0 = not known yet). */
   maxMessageSize = 0;
-  /** The message ID of the last frame encoded (an event's, for pacing). */
-  lastMessageID = '';
   /** The `traceparent` option (spec §3.2): asked for each event and request we send. */
   traceparent: (() => string | undefined) | undefined = undefined;
 
@@ -54,7 +52,6 @@ export class FrameEncoder {
    */
   encode(type: MessageType, topic: string, body: unknown, extra: Partial<OutgoingHeader> = {}): string {
     const header: OutgoingHeader = { messageID: extra.messageID ?? this.nextId(), type, topic, timestamp: Date.now() };
-    this.lastMessageID = header.messageID;
     if (extra.correlationID !== undefined) header.correlationID = extra.correlationID;
     if (extra.ttl !== undefined) header.ttl = extra.ttl;
     if (this.traceparent !== undefined && (type === 'event' || type === 'request') && !topic.startsWith('_')) {

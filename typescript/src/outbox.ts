@@ -13,8 +13,6 @@ import type { Pending } from './requests.js';
 export interface QueuedFrame {
   readonly frame: string;
   readonly pending?: Pending;
-  /** An event's message ID: a refusal about it names it (pacing). */
-  readonly messageID?: string;
 }
 
 export class Outbox {

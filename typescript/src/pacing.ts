@@ -7,30 +7,28 @@
  * (`details.reason: "message-rate"`) and charges each to the protocol-error budget, which closes
  * the connection with 4029 once spent (spec §12.1). A client with hundreds of requests in flight
  * overshoots by its whole window before the first refusal comes back, so reacting alone cannot
- * keep it connected: it paces itself below the rate the broker advertises in its registration
+ * keep it connected: it paces itself below the rate the broker announces in its registration
  * ack (`messageRate` / `messageBurst`, §6.2) from the start, and halves its rate when refused
- * anyway (a proxy with its own limit, a broker that advertises nothing, clock drift).
+ * anyway (a proxy with its own limit, a broker that announces nothing, clock drift). The rules
+ * and constants are the Python client's (`websocketmq.protocol.pacing`), so both behave alike.
  *
  * No I/O and no clock of its own: every call takes `now` (ms, monotonic), so the client passes
  * `performance.now()` and tests pass plain numbers.
  */
 
-/** The shared constants (docs/concepts.md), named once. */
+/** The shared constants (docs/concepts.md; the same in `websocketmq.protocol.pacing`). */
 export const PACING = {
-  /** Pace at this share of the advertised rate: headroom for jitter between the two buckets. */
-  rateShare: 0.9,
-  /** Bank at most this share of the advertised burst. */
-  burstShare: 0.5,
-  /** What a broker that advertises nothing is assumed to allow (spec §12.1 reference defaults). */
-  defaultRate: 200,
-  defaultBurst: 400,
+  /** Share of the announced rate and burst used: the margin absorbs frames arriving bunched. */
+  margin: 0.9,
   /** The rate an unpaced client is assumed to have sent at when first refused (messages/s). */
   unpacedGuess: 10_000,
   /** Never slower than this (messages/s): the request deadlines settle the rest. */
   minRate: 1,
-  /** Pause after a refusal; doubled for each refusal within `recoverAfterMs` of the last one. */
+  /** Pause after a refusal; doubled when refused again within `recoverAfterMs`. */
   minBackoffMs: 50,
   maxBackoffMs: 5_000,
+  /** Refusals within this long after a decrease are the same overshoot: no second halving. */
+  oneDecreaseMs: 250,
   /** Quiet time after which the rate grows by `growth` (and the backoff halves). */
   recoverAfterMs: 1_000,
   growth: 1.5,
@@ -53,30 +51,24 @@ export class Pacer {
   private quietSince = 0;
   private resumeAt = Number.NEGATIVE_INFINITY;
   private backoffMs: number = PACING.minBackoffMs;
-  /** The send sequence number at the last decrease: refusals of messages sent up to it are old. */
-  private decreasedAt = -1;
 
   /**
-   * Start over at the limits of a registration ack (every (re)connection, §6.2): `rate` absent →
-   * the reference defaults; `rate` 0 → unlimited.
+   * Start over at the limits of a registration ack (every (re)connection, §6.2); no rate, or 0:
+   * the broker announced no limit, so nothing is paced until a refusal.
    */
   configure(rate: number | undefined, burst: number | undefined, now: number): void {
-    if (rate === undefined || !Number.isFinite(rate) || rate < 0) {
-      rate = PACING.defaultRate;
-      burst = PACING.defaultBurst;
-    }
-    if (rate > 0) {
-      this.ceiling = rate * PACING.rateShare;
-      this.ceilingBurst = Math.max(1, (burst !== undefined && burst > 0 ? burst : rate) * PACING.burstShare);
+    if (rate !== undefined && Number.isFinite(rate) && rate > 0) {
+      this.ceiling = rate * PACING.margin;
+      this.ceilingBurst = Math.max(1, (burst !== undefined && burst > 0 ? burst : rate) * PACING.margin);
     } else {
       this.ceiling = this.ceilingBurst = Number.POSITIVE_INFINITY;
     }
     this.rate = this.ceiling;
-    this.burst = this.tokens = this.ceilingBurst;
+    this.burst = this.ceilingBurst;
+    this.tokens = Math.max(0, this.burst - 1); // the registration took one of the broker's tokens
     this.unlimitedAbove = Number.POSITIVE_INFINITY;
     this.last = this.quietSince = now;
     this.resumeAt = Number.NEGATIVE_INFINITY;
-    this.backoffMs = PACING.minBackoffMs;
   }
 
   /**
@@ -84,8 +76,11 @@ export class Pacer {
    * when 0, else waits that long and asks again.
    */
   take(now: number): number {
-    this.recover(now);
     if (this.rate === Number.POSITIVE_INFINITY) return 0;
+    if (now - this.quietSince >= PACING.recoverAfterMs && this.rate < this.ceiling) {
+      this.recover(now);
+      if (this.rate === Number.POSITIVE_INFINITY) return 0;
+    }
     if (now < this.resumeAt) return this.resumeAt - now;
     this.refill(now);
     if (this.tokens >= 1) {
@@ -103,15 +98,14 @@ export class Pacer {
   }
 
   /**
-   * A `RATE_LIMITED` about the message rate arrived for the message sent as number `seq`
-   * (`sent`: the sequence number of the last message sent so far). Halves the rate, empties the
-   * bucket and pauses, unless that message went out before the last decrease (it was on the
-   * wire before the client slowed down). True when it decreased.
+   * A `RATE_LIMITED` about the message rate arrived: halve the rate, empty the bucket and pause
+   * for the backoff; refusals within `oneDecreaseMs` of the last decrease only count (one
+   * overshoot). True when it decreased.
    */
-  limited(seq: number, sent: number, now: number): boolean {
+  limited(now: number): boolean {
     this.limitedCount += 1;
-    if (seq <= this.decreasedAt) return false;
-    if (now - this.quietSince < PACING.recoverAfterMs && this.decreasedAt >= 0) {
+    if (this.limitedCount > 1 && now - this.quietSince < PACING.oneDecreaseMs) return false;
+    if (this.limitedCount > 1 && now - this.quietSince < PACING.recoverAfterMs) {
       this.backoffMs = Math.min(PACING.maxBackoffMs, this.backoffMs * 2);
     }
     const current = this.rate === Number.POSITIVE_INFINITY ? PACING.unpacedGuess : this.rate;
@@ -120,14 +114,12 @@ export class Pacer {
     this.burst = Math.max(1, Math.min(this.ceilingBurst, this.rate));
     this.tokens = Math.min(this.tokens, 0);
     this.last = this.quietSince = now;
-    this.resumeAt = now + this.backoffMs;
-    this.decreasedAt = sent;
+    this.resumeAt = Math.max(this.resumeAt, now + this.backoffMs);
     return true;
   }
 
   /** Every quiet `recoverAfterMs` the rate grows ×`growth` up to the ceiling; the backoff halves. */
   private recover(now: number): void {
-    if (this.rate >= this.ceiling || now - this.quietSince < PACING.recoverAfterMs) return;
     const steps = Math.floor((now - this.quietSince) / PACING.recoverAfterMs);
     this.quietSince += steps * PACING.recoverAfterMs;
     this.backoffMs = Math.max(PACING.minBackoffMs, this.backoffMs / 2 ** steps);

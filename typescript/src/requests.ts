@@ -37,8 +37,6 @@ export interface Pending {
   sentOn: WebSocketLike | null;
   /** The request frame, kept to re-send it when the broker drops it for the message rate. */
   frame: string;
-  /** The client's send sequence number when it last went out (pacing, docs/concepts.md). */
-  sentSeq: number;
 }
 
 interface Entry extends Pending {
@@ -93,7 +91,7 @@ export class PendingTable {
   ): { pending: Pending; promise: Promise<unknown> } {
     let entry!: Entry;
     const promise = new Promise<unknown>((resolve, reject) => {
-      entry = { correlationID, topic, sentOn: null, frame: '', sentSeq: 0, resolve, reject, timer: undefined, detachSignal: undefined };
+      entry = { correlationID, topic, sentOn: null, frame: '', resolve, reject, timer: undefined, detachSignal: undefined };
     });
     entry.timer = setTimeout(() => {
       this.giveUp(entry, new WsmqError('TIMEOUT', `no answer to ${topic} within ${timeoutMs} ms`, { topic, correlationID }));

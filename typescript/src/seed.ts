@@ -30,6 +30,9 @@ import type { CloseInfo } from './lifecycle.js';
 import type { Envelope } from './protocol.js';
 import type { WebSocketConstructor } from './transport.js';
 
+/** A seed subscription handler: `(body, message)`, `message` being the whole envelope. */
+export type SeedHandler = (body: unknown, message: Envelope) => unknown;
+
 /** What the seed's `logger` option is expected to have (`console` by default). */
 export interface SeedLogger {
   debug?: (...args: unknown[]) => void;
@@ -76,6 +79,8 @@ export class SeedClient {
   private readonly connectCallbacks = new Set<() => void>();
   private readonly disconnectCallbacks = new Set<(event: CloseInfo) => void>();
   private readonly errorCallbacks = new Set<(error: WsmqError) => void>();
+  /** The unsubscribe function of each (topic, handler): seed pages subscribe in onConnect. */
+  private readonly handlers = new Map<string, Map<SeedHandler, () => void>>();
 
   constructor(options: SeedClientOptions = {}) {
     const logger = options.logger ?? (globalThis as { console?: SeedLogger }).console ?? {};
@@ -140,9 +145,22 @@ export class SeedClient {
    * (awaited) return value. The handler gets `(body, message)`, `message` being the envelope.
    * Returns a function that unsubscribes.
    */
-  subscribe(topic: string, handler: (body: unknown, message: Envelope) => unknown): () => void {
+  subscribe(topic: string, handler: SeedHandler): () => void {
     if (typeof handler !== 'function') throw new WsmqError('BAD_MESSAGE', 'WebSocketMQ: Handler must be a function');
-    return this.client.subscribe(topic, (body, context) => handler(body, context.envelope));
+    // The same function on the same topic again (onConnect runs on every reconnect) is a no-op
+    // returning the first unsubscribe, as in the seed, whose handlers were a Set per topic.
+    const byHandler = this.handlers.get(topic) ?? new Map<SeedHandler, () => void>();
+    this.handlers.set(topic, byHandler);
+    const existing = byHandler.get(handler);
+    if (existing !== undefined) return existing;
+    const off = this.client.subscribe(topic, (body, context) => handler(body, context.envelope));
+    const unsubscribe = (): void => {
+      byHandler.delete(handler);
+      if (byHandler.size === 0) this.handlers.delete(topic);
+      off();
+    };
+    byHandler.set(handler, unsubscribe);
+    return unsubscribe;
   }
 
   /** Send a request; resolves with the response body, rejects with a `WsmqError`. */

@@ -185,10 +185,12 @@ describe('in headless Chromium', { skip: SKIP }, () => {
     devMode: false,
     pageSessionID: 'seed-page-1',
   });
+  function add(body, message) { return { sum: body.a + body.b, type: message.header.type }; }
   client.onConnect(() => {
     document.getElementById('status').textContent = 'Connected';
     window.seedClientId = client.client.clientId;
-    client.subscribe('seed.add', (body, message) => ({ sum: body.a + body.b, type: message.header.type }));
+    client.subscribe('seed.add', add);
+    window.sameOff = client.subscribe('seed.add', add) === client.subscribe('seed.add', add);
     client.subscribe('seed.fail', () => { throw new Error('seed handler failed'); });
     client.subscribe('seed.news', (body) => { document.getElementById('got').textContent = body.text; });
     client.request('example.echo', { message: 'from a seed page' }, 5000)
@@ -215,6 +217,7 @@ describe('in headless Chromium', { skip: SKIP }, () => {
       const call = (topic, body) => node.request('conformance.callback', { topic, body, clientID: pageId }, ms(5000));
       await waitUntil(async () => (await call('seed.add', { a: 1, b: 1 }).catch(() => null)) !== null, ms(5000), 'seed.add subscribed');
       assert.deepEqual(await call('seed.add', { a: 20, b: 22 }), { response: { sum: 42, type: 'request' } });
+      assert.equal(await page.evaluate(() => window.sameOff), true, 'the same handler twice is one subscription');
       const started = Date.now();
       const failed = await call('seed.fail', {}).catch((e) => e);
       assert.equal(failed.code, 'HANDLER_ERROR');

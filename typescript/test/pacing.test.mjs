@@ -16,48 +16,48 @@ function drain(pacer, now, max = 10_000) {
   return n;
 }
 
-describe('Pacer (the shared algorithm, on plain numbers)', () => {
-  it('starts below the advertised limit: 0.9 × rate, 0.5 × burst', () => {
+describe('Pacer (the rules shared with the Python client, on plain numbers)', () => {
+  it('starts under the announced limit: 0.9 × rate and burst, less the registration', () => {
     const pacer = new Pacer();
     pacer.configure(200, 400, 0);
     assert.equal(pacer.rate, 180);
-    assert.equal(drain(pacer, 0), 200, 'the banked burst');
+    assert.equal(drain(pacer, 0), 359, 'the banked burst, less the token the registration took');
     const wait = pacer.take(0);
     assert.ok(Math.abs(wait - 1000 / 180) < 0.01, `one token takes 1/180 s, got ${wait}`);
     assert.equal(drain(pacer, 1000), 180, 'a second later, one second of tokens');
   });
 
-  it('assumes the reference defaults when nothing is advertised; 0 means unlimited', () => {
-    const silent = new Pacer();
-    silent.configure(undefined, undefined, 0);
-    assert.equal(silent.rate, PACING.defaultRate * 0.9);
-    const unlimited = new Pacer();
-    unlimited.configure(0, 0, 0);
-    assert.equal(drain(unlimited, 0, 50_000), 50_000);
+  it('paces nothing when the broker announces no rate, or 0', () => {
+    for (const rate of [undefined, 0]) {
+      const pacer = new Pacer();
+      pacer.configure(rate, undefined, 0);
+      assert.equal(drain(pacer, 0, 50_000), 50_000);
+    }
   });
 
-  it('halves once per refusal of a message sent after the last decrease, pauses, then recovers ×1.5/s', () => {
+  it('halves once per overshoot (0.25 s), pauses with a doubling backoff, recovers ×1.5 per quiet second', () => {
     const pacer = new Pacer();
     pacer.configure(200, 400, 0);
-    assert.equal(pacer.limited(5, 10, 0), true);
+    assert.equal(pacer.limited(0), true);
     assert.equal(pacer.rate, 90);
     assert.ok(pacer.take(10) > 0, 'paused for the backoff');
-    assert.equal(pacer.limited(8, 12, 20), false, 'message 8 was sent before the decrease at 10');
+    assert.equal(pacer.limited(100), false, 'the same overshoot: counted, not halved again');
     assert.equal(pacer.rate, 90);
-    assert.equal(pacer.limited(11, 15, 30), true, 'message 11 went out after it');
+    assert.equal(pacer.limited(300), true, 'a new overshoot');
     assert.equal(pacer.rate, 45);
-    assert.equal(pacer.take(30 + 60), 100 - 60, 'backoff doubled to 100 ms');
-    pacer.take(1030); // one quiet second later
+    assert.equal(pacer.take(340), 60, 'backoff doubled to 100 ms');
+    pacer.take(1300); // one quiet second after the decrease
     assert.equal(pacer.rate, 67.5);
     pacer.take(60_000);
     assert.equal(pacer.rate, 180, 'back up to the ceiling, no further');
+    assert.equal(pacer.limitedCount, 3);
   });
 
   it('an unlimited broker: halving starts at 10 000/s and returns to unlimited past 16×', () => {
     const pacer = new Pacer();
     pacer.configure(0, 0, 0);
-    pacer.limited(1, 1, 0);
-    assert.equal(pacer.rate, 5000);
+    pacer.limited(0);
+    assert.equal(pacer.rate, PACING.unpacedGuess / 2);
     pacer.take(120_000);
     assert.equal(pacer.rate, Number.POSITIVE_INFINITY);
   });
@@ -65,7 +65,7 @@ describe('Pacer (the shared algorithm, on plain numbers)', () => {
   it('never goes below 1 message/s', () => {
     const pacer = new Pacer();
     pacer.configure(2, 2, 0);
-    for (let i = 1; i <= 10; i++) pacer.limited(i * 10, i * 10, i);
+    for (let i = 1; i <= 10; i++) pacer.limited(i * 300);
     assert.equal(pacer.rate, 1);
   });
 });
