@@ -795,8 +795,6 @@
       __publicField(this, "counter", 0);
       /** The broker's `maxMessageSize` from the last registration (0 = not known yet). */
       __publicField(this, "maxMessageSize", 0);
-      /** The message ID of the last frame encoded (an event's, for pacing). */
-      __publicField(this, "lastMessageID", "");
       /** The `traceparent` option (spec §3.2): asked for each event and request we send. */
       __publicField(this, "traceparent");
     }
@@ -811,7 +809,6 @@
      */
     encode(type, topic, body, extra = {}) {
       const header = { messageID: extra.messageID ?? this.nextId(), type, topic, timestamp: Date.now() };
-      this.lastMessageID = header.messageID;
       if (extra.correlationID !== void 0) header.correlationID = extra.correlationID;
       if (extra.ttl !== void 0) header.ttl = extra.ttl;
       if (this.traceparent !== void 0 && (type === "event" || type === "request") && !topic.startsWith("_")) {
@@ -1095,20 +1092,17 @@
 
   // ../../typescript/src/pacing.ts
   var PACING = {
-    /** Pace at this share of the advertised rate: headroom for jitter between the two buckets. */
-    rateShare: 0.9,
-    /** Bank at most this share of the advertised burst. */
-    burstShare: 0.5,
-    /** What a broker that advertises nothing is assumed to allow (spec §12.1 reference defaults). */
-    defaultRate: 200,
-    defaultBurst: 400,
+    /** Share of the announced rate and burst used: the margin absorbs frames arriving bunched. */
+    margin: 0.9,
     /** The rate an unpaced client is assumed to have sent at when first refused (messages/s). */
     unpacedGuess: 1e4,
     /** Never slower than this (messages/s): the request deadlines settle the rest. */
     minRate: 1,
-    /** Pause after a refusal; doubled for each refusal within `recoverAfterMs` of the last one. */
+    /** Pause after a refusal; doubled when refused again within `recoverAfterMs`. */
     minBackoffMs: 50,
     maxBackoffMs: 5e3,
+    /** Refusals within this long after a decrease are the same overshoot: no second halving. */
+    oneDecreaseMs: 250,
     /** Quiet time after which the rate grows by `growth` (and the backoff halves). */
     recoverAfterMs: 1e3,
     growth: 1.5,
@@ -1131,38 +1125,35 @@
       __publicField(this, "quietSince", 0);
       __publicField(this, "resumeAt", Number.NEGATIVE_INFINITY);
       __publicField(this, "backoffMs", PACING.minBackoffMs);
-      /** The send sequence number at the last decrease: refusals of messages sent up to it are old. */
-      __publicField(this, "decreasedAt", -1);
     }
     /**
-     * Start over at the limits of a registration ack (every (re)connection, §6.2): `rate` absent →
-     * the reference defaults; `rate` 0 → unlimited.
+     * Start over at the limits of a registration ack (every (re)connection, §6.2); no rate, or 0:
+     * the broker announced no limit, so nothing is paced until a refusal.
      */
     configure(rate, burst, now2) {
-      if (rate === void 0 || !Number.isFinite(rate) || rate < 0) {
-        rate = PACING.defaultRate;
-        burst = PACING.defaultBurst;
-      }
-      if (rate > 0) {
-        this.ceiling = rate * PACING.rateShare;
-        this.ceilingBurst = Math.max(1, (burst !== void 0 && burst > 0 ? burst : rate) * PACING.burstShare);
+      if (rate !== void 0 && Number.isFinite(rate) && rate > 0) {
+        this.ceiling = rate * PACING.margin;
+        this.ceilingBurst = Math.max(1, (burst !== void 0 && burst > 0 ? burst : rate) * PACING.margin);
       } else {
         this.ceiling = this.ceilingBurst = Number.POSITIVE_INFINITY;
       }
       this.rate = this.ceiling;
-      this.burst = this.tokens = this.ceilingBurst;
+      this.burst = this.ceilingBurst;
+      this.tokens = Math.max(0, this.burst - 1);
       this.unlimitedAbove = Number.POSITIVE_INFINITY;
       this.last = this.quietSince = now2;
       this.resumeAt = Number.NEGATIVE_INFINITY;
-      this.backoffMs = PACING.minBackoffMs;
     }
     /**
      * How long until one more message may go (0: now, and its token is taken). The caller sends
      * when 0, else waits that long and asks again.
      */
     take(now2) {
-      this.recover(now2);
       if (this.rate === Number.POSITIVE_INFINITY) return 0;
+      if (now2 - this.quietSince >= PACING.recoverAfterMs && this.rate < this.ceiling) {
+        this.recover(now2);
+        if (this.rate === Number.POSITIVE_INFINITY) return 0;
+      }
       if (now2 < this.resumeAt) return this.resumeAt - now2;
       this.refill(now2);
       if (this.tokens >= 1) {
@@ -1178,15 +1169,14 @@
       this.tokens -= 1;
     }
     /**
-     * A `RATE_LIMITED` about the message rate arrived for the message sent as number `seq`
-     * (`sent`: the sequence number of the last message sent so far). Halves the rate, empties the
-     * bucket and pauses, unless that message went out before the last decrease (it was on the
-     * wire before the client slowed down). True when it decreased.
+     * A `RATE_LIMITED` about the message rate arrived: halve the rate, empty the bucket and pause
+     * for the backoff; refusals within `oneDecreaseMs` of the last decrease only count (one
+     * overshoot). True when it decreased.
      */
-    limited(seq, sent, now2) {
+    limited(now2) {
       this.limitedCount += 1;
-      if (seq <= this.decreasedAt) return false;
-      if (now2 - this.quietSince < PACING.recoverAfterMs && this.decreasedAt >= 0) {
+      if (this.limitedCount > 1 && now2 - this.quietSince < PACING.oneDecreaseMs) return false;
+      if (this.limitedCount > 1 && now2 - this.quietSince < PACING.recoverAfterMs) {
         this.backoffMs = Math.min(PACING.maxBackoffMs, this.backoffMs * 2);
       }
       const current = this.rate === Number.POSITIVE_INFINITY ? PACING.unpacedGuess : this.rate;
@@ -1195,13 +1185,11 @@
       this.burst = Math.max(1, Math.min(this.ceilingBurst, this.rate));
       this.tokens = Math.min(this.tokens, 0);
       this.last = this.quietSince = now2;
-      this.resumeAt = now2 + this.backoffMs;
-      this.decreasedAt = sent;
+      this.resumeAt = Math.max(this.resumeAt, now2 + this.backoffMs);
       return true;
     }
     /** Every quiet `recoverAfterMs` the rate grows ×`growth` up to the ceiling; the backoff halves. */
     recover(now2) {
-      if (this.rate >= this.ceiling || now2 - this.quietSince < PACING.recoverAfterMs) return;
       const steps = Math.floor((now2 - this.quietSince) / PACING.recoverAfterMs);
       this.quietSince += steps * PACING.recoverAfterMs;
       this.backoffMs = Math.max(PACING.minBackoffMs, this.backoffMs / 2 ** steps);
@@ -1260,7 +1248,7 @@
     open(correlationID, topic, timeoutMs, signal) {
       let entry;
       const promise = new Promise((resolve, reject) => {
-        entry = { correlationID, topic, sentOn: null, frame: "", sentSeq: 0, resolve, reject, timer: void 0, detachSignal: void 0 };
+        entry = { correlationID, topic, sentOn: null, frame: "", resolve, reject, timer: void 0, detachSignal: void 0 };
       });
       entry.timer = setTimeout(() => {
         this.giveUp(entry, new WsmqError("TIMEOUT", `no answer to ${topic} within ${timeoutMs} ms`, { topic, correlationID }));
@@ -1486,7 +1474,6 @@
 
   // ../../typescript/src/client.ts
   var CLOSE_TIMEOUT_MS = 2e3;
-  var RECENT_EVENTS = 1024;
   var now = () => globalThis.performance.now();
   var WebSocketMQ = class {
     constructor(url, options = {}) {
@@ -1505,12 +1492,8 @@
       __publicField(this, "subscriptions");
       __publicField(this, "runner");
       __publicField(this, "emitter", new Emitter());
-      /** Paces events and requests below the broker's advertised rate (docs/concepts.md). */
+      /** Paces events and requests below the broker's announced rate (docs/concepts.md). */
       __publicField(this, "pacer", new Pacer());
-      /** Paced frames sent so far (their send sequence numbers). */
-      __publicField(this, "sendSeq", 0);
-      /** Send sequence numbers of the last events sent, by message ID. */
-      __publicField(this, "recentEvents", /* @__PURE__ */ new Map());
       __publicField(this, "pumpTimer");
       __publicField(this, "currentStatus", { state: "idle" });
       __publicField(this, "socket", null);
@@ -1635,7 +1618,7 @@
         throw wrapError("BAD_MESSAGE", "cannot encode body", error);
       }
       this.encoder.checkSize(frame, topic);
-      this.sendOrQueue({ frame, messageID: this.encoder.lastMessageID });
+      this.sendOrQueue({ frame });
     }
     /**
      * Send a request and wait for its answer: resolves with the response body, rejects with a
@@ -1726,16 +1709,9 @@
         this.transmit(socket, item);
       }
     }
-    /** Write one paced frame, numbering it so that a refusal can be told old or new (pacing). */
+    /** Write one paced frame (a request learns the socket it went out on). */
     transmit(socket, item) {
-      this.sendSeq += 1;
-      if (item.pending !== void 0) {
-        item.pending.sentOn = socket;
-        item.pending.sentSeq = this.sendSeq;
-      } else if (item.messageID !== void 0) {
-        this.recentEvents.set(item.messageID, this.sendSeq);
-        if (this.recentEvents.size > RECENT_EVENTS) this.recentEvents.delete(this.recentEvents.keys().next().value);
-      }
+      if (item.pending !== void 0) item.pending.sentOn = socket;
       this.rawSend(socket, item.frame);
     }
     /**
@@ -1747,10 +1723,8 @@
       if (envelope.header.type !== "error") return false;
       const { code, details } = readErrorBody(envelope.body);
       if (code !== "RATE_LIMITED" || details?.reason !== "message-rate") return false;
-      const correlationID = envelope.header.correlationID ?? "";
-      const pending = this.pending.get(correlationID);
-      const seq = pending?.sentSeq ?? this.recentEvents.get(correlationID) ?? this.sendSeq;
-      this.pacer.limited(seq, this.sendSeq, now());
+      this.pacer.limited(now());
+      const pending = this.pending.get(envelope.header.correlationID ?? "");
       if (pending === void 0 || pending.frame === "") return false;
       pending.sentOn = null;
       this.outbox.push({ frame: pending.frame, pending });

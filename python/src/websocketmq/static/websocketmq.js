@@ -1998,6 +1998,8 @@
       __publicField(this, "connectCallbacks", /* @__PURE__ */ new Set());
       __publicField(this, "disconnectCallbacks", /* @__PURE__ */ new Set());
       __publicField(this, "errorCallbacks", /* @__PURE__ */ new Set());
+      /** The unsubscribe function of each (topic, handler): seed pages subscribe in onConnect. */
+      __publicField(this, "handlers", /* @__PURE__ */ new Map());
       const logger = options.logger ?? globalThis.console ?? {};
       if (typeof options.url !== "string" || options.url === "") {
         throw new WsmqError("DISCONNECTED", 'WebSocketMQ: URL is required (new WebSocketMQ.Client({ url: "ws://host/ws" }))', {
@@ -2056,7 +2058,18 @@
      */
     subscribe(topic, handler) {
       if (typeof handler !== "function") throw new WsmqError("BAD_MESSAGE", "WebSocketMQ: Handler must be a function");
-      return this.client.subscribe(topic, (body, context) => handler(body, context.envelope));
+      const byHandler = this.handlers.get(topic) ?? /* @__PURE__ */ new Map();
+      this.handlers.set(topic, byHandler);
+      const existing = byHandler.get(handler);
+      if (existing !== void 0) return existing;
+      const off = this.client.subscribe(topic, (body, context) => handler(body, context.envelope));
+      const unsubscribe = () => {
+        byHandler.delete(handler);
+        if (byHandler.size === 0) this.handlers.delete(topic);
+        off();
+      };
+      byHandler.set(handler, unsubscribe);
+      return unsubscribe;
     }
     /** Send a request; resolves with the response body, rejects with a `WsmqError`. */
     request(topic, body, timeoutMs = 5e3) {
