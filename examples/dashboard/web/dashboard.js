@@ -712,7 +712,7 @@
   function readErrorBody(body) {
     if (isRecord(body) && isRecord(body["error"])) {
       const err = body["error"];
-      const code = typeof err["code"] === "string" && err["code"] !== "" ? err["code"] : "INTERNAL";
+      const code = typeof err["code"] === "string" && err["code"] !== "" ? err["code"] : "HANDLER_ERROR";
       const message = typeof err["message"] === "string" ? err["message"] : code;
       return "details" in err ? { code, message, details: err["details"] } : { code, message };
     }
@@ -783,6 +783,7 @@
   };
 
   // ../../typescript/src/frames.ts
+  var LONE_SURROGATE_ESCAPE = /(?<!\\)(?:\\\\)*\\ud[89a-f][0-9a-f]{2}/;
   function randomId(random) {
     let id = "";
     for (let i = 0; i < 8; i++) id += Math.floor(random() * 36).toString(36);
@@ -814,7 +815,15 @@
         const traceparent = this.traceparent();
         if (typeof traceparent === "string") header.traceparent = traceparent;
       }
-      return JSON.stringify({ header, body: body === void 0 ? null : body });
+      const frame = JSON.stringify({ header, body: body === void 0 ? null : body });
+      if (frame.includes("\\ud") && LONE_SURROGATE_ESCAPE.test(frame)) {
+        throw new WsmqError(
+          "BAD_MESSAGE",
+          "the body holds a lone surrogate (a UTF-16 half, U+D800-U+DFFF, without its pair): it has no UTF-8 form, so the broker would refuse the frame (spec §2.2); fix the string, e.g. with String.prototype.toWellFormed()",
+          { topic }
+        );
+      }
+      return frame;
     }
     /**
      * Throw `TOO_LARGE` when `frame` exceeds the broker's `maxMessageSize` (§12.1): it would close
@@ -948,10 +957,13 @@
       __publicField(this, "penalty", 0);
       /** `close()` was called: nothing reconnects until `connect()` again. */
       __publicField(this, "closing", false);
+      /** A link has registered since the last `connect()` (permanent failures are retried after). */
+      __publicField(this, "everOpen", false);
     }
     /** `connect()` from idle or closed: a fresh start. */
     start() {
       this.closing = false;
+      this.everOpen = false;
       this.attempt = 0;
       this.penalty = 0;
     }
@@ -963,11 +975,16 @@
     /** The broker acknowledged registration: the next loss starts counting afresh. */
     registered() {
       this.attempt = 0;
+      this.everOpen = true;
     }
-    /** The table in the module docstring. `wasOpen`: the socket had registered. */
-    afterLoss(end, wasOpen) {
+    /**
+     * The table in the module docstring. `wasOpen`: the socket had registered; `failure`: why it
+     * never opened, when known ({@link classifyFailure}).
+     */
+    afterLoss(end, wasOpen, failure2 = null) {
       const exhausted = !wasOpen && this.attempt >= this.policy.maxReconnectAttempts + 1;
-      if (this.closing || !this.policy.reconnect || NO_RECONNECT_CODES.has(end.code) || exhausted) {
+      const permanent = failure2?.permanent === true && !this.everOpen;
+      if (this.closing || !this.policy.reconnect || NO_RECONNECT_CODES.has(end.code) || exhausted || permanent) {
         return { kind: "close" };
       }
       if (wasOpen) {
@@ -978,6 +995,42 @@
       return { kind: "reconnect", attempt, delayMs: backoffDelay(attempt + this.penalty, this.policy.backoff, this.policy.random) };
     }
   };
+  function failure(url, reason, message, permanent, extra = {}, cause) {
+    return { error: new WsmqError("DISCONNECTED", message, { details: { url, reason, ...extra }, cause }), permanent };
+  }
+  function statusHint(status) {
+    if (status === 404) return "check the path (the reference broker serves /ws)";
+    if (status === 401 || status === 403) return "the server refused this client: check its Origin allow-list and credentials";
+    if (status === 429) return "too many connections from this address (the broker's per-IP limit); retrying";
+    if (status >= 500) return "the server failed; retrying";
+    return "is this the URL of a wsmq broker?";
+  }
+  function classifyFailure(url, thrown, event) {
+    if (thrown !== void 0) {
+      if (thrown instanceof WsmqError) return { error: thrown, permanent: true };
+      const why = describeError(thrown);
+      return failure(url, "bad-url", `invalid WebSocket URL ${JSON.stringify(url)}: ${why} (expected ws://host:port/path or wss://…)`, true, {}, thrown);
+    }
+    const { message, error } = event ?? {};
+    const text = typeof message === "string" ? message : error instanceof Error ? error.message : "";
+    const status = /Unexpected server response: (\d{3})/.exec(text);
+    if (status !== null) {
+      const code = Number(status[1]);
+      const permanent = code >= 400 && code < 500 && code !== 408 && code !== 429;
+      return failure(url, "http-status", `the server at ${url} answered HTTP ${code} to the WebSocket upgrade: ${statusHint(code)}`, permanent, { status: code }, error);
+    }
+    if (/no subprotocol|Invalid Sec-WebSocket-Protocol/i.test(text)) {
+      return failure(url, "not-wsmq", `the server at ${url} accepted the WebSocket but not the wsmq.v1 subprotocol: it is not a wsmq broker (${text})`, true, {}, error);
+    }
+    const sysCode = error?.code;
+    if (sysCode === "ECONNREFUSED" || /ECONNREFUSED/.test(text)) {
+      return failure(url, "refused", `connection to ${url} refused: is the broker running, on that host and port?`, false, {}, error);
+    }
+    if (sysCode === "ENOTFOUND" || sysCode === "EAI_AGAIN") {
+      return failure(url, "network", `cannot resolve the host of ${url} (${String(sysCode)}): check the host name; retrying`, false, {}, error);
+    }
+    return failure(url, "network", `WebSocket error${text ? `: ${text}` : ""} connecting to ${url}; retrying`, false, {}, error);
+  }
 
   // ../../typescript/src/options.ts
   function resolveOptions(options) {
@@ -1009,13 +1062,21 @@
     /** The error for a message that would have to wait here while the outbox is full, else null. */
     fullError(topic) {
       if (this.items.length < this.limit) return null;
-      return new WsmqError("RATE_LIMITED", `not connected and ${this.limit} messages already queued`, {
+      return new WsmqError("RATE_LIMITED", `${this.limit} messages already queued (not connected, or paced to the broker's rate)`, {
         topic,
         details: { reason: "client-queue-full", limit: this.limit }
       });
     }
     push(item) {
       this.items.push(item);
+    }
+    /** The oldest queued frame, left in place. */
+    peek() {
+      return this.items[0];
+    }
+    /** Take the oldest queued frame. */
+    shift() {
+      return this.items.shift();
     }
     /** Forget a queued request (it timed out or was aborted before it could be sent). */
     drop(pending) {
@@ -1026,6 +1087,126 @@
       const items = this.items;
       this.items = [];
       return items;
+    }
+  };
+
+  // ../../typescript/src/pacing.ts
+  var PACING = {
+    /** Share of the announced rate and burst used: the margin absorbs frames arriving bunched. */
+    margin: 0.9,
+    /** The rate an unpaced client is assumed to have sent at when first refused (messages/s). */
+    unpacedGuess: 1e4,
+    /** Never slower than this (messages/s): the request deadlines settle the rest. */
+    minRate: 1,
+    /** Pause after a refusal; doubled when refused again within `recoverAfterMs`. */
+    minBackoffMs: 50,
+    maxBackoffMs: 5e3,
+    /** Refusals within this long after a decrease are the same overshoot: no second halving. */
+    oneDecreaseMs: 250,
+    /** Quiet time after which the rate grows by `growth` (and the backoff halves). */
+    recoverAfterMs: 1e3,
+    growth: 1.5,
+    /** Without a ceiling, the bucket is unlimited again past this many times the refused rate. */
+    unlimitedFactor: 16
+  };
+  var Pacer = class {
+    constructor() {
+      /** Messages per second now (Infinity: unpaced). */
+      __publicField(this, "rate", Number.POSITIVE_INFINITY);
+      /** Tokens the bucket may bank now. */
+      __publicField(this, "burst", Number.POSITIVE_INFINITY);
+      /** `RATE_LIMITED` (message rate) refusals seen on this connection (informational). */
+      __publicField(this, "limitedCount", 0);
+      __publicField(this, "ceiling", Number.POSITIVE_INFINITY);
+      __publicField(this, "ceilingBurst", Number.POSITIVE_INFINITY);
+      __publicField(this, "unlimitedAbove", Number.POSITIVE_INFINITY);
+      __publicField(this, "tokens", Number.POSITIVE_INFINITY);
+      __publicField(this, "last", 0);
+      __publicField(this, "quietSince", 0);
+      __publicField(this, "resumeAt", Number.NEGATIVE_INFINITY);
+      __publicField(this, "backoffMs", PACING.minBackoffMs);
+    }
+    /**
+     * Start over at the limits of a registration ack (every (re)connection, §6.2); no rate, or 0:
+     * the broker announced no limit, so nothing is paced until a refusal.
+     */
+    configure(rate, burst, now2) {
+      if (rate !== void 0 && Number.isFinite(rate) && rate > 0) {
+        this.ceiling = rate * PACING.margin;
+        this.ceilingBurst = Math.max(1, (burst !== void 0 && burst > 0 ? burst : rate) * PACING.margin);
+      } else {
+        this.ceiling = this.ceilingBurst = Number.POSITIVE_INFINITY;
+      }
+      this.rate = this.ceiling;
+      this.burst = this.ceilingBurst;
+      this.tokens = Math.max(0, this.burst - 1);
+      this.unlimitedAbove = Number.POSITIVE_INFINITY;
+      this.last = this.quietSince = now2;
+      this.resumeAt = Number.NEGATIVE_INFINITY;
+    }
+    /**
+     * How long until one more message may go (0: now, and its token is taken). The caller sends
+     * when 0, else waits that long and asks again.
+     */
+    take(now2) {
+      if (this.rate === Number.POSITIVE_INFINITY) return 0;
+      if (now2 - this.quietSince >= PACING.recoverAfterMs && this.rate < this.ceiling) {
+        this.recover(now2);
+        if (this.rate === Number.POSITIVE_INFINITY) return 0;
+      }
+      if (now2 < this.resumeAt) return this.resumeAt - now2;
+      this.refill(now2);
+      if (this.tokens >= 1) {
+        this.tokens -= 1;
+        return 0;
+      }
+      return Math.max(1, (1 - this.tokens) / this.rate * 1e3);
+    }
+    /** A message that cannot wait (a cancel notice) spends a token anyway, going into debt. */
+    spend(now2) {
+      if (this.rate === Number.POSITIVE_INFINITY) return;
+      this.refill(now2);
+      this.tokens -= 1;
+    }
+    /**
+     * A `RATE_LIMITED` about the message rate arrived: halve the rate, empty the bucket and pause
+     * for the backoff; refusals within `oneDecreaseMs` of the last decrease only count (one
+     * overshoot). True when it decreased.
+     */
+    limited(now2) {
+      this.limitedCount += 1;
+      if (this.limitedCount > 1 && now2 - this.quietSince < PACING.oneDecreaseMs) return false;
+      if (this.limitedCount > 1 && now2 - this.quietSince < PACING.recoverAfterMs) {
+        this.backoffMs = Math.min(PACING.maxBackoffMs, this.backoffMs * 2);
+      }
+      const current = this.rate === Number.POSITIVE_INFINITY ? PACING.unpacedGuess : this.rate;
+      this.rate = Math.max(PACING.minRate, current / 2);
+      if (this.ceiling === Number.POSITIVE_INFINITY) this.unlimitedAbove = current * PACING.unlimitedFactor;
+      this.burst = Math.max(1, Math.min(this.ceilingBurst, this.rate));
+      this.tokens = Math.min(this.tokens, 0);
+      this.last = this.quietSince = now2;
+      this.resumeAt = Math.max(this.resumeAt, now2 + this.backoffMs);
+      return true;
+    }
+    /** Every quiet `recoverAfterMs` the rate grows ×`growth` up to the ceiling; the backoff halves. */
+    recover(now2) {
+      const steps = Math.floor((now2 - this.quietSince) / PACING.recoverAfterMs);
+      this.quietSince += steps * PACING.recoverAfterMs;
+      this.backoffMs = Math.max(PACING.minBackoffMs, this.backoffMs / 2 ** steps);
+      const grown = this.rate * PACING.growth ** Math.min(steps, 64);
+      if (grown >= this.unlimitedAbove) {
+        this.rate = this.burst = this.tokens = Number.POSITIVE_INFINITY;
+        return;
+      }
+      this.refill(now2);
+      this.rate = Math.min(this.ceiling, grown);
+      this.burst = Math.max(this.burst, Math.min(this.ceilingBurst, this.rate));
+    }
+    refill(now2) {
+      if (now2 > this.last) {
+        this.tokens = Math.min(this.burst, this.tokens + (now2 - this.last) / 1e3 * this.rate);
+        this.last = now2;
+      }
     }
   };
 
@@ -1056,6 +1237,10 @@
     has(correlationID) {
       return this.entries.has(correlationID);
     }
+    /** The request waiting for `correlationID`, if any. */
+    get(correlationID) {
+      return this.entries.get(correlationID);
+    }
     /**
      * Wait for the answer to `correlationID`: the promise settles on the answer, on `TIMEOUT`
      * after `timeoutMs`, or on `CANCELLED` when `signal` aborts.
@@ -1063,7 +1248,7 @@
     open(correlationID, topic, timeoutMs, signal) {
       let entry;
       const promise = new Promise((resolve, reject) => {
-        entry = { correlationID, topic, sentOn: null, resolve, reject, timer: void 0, detachSignal: void 0 };
+        entry = { correlationID, topic, sentOn: null, frame: "", resolve, reject, timer: void 0, detachSignal: void 0 };
       });
       entry.timer = setTimeout(() => {
         this.giveUp(entry, new WsmqError("TIMEOUT", `no answer to ${topic} within ${timeoutMs} ms`, { topic, correlationID }));
@@ -1289,6 +1474,7 @@
 
   // ../../typescript/src/client.ts
   var CLOSE_TIMEOUT_MS = 2e3;
+  var now = () => globalThis.performance.now();
   var WebSocketMQ = class {
     constructor(url, options = {}) {
       /** Called once registration is acknowledged, on the first connection and every reconnection. */
@@ -1306,12 +1492,19 @@
       __publicField(this, "subscriptions");
       __publicField(this, "runner");
       __publicField(this, "emitter", new Emitter());
+      /** Paces events and requests below the broker's announced rate (docs/concepts.md). */
+      __publicField(this, "pacer", new Pacer());
+      __publicField(this, "pumpTimer");
       __publicField(this, "currentStatus", { state: "idle" });
       __publicField(this, "socket", null);
       __publicField(this, "registration", null);
       __publicField(this, "resume", null);
       /** The `UNAUTHENTICATED` error the broker sent while we were registering, if any. */
       __publicField(this, "authError", null);
+      /** Why the current socket failed to open (its error event), if it did. */
+      __publicField(this, "attemptFailure", null);
+      /** The last failed attempt's error: what connect() rejects with when the client gives up. */
+      __publicField(this, "lastFailure", null);
       __publicField(this, "reconnectTimer");
       __publicField(this, "registerTimer");
       __publicField(this, "pingTimer");
@@ -1348,9 +1541,16 @@
       return this.emitter.on(event, listener);
     }
     /**
-     * Open the connection (and keep it open, reconnecting as needed). Resolves once registered;
-     * rejects only if the client is closed before it ever opens. Calling it again while connecting
-     * or open returns the same outcome without opening a second socket.
+     * Open the connection (and keep it open, reconnecting as needed). Resolves once registered.
+     * Rejects with a {@link WsmqError} (`DISCONNECTED`, `details.reason` saying why) at once on a
+     * permanent failure — an invalid URL (`bad-url`), an HTTP 4xx answer to the upgrade
+     * (`http-status`, e.g. 404: wrong path; 403: Origin refused), a server without the wsmq
+     * subprotocol (`not-wsmq`) — and when the client is closed or gives up
+     * (`maxReconnectAttempts`) before it ever opens. Transient failures (connection refused, 5xx,
+     * 429, network errors, no registration ack in time) are retried with backoff and reported to
+     * `onError`. Browsers do not expose the HTTP status of a failed upgrade, so there every failure
+     * is transient. Calling it again while connecting or open returns the same outcome without
+     * opening a second socket.
      */
     connect() {
       const promise = new Promise((resolve, reject) => {
@@ -1363,6 +1563,7 @@
       promise.catch(() => void 0);
       const state = this.currentStatus.state;
       if (state === "idle" || state === "closed") {
+        this.lastFailure = null;
         this.lifecycle.start();
         this.openSocket();
       }
@@ -1417,7 +1618,7 @@
         throw wrapError("BAD_MESSAGE", "cannot encode body", error);
       }
       this.encoder.checkSize(frame, topic);
-      this.sendOrQueue(frame);
+      this.sendOrQueue({ frame });
     }
     /**
      * Send a request and wait for its answer: resolves with the response body, rejects with a
@@ -1457,10 +1658,15 @@
      * requests: one per pattern, never flooding).
      */
     refusal(topic, bounded) {
-      if (this.currentStatus.state === "closed") {
-        return new WsmqError("DISCONNECTED", "client is closed; call connect() first", { topic });
+      const state = this.currentStatus.state;
+      if (state === "idle" || state === "closed") {
+        const why = state === "idle" ? "not connected" : "client is closed";
+        return new WsmqError("DISCONNECTED", `${why}: call connect() first (nothing was sent)`, {
+          topic,
+          details: { reason: "not-connected" }
+        });
       }
-      return bounded && !this.canSend ? this.outbox.fullError(topic) : null;
+      return bounded && (!this.canSend || this.outbox.size > 0) ? this.outbox.fullError(topic) : null;
     }
     rawSend(socket, frame) {
       try {
@@ -1469,14 +1675,61 @@
         this.emit("error", wrapError("DISCONNECTED", "send failed", error));
       }
     }
-    sendOrQueue(frame, pending) {
+    /**
+     * An event or request: sent now when the link is open, nothing waits before it and the pacer
+     * has a token; else queued (in order) and sent by {@link pump}.
+     */
+    sendOrQueue(item) {
       const socket = this.socket;
-      if (socket !== null && this.canSend) {
-        if (pending !== void 0) pending.sentOn = socket;
-        this.rawSend(socket, frame);
-      } else {
-        this.outbox.push(pending === void 0 ? { frame } : { frame, pending });
+      if (socket !== null && this.canSend && this.outbox.size === 0 && this.pacer.take(now()) === 0) {
+        this.transmit(socket, item);
+        return;
       }
+      this.outbox.push(item);
+      this.pump();
+    }
+    /** Send queued frames while the pacer has tokens; when it has none, come back when it will. */
+    pump() {
+      const socket = this.socket;
+      if (this.pumpTimer !== void 0 || socket === null || !this.canSend) return;
+      for (let item = this.outbox.peek(); item !== void 0; item = this.outbox.peek()) {
+        if (item.pending !== void 0 && !this.pending.has(item.pending.correlationID)) {
+          this.outbox.shift();
+          continue;
+        }
+        const wait = this.pacer.take(now());
+        if (wait > 0) {
+          this.pumpTimer = setTimeout(() => {
+            this.pumpTimer = void 0;
+            this.pump();
+          }, Math.ceil(wait));
+          return;
+        }
+        this.outbox.shift();
+        this.transmit(socket, item);
+      }
+    }
+    /** Write one paced frame (a request learns the socket it went out on). */
+    transmit(socket, item) {
+      if (item.pending !== void 0) item.pending.sentOn = socket;
+      this.rawSend(socket, item.frame);
+    }
+    /**
+     * A `RATE_LIMITED` for the message rate (§12.1): the broker dropped the message unprocessed.
+     * The pacer slows down; a request still waiting is re-sent through it (true: handled here),
+     * an event's refusal goes on to be reported.
+     */
+    refusedForRate(envelope) {
+      if (envelope.header.type !== "error") return false;
+      const { code, details } = readErrorBody(envelope.body);
+      if (code !== "RATE_LIMITED" || details?.reason !== "message-rate") return false;
+      this.pacer.limited(now());
+      const pending = this.pending.get(envelope.header.correlationID ?? "");
+      if (pending === void 0 || pending.frame === "") return false;
+      pending.sentOn = null;
+      this.outbox.push({ frame: pending.frame, pending });
+      this.pump();
+      return true;
     }
     sendRequest(topic, body, options, bounded) {
       const timeoutMs = requestTimeout(options.timeoutMs, this.settings.requestTimeoutMs);
@@ -1494,7 +1747,8 @@
         return Promise.reject(error instanceof WsmqError ? error : wrapError("BAD_MESSAGE", "cannot encode body", error));
       }
       const { pending, promise } = this.pending.open(correlationID, topic, timeoutMs, options.signal);
-      this.sendOrQueue(frame, pending);
+      pending.frame = frame;
+      this.sendOrQueue({ frame, pending });
       return promise;
     }
     /** The caller stopped waiting (timeout, abort): drop the queued frame or tell the broker (§8.8). */
@@ -1502,6 +1756,7 @@
       if (sentOn === null) {
         this.outbox.drop(pending);
       } else if (sentOn === this.socket && this.isOpen) {
+        this.pacer.spend(now());
         this.rawSend(sentOn, this.encoder.encode("event", "_client.cancel", { correlationID: pending.correlationID }));
       }
     }
@@ -1515,6 +1770,7 @@
       const inbound = classify(data);
       switch (inbound.kind) {
         case "answer": {
+          if (this.refusedForRate(inbound.envelope)) return;
           const outcome = this.pending.receive(inbound.envelope);
           if (outcome.kind === "late") return;
           const error = outcome.error;
@@ -1563,16 +1819,19 @@
       try {
         socket = new (resolveWebSocket(this.settings.WebSocket))(this.url, this.settings.protocols);
       } catch (error) {
-        const wsmqError = error instanceof WsmqError ? error : wrapError("DISCONNECTED", "cannot open WebSocket", error);
-        this.emit("error", wsmqError);
-        this.afterLoss({ code: 1006, reason: wsmqError.message, wasClean: false }, false, wsmqError);
+        const failed = classifyFailure(this.url, error, void 0);
+        this.lastFailure = failed.error;
+        this.emit("error", failed.error);
+        this.afterLoss({ code: 1006, reason: failed.error.message, wasClean: false }, false, failed.error, failed);
         return;
       }
       this.socket = socket;
       this.registerTimer = setTimeout(() => {
-        this.dropSocket(socket, "no registration acknowledgement in time");
+        const ms = this.settings.connectTimeoutMs;
+        this.dropSocket(socket, `no registration acknowledgement from ${this.url} within ${ms} ms (is it a wsmq broker?)`);
       }, this.settings.connectTimeoutMs);
       this.authError = null;
+      this.attemptFailure = null;
       socket.onopen = () => {
         if (socket !== this.socket) return;
         this.setStatus({ state: "registering", attempt });
@@ -1588,6 +1847,12 @@
       };
       socket.onerror = (event) => {
         if (socket !== this.socket) return;
+        if (this.currentStatus.state === "connecting") {
+          this.attemptFailure = classifyFailure(this.url, void 0, event);
+          this.lastFailure = this.attemptFailure.error;
+          this.emit("error", this.attemptFailure.error);
+          return;
+        }
         const detail = event?.message;
         this.emit("error", new WsmqError("DISCONNECTED", `WebSocket error${typeof detail === "string" && detail ? `: ${detail}` : ""}`));
       };
@@ -1629,15 +1894,13 @@
       this.encoder.maxMessageSize = ack.maxMessageSize ?? 0;
       this.resume = { brokerClientID: ack.brokerClientID, resumeToken: ack.resumeToken };
       this.lifecycle.registered();
+      this.lastFailure = null;
+      this.pacer.configure(ack.messageRate, ack.messageBurst, now());
       this.setStatus({ state: "open", clientId: ack.brokerClientID, resumed: ack.resumed });
+      const queued = this.outbox.drain();
       this.subscriptions.resubscribe();
-      for (const item of this.outbox.drain()) {
-        if (item.pending !== void 0) {
-          if (!this.pending.has(item.pending.correlationID)) continue;
-          item.pending.sentOn = socket;
-        }
-        this.rawSend(socket, item.frame);
-      }
+      for (const item of queued) this.outbox.push(item);
+      this.pump();
       this.schedulePing(socket);
       for (const waiter of this.connectWaiters.splice(0)) waiter.resolve();
       this.emit("open", { clientId: ack.brokerClientID, resumed: ack.resumed, registration: ack });
@@ -1664,7 +1927,9 @@
     dropSocket(socket, reason) {
       if (socket !== this.socket) return;
       abandonSocket(socket, 4e3, reason);
-      this.emit("error", new WsmqError("DISCONNECTED", reason));
+      const error = new WsmqError("DISCONNECTED", reason, { details: { url: this.url, reason: "timeout" } });
+      if (this.currentStatus.state !== "open") this.lastFailure = error;
+      this.emit("error", error);
       this.socketEnded(socket, { code: 1006, reason, wasClean: false });
     }
     /** The current socket ended: everything that waited on it settles (§8.9), then the next step. */
@@ -1673,15 +1938,19 @@
       this.socket = null;
       clearTimeout(this.registerTimer);
       clearTimeout(this.pingTimer);
+      clearTimeout(this.pumpTimer);
+      this.pumpTimer = void 0;
       const wasOpen = this.currentStatus.state === "open";
       const lost = new WsmqError("DISCONNECTED", `connection closed (${end.code}${end.reason ? ` ${end.reason}` : ""})`);
       this.pending.failSentOn(socket, lost);
       this.runner.abortAll(lost);
       this.subscriptions.linkLost();
-      this.afterLoss(end, wasOpen, lost);
+      const failure2 = this.attemptFailure;
+      this.attemptFailure = null;
+      this.afterLoss(end, wasOpen, failure2?.error ?? lost, failure2);
     }
-    afterLoss(end, wasOpen, error) {
-      const step = this.lifecycle.afterLoss(end, wasOpen);
+    afterLoss(end, wasOpen, error, failure2 = null) {
+      const step = this.lifecycle.afterLoss(end, wasOpen, failure2);
       if (step.kind === "close") {
         this.finishClosed(end);
         if (wasOpen) this.emit("close", { ...end, willReconnect: false });
@@ -1701,7 +1970,7 @@
       this.outbox.drain();
       this.subscriptions.linkLost();
       if (this.currentStatus.state !== "closed") this.setStatus({ state: "closed", code: end.code, reason: end.reason });
-      const reason = this.authError ?? error;
+      const reason = this.authError ?? this.lastFailure ?? error;
       for (const waiter of this.connectWaiters.splice(0)) waiter.reject(reason);
       for (const waiter of this.closeWaiters.splice(0)) waiter();
     }
