@@ -339,6 +339,33 @@ describe('against a fake peer', () => {
     await assert.rejects(client.request('svc.x', {}), { code: 'DISCONNECTED' });
   });
 
+  // Issue 11 / spec §11.1: a seed client whose handler threw answers {"error": {"message"}} with
+  // no code; a receiver reads it as HANDLER_ERROR with that message (here: our client receiving
+  // one, as a seed broker or a relay would hand it on).
+  it('reads an error answer without code (the seed shape) as HANDLER_ERROR with its message', async () => {
+    onConnection = (peer) => {
+      politeBroker(peer);
+      peer.ws.on('message', (data) => {
+        const env = JSON.parse(String(data));
+        if (env.header.topic !== 'svc.seed') return;
+        const cid = env.header.correlationID;
+        peer.send({ header: { messageID: `e-${cid}`, correlationID: cid, type: 'error', topic: cid, timestamp: Date.now() }, body: { error: { message: 'seed handler threw' } } });
+      });
+    };
+    const client = newClient(fake.url);
+    const errors = new Inbox();
+    client.on('error', errors.push);
+    await client.connect();
+    const started = Date.now();
+    const error = await client.request('svc.seed', {}, ms(5000)).catch((e) => e);
+    assert.ok(error instanceof WsmqError);
+    assert.equal(error.code, 'HANDLER_ERROR');
+    assert.equal(error.message, 'seed handler threw');
+    assert.equal(error.remote, true);
+    assert.ok(Date.now() - started < ms(1000), 'settled by the answer, not by the timeout');
+    assert.deepEqual(errors.items, [], 'not reported as a broken frame');
+  });
+
   it('bounds the queue while not connected: RATE_LIMITED at once beyond maxQueuedMessages', async () => {
     onConnection = (peer) => {
       politeBroker(peer);
