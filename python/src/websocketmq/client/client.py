@@ -70,6 +70,7 @@ from ..protocol.envelope import Message
 from ..protocol.topics import validate_pattern, validate_topic
 from ..typed import convert
 from .options import ClientOptions
+from .writer import FrameWriter
 
 __all__ = ["Client", "ClientHandler", "ClientSubscription", "Status", "connect"]
 
@@ -130,6 +131,8 @@ class Client:
         self.last_close_code: int | None = None
         """Close code of the last lost connection (1001: broker shut down, 4009: superseded)."""
         self._ws: ClientConnection | None = None
+        self._writer: FrameWriter | None = None
+        """The current connection's coalesced writes (``websocketmq.client.writer``)."""
         self._tasks: set[asyncio.Task[Any]] = set()
         self._supervisor: asyncio.Task[None] | None = None
         self._handles: dict[Entry, ClientSubscription] = {}
@@ -193,6 +196,7 @@ class Client:
                     f"(close code {ws.close_code}): is it a wsmq/1 broker?",
                     {"url": self.url, "reason": "not-wsmq", "closeCode": ws.close_code},
                 ) from exc
+            self._writer = FrameWriter(ws)
             self._ws = ws
             reader = asyncio.get_running_loop().create_task(self._read(ws))
             async with asyncio.timeout(opts.connect_timeout):
@@ -347,6 +351,8 @@ class Client:
                 fut.set_exception(ConnectionClosed("client closed"))
         ws = self._ws
         if ws is not None:
+            if self._writer is not None:
+                self._writer.flush()  # what was published before close() goes out first
             await ws.close(1000, "client closing")
         supervisor = self._supervisor
         if supervisor is not None and supervisor is not asyncio.current_task():
@@ -430,7 +436,7 @@ class Client:
                 case CancelServed(handle=task):
                     task.cancel()
                 case Reply(frame=out):
-                    self._spawn(self._send_frame(out))
+                    self._write_soon(out)
                 case SlowDown():
                     self.session.pacer.limited(asyncio.get_running_loop().time())
                 case Drop(reason=reason):
@@ -466,31 +472,72 @@ class Client:
 
     def _start_serving(self, action: Serve) -> None:
         msg = action.message
+        entry = action.entry
+        corr = action.correlation_id
         # spec §3.2: the handler runs in the caller's trace (websocketmq.tracing)
         trace = tracing.context_of(msg.header.traceparent) if tracing.AVAILABLE else None
-        coro = self._serve(action.entry, msg, action.correlation_id)
+        if not entry.is_async:
+            # A plain function answers here, in the reader, with no task (the s→c hot path);
+            # only an awaitable it returns needs one (then cancellable like any other).
+            try:
+                result = entry.fn(msg) if trace is None else trace.run(entry.fn, msg)
+            except (Exception, asyncio.CancelledError) as exc:
+                self._answer(self._handler_failed(msg, corr, exc), corr, msg.topic)
+                return
+            if not inspect.isawaitable(result):
+                self._answer(self.session.answer(msg, result), corr, msg.topic)
+                return
+            coro = self._serve(entry, msg, corr, result)
+        else:
+            coro = self._serve(entry, msg, corr)
         task = asyncio.get_running_loop().create_task(coro, context=trace)
-        self.session.served_start(action.correlation_id, task)
+        self.session.served_start(corr, task)
 
-    async def _serve(self, entry: Entry, msg: Message, corr: str) -> None:
-        session = self.session
-        me = asyncio.current_task()
-        try:
-            result = entry.fn(msg)
-            if inspect.isawaitable(result):
-                result = await result
-            out = session.answer(msg, result)
-        except asyncio.CancelledError:
-            if me is None or me.cancelling():
-                return  # the server gave up (_internal.cancel) or we lost the connection
+    def _handler_failed(self, msg: Message, corr: str, exc: BaseException) -> Message:
+        """The error answer for a handler that raised (logged unless it chose a wire code)."""
+        if isinstance(exc, asyncio.CancelledError):
             # A CancelledError the handler raised itself (it awaited something cancelled
             # elsewhere): a failure like any other, the server caller must not wait its ttl out.
             log.warning("handler for %s raised CancelledError", msg.topic)
-            out = session.failure(corr, HandlerError("CancelledError: the handler was interrupted"))
+            return self.session.failure(
+                corr, HandlerError("CancelledError: the handler was interrupted")
+            )
+        if not isinstance(exc, WsmqError):
+            log.warning("handler for %s raised %s: %s", msg.topic, type(exc).__name__, exc)
+        return self.session.failure(corr, exc)
+
+    def _answer(self, out: Message, corr: str, topic: str) -> None:
+        """Send a handler's answer from the reader: batched, or from a task when the socket
+        is backed up."""
+        frame, why = self.session.answer_frame(out, corr)
+        if why is not None:
+            log.warning("answer of the handler for %s cannot be encoded: %s", topic, why)
+        self._write_soon(frame)
+
+    def _write_soon(self, frame: bytes) -> None:
+        """Send from synchronous code, in order with everything sent before: batched, or from
+        a task when the socket is backed up."""
+        writer = self._writer
+        if self._ws is not None and writer is not None and not writer.batch(frame):
+            self._spawn(self._send_frame(frame))
+
+    async def _serve(
+        self, entry: Entry, msg: Message, corr: str, pending: Awaitable[Any] | None = None
+    ) -> None:
+        """Run a handler (or await what a plain one returned, ``pending``) and answer."""
+        session = self.session
+        me = asyncio.current_task()
+        try:
+            if pending is None:
+                pending = entry.fn(msg)
+            result = (await pending) if inspect.isawaitable(pending) else pending
+            out = session.answer(msg, result)
+        except asyncio.CancelledError as exc:
+            if me is None or me.cancelling():
+                return  # the server gave up (_internal.cancel) or we lost the connection
+            out = self._handler_failed(msg, corr, exc)
         except Exception as exc:
-            if not isinstance(exc, WsmqError):
-                log.warning("handler for %s raised %s: %s", msg.topic, type(exc).__name__, exc)
-            out = session.failure(corr, exc)
+            out = self._handler_failed(msg, corr, exc)
         finally:
             if me is not None:
                 session.served_end(corr, me)
@@ -505,29 +552,31 @@ class Client:
 
     async def _send_frame(self, frame: bytes) -> None:
         """Send an answer or a cancel, best effort: a lost connection has failed it already."""
-        ws = self._ws
-        if ws is None:
+        writer = self._writer
+        if self._ws is None or writer is None or writer.batch(frame):
             return
         with contextlib.suppress(_WsClosed):
-            await ws.send(frame, text=True)
+            await writer.send(frame)
 
     # -- API ------------------------------------------------------------------------------
 
     async def _send(self, frame: bytes) -> None:
         """Send an event or request, paced under the broker's message rate (§12.1)."""
-        ws = self._ws
-        if ws is None:
+        writer = self._writer
+        if self._ws is None or writer is None:
             raise (ConnectionClosed if self._closing else Disconnected)("not connected")
         pacer = self.session.pacer
         if pacer.rate != math.inf:
             wait = pacer.delay(asyncio.get_running_loop().time())
             if wait > 0:
                 await asyncio.sleep(wait)
-                ws = self._ws
-                if ws is None:
+                writer = self._writer
+                if self._ws is None or writer is None:
                     raise (ConnectionClosed if self._closing else Disconnected)("not connected")
+        if writer.batch(frame):
+            return
         try:
-            await ws.send(frame, text=True)
+            await writer.send(frame)
         except _WsClosed as exc:
             raise Disconnected("connection lost while sending") from exc
 
@@ -555,7 +604,7 @@ class Client:
                 reply = await fut
             except TimeoutError:
                 if self._ws is not None:
-                    self._spawn(self._send_frame(session.cancel_frame(corr)))
+                    self._write_soon(session.cancel_frame(corr))
                 raise RequestTimeout(
                     f"no answer to {topic!r} within {ttl:g} s", None, corr
                 ) from None
@@ -563,7 +612,7 @@ class Client:
                 # The application gave up (task.cancel(), wait_for): §8.8.1, tell the broker so
                 # it stops the handler. Sent from its own task: the cancellation is not delayed.
                 if self._ws is not None:
-                    self._spawn(self._send_frame(session.cancel_frame(corr)))
+                    self._write_soon(session.cancel_frame(corr))
                 raise
             finally:
                 if timer is not None:
