@@ -35,10 +35,11 @@ __all__: list[str] = []
 
 @contextlib.asynccontextmanager
 async def running(
-    *, fast_write: bool | None = None, **options: Any
+    *, fast_write: bool | None = None, compression: str | None = None, **options: Any
 ) -> AsyncIterator[tuple[Broker, Server]]:
     """A broker with an echo handler (``t.echo``) and a slow one (``t.slow``), served on a free
-    port; every option is a ``BrokerOptions`` field (``fast_write`` goes to ``serve``)."""
+    port; every option is a ``BrokerOptions`` field (``fast_write`` and ``compression`` go to
+    ``serve``)."""
     broker = Broker(BrokerOptions(**options))
 
     @broker.subscribe("t.echo")
@@ -59,7 +60,9 @@ async def running(
         await release.wait()
         return "late"
 
-    async with serve(broker, "127.0.0.1", 0, fast_write=fast_write) as server:
+    async with serve(
+        broker, "127.0.0.1", 0, fast_write=fast_write, compression=compression
+    ) as server:
         try:
             yield broker, server
         finally:
@@ -351,9 +354,10 @@ async def test_oversized_frame_too_large_then_1009() -> None:
 
 
 async def test_deflate_bomb_is_cut_off_at_the_decompressed_size() -> None:
-    """A ~10 kB compressed frame that inflates to 10 MB: the decompressor stops at the limit."""
+    """A ~10 kB compressed frame that inflates to 10 MB: the decompressor stops at the limit,
+    and the client is told why (TOO_LARGE) before the close 1009, like any oversized frame."""
     limit = 64 * 1024
-    async with running(max_message_size=limit) as (broker, server):
+    async with running(max_message_size=limit, compression="deflate") as (broker, server):
         peer = await RawPeer.connect(
             server.url,
             extensions=[ClientPerMessageDeflateFactory()],
@@ -366,6 +370,7 @@ async def test_deflate_bomb_is_cut_off_at_the_decompressed_size() -> None:
         assert len(zlib.compress(bomb.encode())) < 20_000
         await peer.send(bomb)
         assert await peer.closed() == 1009
+        assert [error_code(m) for m in peer.inbox] == ["TOO_LARGE"], peer.inbox
         await bystander_ok(server.url)
         assert broker.client_ids() == []  # only the bystander came and went
 

@@ -311,20 +311,25 @@ async def test_client_cancel_cancels_the_handler_and_nothing_is_answered(
 
 
 async def test_an_open_idle_connection_keeps_no_watcher_task_and_frees_its_slot() -> None:
-    """An open connection is released by its handler, not by a per-connection watcher task
-    (idle memory), and every way out still gives back its per-IP slot."""
+    """An open connection holds its per-IP slot without a per-connection watcher task (idle
+    memory: the slot is taken at accept and given back when the connection is lost), and
+    every way out gives it back."""
     async with run_broker(port=0) as rb:
+        before = len(asyncio.all_tasks())
         conns = [await connect(rb.url) for _ in range(5)]
         for ws in conns:
             await ws.send(env("request", "_client.ping", None, corr="p"))
             while (await recv(ws))["header"]["type"] != "response":
                 pass
-        assert rb.server._watchers == {}  # handed over to the handlers
-        assert len(rb.server._ip_of) == 5
+        # per connection: websockets' handler and keepalive tasks and the client's reader
+        # task (3 each), nothing of ours
+        assert len(asyncio.all_tasks()) - before <= 3 * 5
+        assert rb.server.connections_from("127.0.0.1") == 5
+        assert rb.server.pending_handshakes == 0
         for ws in conns:
             await ws.close()
         async with asyncio.timeout(5):  # the handlers' finally blocks run after the close
-            while rb.server._ip_of:  # noqa: ASYNC110 - internal state, no event to wait on
+            while rb.server.connections_from("127.0.0.1"):  # noqa: ASYNC110 - no event
                 await asyncio.sleep(0.01)
 
 

@@ -77,11 +77,26 @@ def _parser() -> argparse.ArgumentParser:
         help="concurrent connections per remote address, 0 = off (default 256)",
     )
     s.add_argument(
+        "--max-pending-handshakes",
+        type=int,
+        default=None,
+        metavar="N",
+        help="accepted sockets whose upgrade request has not arrived, server-wide; one more "
+        "drops the oldest, 0 = off (default 512; keep it under ulimit -n)",
+    )
+    s.add_argument(
         "--message-rate",
         type=float,
         default=None,
         metavar="PER_S",
         help="messages per second per connection, 0 = off (default 200, bursts of 400)",
+    )
+    s.add_argument(
+        "--compression",
+        choices=("none", "deflate"),
+        default="none",
+        help="permessage-deflate with clients that offer it; costs ~40 KiB per connection and "
+        "CPU per frame (default none; docs/deployment.md)",
     )
     s.add_argument(
         "--metrics",
@@ -188,6 +203,8 @@ async def run_serve(args: argparse.Namespace) -> int:
         options.allowed_origins = [None if o.lower() == "none" else o for o in args.allowed_origin]
     if args.max_connections_per_ip is not None:
         options.max_connections_per_ip = args.max_connections_per_ip
+    if args.max_pending_handshakes is not None:
+        options.max_pending_handshakes = args.max_pending_handshakes
     if args.message_rate is not None:
         options.message_rate = args.message_rate
     options.metrics = args.metrics
@@ -207,7 +224,8 @@ async def run_serve(args: argparse.Namespace) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    server = serve(broker, args.host, args.port, args.path)
+    compression = None if args.compression == "none" else args.compression
+    server = serve(broker, args.host, args.port, args.path, compression=compression)
     try:
         await server.start()
     except (ConnectionError, RuntimeError) as exc:

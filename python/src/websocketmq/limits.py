@@ -13,6 +13,8 @@ guard                          refusal                         wire outcome
                                                                dropped, counts as an error
 :class:`ErrorBudget`           too many protocol errors        close 4029
 :class:`ConnectionCounter`     too many connections per IP     HTTP 429 at the upgrade
+:class:`SendBudget`            queued bytes over the global    ``RATE_LIMITED`` then close
+                               cap                             4008 (slow consumer)
 =============================  ==============================  =============================
 
 Why a depth scan of our own: msgspec (like ``json``) recurses per nesting level and raises
@@ -39,6 +41,7 @@ __all__ = [
     "ErrorBudget",
     "Limits",
     "RedactingFilter",
+    "SendBudget",
     "TokenBucket",
     "json_depth",
     "json_depth_exceeds",
@@ -186,6 +189,60 @@ class ConnectionCounter:
     def __len__(self) -> int:
         """Distinct addresses connected now."""
         return len(self._counts)
+
+
+class SendBudget:
+    """The bytes queued for slow sockets across all of one server's connections, against a cap
+    (``BrokerOptions.max_queued_bytes``, docs/security.md §4).
+
+    Each connection's queue is bounded on its own (frames and bytes); this bounds their sum, so
+    many slow consumers at once cannot pin more memory than the operator planned for. A
+    transport calls :meth:`take` with a frame's size before queuing it and :meth:`give` once
+    the frame is written or dropped. When the cap would be passed, the slowest consumer is the
+    one holding the most bytes (:meth:`largest`): it is closed 4008, not whichever connection
+    happened to queue the next frame (a fast subscriber briefly backed up keeps its place).
+    ``peak`` is the highest total seen (for tests and the soak).
+    """
+
+    __slots__ = ("_held", "cap", "peak", "total")
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        """Most bytes queued at once (0: no global cap)."""
+        self.total = 0
+        self.peak = 0
+        self._held: dict[object, int] = {}
+        """Bytes queued per owner (a transport), only while it holds some."""
+
+    def take(self, owner: object, size: int, *, force: bool = False) -> bool:
+        """Count ``size`` more bytes for ``owner``; False (nothing counted) past the cap,
+        unless ``force`` (a connection's last frame before its close)."""
+        total = self.total + size
+        if self.cap > 0 and total > self.cap and not force:
+            return False
+        self.total = total
+        if total > self.peak:
+            self.peak = total
+        held = self._held
+        held[owner] = held.get(owner, 0) + size
+        return True
+
+    def give(self, owner: object, size: int) -> None:
+        """``size`` of ``owner``'s bytes are no longer queued (written, or dropped)."""
+        if size <= 0:
+            return
+        self.total -= size
+        held = self._held
+        left = held.get(owner, 0) - size
+        if left > 0:
+            held[owner] = left
+        else:
+            held.pop(owner, None)
+
+    def largest(self) -> object | None:
+        """The owner holding the most bytes (the slowest consumer), None when nobody holds."""
+        held = self._held
+        return max(held, key=held.__getitem__) if held else None
 
 
 # A JSON string literal, unrolled-loop form (fast in ``re``): brackets inside strings do not nest.

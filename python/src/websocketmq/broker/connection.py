@@ -164,17 +164,18 @@ class ClientConnection:
         if obs is not None:
             obs.sent(frame)
         if not self.transport.send(frame):
-            self._slow_consumer()
+            self.slow_consumer()
 
     def deliver(self, frame: bytes) -> None:
         """:meth:`send` for an event fanned out to many: the caller tells the observer once
         (``Observer.sent_many``), not once per subscriber."""
         if not self.transport.send(frame):
-            self._slow_consumer()
+            self.slow_consumer()
 
-    def _slow_consumer(self) -> None:
-        """The send queue is full: spec §12.1 ``RATE_LIMITED`` (reason ``slow-consumer``)
-        written past the queue, which is dropped, then close 4008; it never slows the others."""
+    def slow_consumer(self) -> None:
+        """The send queue is full (or the server-wide cap needs its bytes, called by the
+        transport): spec §12.1 ``RATE_LIMITED`` (reason ``slow-consumer``) written past the
+        queue, which is dropped, then close 4008; it never slows the others."""
         if self.session.state in _LIVE:
             log.warning(
                 "client %s: send queue full, closing (slow consumer)",

@@ -84,11 +84,21 @@ class BrokerOptions:
     max_ttl: float = 300.0
     """Requests asking for a longer ttl are clamped to this."""
     max_message_size: int = 1 << 20
-    """Larger frames get ``TOO_LARGE`` then close 1009. Frames over 4 times this are cut off by
-    the WebSocket layer (close 1009 without an envelope) so memory stays bounded."""
+    """Larger messages get ``TOO_LARGE`` then close 1009, whatever their size or fragmentation:
+    the WebSocket layer stops reading at this size (after decompression), and a fragmented
+    message is charged 256 bytes per fragment on top of its payload, so an unfinished one never
+    holds more than this (docs/security.md §4)."""
     send_queue_size: int = 1024
     """Frames queued per connection. When a slow client fills it, that client is closed with
     4008 "slow consumer": it never slows the publisher or the other subscribers."""
+    send_queue_bytes: int = 4 << 20
+    """Bytes queued per connection (4 MiB; 0: off): a slow client whose queue would pass it is
+    closed 4008 like one over ``send_queue_size``. A frame is always accepted into an empty
+    queue, so a single frame larger than this still goes out to a client that keeps up."""
+    max_queued_bytes: int = 256 << 20
+    """Bytes queued for slow clients across the whole server (256 MiB; 0: off): the
+    connection whose frame would pass it is closed 4008, so many slow consumers at once cannot
+    pin more than this (docs/security.md §4)."""
     allowed_origins: Sequence[str | None] | None = None
     """Origin policy at the upgrade (docs/security.md §3); refused → HTTP 403.
     None (default): *same-origin* — a browser's Origin must match the request's Host; clients
@@ -157,6 +167,13 @@ class BrokerOptions:
     client shares the proxy's address unless the proxy is in ``trusted_proxies``."""
     handshake_timeout: float = DEFAULT_LIMITS.handshake_timeout
     """Seconds from TCP accept to a completed upgrade (slowloris) → connection dropped."""
+    max_pending_handshakes: int = 512
+    """TCP connections accepted whose HTTP upgrade request has not arrived yet, server-wide
+    (0: off). One more drops the oldest of them, so silent sockets can neither exhaust the
+    process's file descriptors nor lock out a client that completes its handshake promptly.
+    Keep it well under the file limit (``ulimit -n``). Pending handshakes count against
+    ``max_connections_per_ip`` from accept; a client over that limit evicts its own oldest
+    pending handshake, or gets HTTP 429 when it has none (docs/security.md §4)."""
     close_timeout: float = 2.0
     """Seconds a closing handshake may take before the TCP connection is aborted. A dead peer
     (no FIN) is freed within ``ping_interval + ping_timeout + close_timeout``."""

@@ -93,6 +93,7 @@ __all__ = [
     "Subscribe",
     "Trigger",
     "Unsubscribe",
+    "too_large_frame",
 ]
 
 W = TypeVar("W")
@@ -255,6 +256,13 @@ def _error_frame(exc: WsmqError) -> bytes:
     return encode(new_error(exc.correlation_id or INVALID_CORRELATION, exc))
 
 
+def too_large_frame(text: str) -> bytes:
+    """The ``TOO_LARGE`` error that precedes every close 1009 (spec §12): sent by the session
+    for a whole frame over the limit, and by the transport when the WebSocket layer stops a
+    message early (too big, too many fragments), so every size violation reads the same."""
+    return _error_frame(TooLarge(text, None, INVALID_CORRELATION))
+
+
 class ServerSession(Generic[W]):
     """Broker-side protocol state of one connection; ``W`` is the I/O layer's waiter type."""
 
@@ -411,8 +419,8 @@ class ServerSession(Generic[W]):
             size = len(frame.encode("utf-8", "surrogatepass"))
         if size > limit:
             self._move(Trigger.CLOSE)
-            err = TooLarge(f"message of {size} bytes exceeds {limit}", None, INVALID_CORRELATION)
-            return [Send(_error_frame(err)), Close(1009, "message too big")]
+            text = f"message of {size} bytes exceeds {limit}"
+            return [Send(too_large_frame(text)), Close(1009, "message too big")]
         if isinstance(frame, bytes):
             bad = BadMessage("binary frames are not allowed; send JSON text", None, None)
             return [Send(self._fault(bad))]
