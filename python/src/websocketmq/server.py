@@ -151,6 +151,32 @@ def _text_frame(payload: bytes) -> bytes:
     return frame
 
 
+class _Flusher:
+    """One loop callback that writes every connection's batch of this loop iteration.
+
+    A publish to n subscribers batches a frame on n transports; one ``call_soon`` for all of
+    them (instead of one per transport: n asyncio handles per publish) keeps the per-delivery
+    cost at one list append and one ``transport.write``."""
+
+    __slots__ = ("_dirty", "_scheduled")
+
+    def __init__(self) -> None:
+        self._dirty: list[_Transport] = []
+        self._scheduled = False
+
+    def add(self, transport: _Transport) -> None:
+        """``transport`` has a batch to write once the current callbacks are done."""
+        self._dirty.append(transport)
+        if not self._scheduled:
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self._run)
+
+    def _run(self) -> None:
+        dirty, self._dirty, self._scheduled = self._dirty, [], False
+        for transport in dirty:
+            transport._flush()
+
+
 class _Transport:
     """Bounded send queue + writer task for one connection (implements broker.Transport).
 
@@ -165,6 +191,7 @@ class _Transport:
         "_bytes",
         "_closing",
         "_fast",
+        "_flusher",
         "_plain",
         "_queue",
         "_wake",
@@ -182,9 +209,11 @@ class _Transport:
         *,
         byte_limit: int = 0,
         budget: SendBudget | None = None,
+        flusher: _Flusher | None = None,
         fast: bool | None = None,
     ) -> None:
         self._ws = ws
+        self._flusher = flusher if flusher is not None else _Flusher()
         self._fast = fast_write_supported(ws) if fast is None else fast
         """Whether the direct write path is on (None: probe ``websockets``)."""
         self._plain = self._fast and not ws.protocol.extensions
@@ -213,7 +242,8 @@ class _Transport:
         queue = self._queue
         if not queue and self._fast:
             # Fast path: collect the frames produced in this loop iteration and write them
-            # with one syscall right after (call_soon), when nothing is queued before them and
+            # with one syscall right after (the server's _Flusher), when nothing is queued
+            # before them and
             # the socket keeps up. No task switch, no await; ordering holds because the queue
             # is empty and the flush is scheduled before any later writer step.
             ws = self._ws
@@ -223,7 +253,7 @@ class _Transport:
                 and ws.transport.get_write_buffer_size() + self._batch_bytes < _DIRECT_WRITE_LIMIT
             ):
                 if not self._batch:
-                    asyncio.get_running_loop().call_soon(self._flush)
+                    self._flusher.add(self)
                 self._batch.append(_text_frame(frame) if self._plain else frame)
                 self._batch_bytes += len(frame)
                 return True
@@ -502,6 +532,10 @@ class _Connection(ServerConnection):
     def connection_lost(self, exc: Exception | None) -> None:
         self.admission.lost(self)
         super().connection_lost(exc)
+        # the hooks are bound methods of self held by the protocol: drop that cycle, so the
+        # connection is freed by reference counting, not at the next garbage collection
+        self.protocol.__dict__.pop("recv_frame", None)
+        self.protocol.__dict__.pop("fail", None)
 
     def _receive_frame(self, frame: Frame) -> None:
         if frame.fin and frame.opcode is not CONT:
@@ -578,6 +612,7 @@ class Server:
         )
         self.send_budget = SendBudget(opts.max_queued_bytes)
         """Bytes queued for slow clients, server-wide, against ``max_queued_bytes``."""
+        self._flusher = _Flusher()
         self._closed = asyncio.Event()
 
     @property
@@ -717,6 +752,7 @@ class Server:
             opts.send_queue_size,
             byte_limit=opts.send_queue_bytes,
             budget=self.send_budget,
+            flusher=self._flusher,
             fast=self.fast_write,
         )
         try:

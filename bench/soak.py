@@ -1,0 +1,397 @@
+"""The 2,000-subscriber load scenario of issue 15 (``make soak``; docs/security.md §8).
+
+``python -m bench.soak [--subscribers 2000 --procs 8 --rate 20000 --seconds 60 --topics 1]``
+
+One broker (``wsmq serve``, defaults as shipped except the per-IP limit: every client is
+127.0.0.1) in its own process; ``--procs`` subscriber processes hold ``--subscribers``
+registered connections between them (raw wsmq/1 over ``websockets``, no compression, like the
+broker's default), each subscribed to one of ``--topics`` topics; one publisher connection (in
+this process) publishes events at the rate that makes ``--rate`` deliveries per second, each
+carrying its topic's sequence number and the wall-clock time it was sent.
+
+Checked: every subscriber receives every sequence number of its topic exactly once and in order
+(zero lost, duplicated or reordered, else exit status 1). Measured: delivery latency p50/p99
+from the timestamp in the body (a sample of up to 20,000 per process, pooled), the broker's RSS
+before (clients registered), during (highest sample, once a second) and after (every client
+gone), and the broker's CPU time (user + system) per delivery over the publishing phase.
+
+Prints one JSON line ``{"event": "soak", …}`` with every figure, and a readable summary.
+
+``--scenario slow-consumers`` is the memory case of issue 15 defect 2 instead: three
+subscribers that never read (4 kB receive buffers) and one that does, ``--events`` events of
+``--event-kib`` KiB published as fast as the reading one takes them; prints the broker's RSS
+before, at its peak and after, and how the three were closed (4008, or 1006 when the broker had
+to abort a socket whose close frame sat behind unread data).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import random
+import re
+import socket
+import statistics
+import sys
+import time
+from typing import Any
+
+import psutil
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.protocol import State
+
+from .procs import BenchError, Proc, python_argv
+
+__all__ = ["main"]
+
+_SAMPLE = 20_000
+"""Latency samples kept per subscriber process (uniform reservoir)."""
+
+
+def _env(kind: str, topic: str, body: Any, mid: str) -> str:
+    head = {"messageID": mid, "type": kind, "topic": topic, "timestamp": int(time.time() * 1000)}
+    if kind == "request":
+        head["correlationID"] = mid
+    return json.dumps({"header": head, "body": body})
+
+
+async def _register(url: str, topic: str, n: int) -> ClientConnection:
+    """One connection, registered and subscribed to ``topic`` (acks awaited)."""
+    ws = await connect(url, compression=None, ping_interval=None, open_timeout=60, max_queue=None)
+    await ws.send(_env("event", "_client.register", {}, f"r{n}"))
+    await ws.send(_env("request", "_client.subscribe", {"topic": topic}, f"s{n}"))
+    while True:
+        msg = json.loads(await ws.recv())
+        if msg["header"].get("correlationID") == f"s{n}":
+            if msg["header"]["type"] != "response":
+                raise BenchError(f"subscribe refused: {msg}")
+            return ws
+
+
+# -- subscriber process -----------------------------------------------------------------------
+
+
+class _Subscriber:
+    """Accounting of one connection: next expected sequence number, anomalies."""
+
+    __slots__ = ("dup", "lost", "next", "reordered")
+
+    def __init__(self) -> None:
+        self.next = 0
+        self.lost = 0
+        self.dup = 0
+        self.reordered = 0
+
+
+async def _subscriber_process(url: str, first: int, count: int, topics: int) -> None:
+    """``--role sub``: hold ``count`` subscribers; on stdin ``STOP {topic: published}`` report."""
+    subs = [_Subscriber() for _ in range(count)]
+    latencies: list[float] = []
+    seen = 0
+    received = 0
+    rng = random.Random(first)
+
+    async def reader(ws: ClientConnection, acct: _Subscriber) -> None:
+        nonlocal seen, received
+        with contextlib.suppress(Exception):
+            async for raw in ws:
+                now = time.time()
+                msg = json.loads(raw)
+                if msg["header"]["type"] != "event":
+                    continue
+                body = msg["body"]
+                seq = body["seq"]
+                received += 1
+                if seq == acct.next:
+                    acct.next = seq + 1
+                elif seq > acct.next:
+                    acct.lost += seq - acct.next  # settled later if they arrive out of order
+                    acct.next = seq + 1
+                elif seq < acct.next:
+                    acct.reordered += 1  # or a duplicate: either fails the run
+                seen += 1
+                lat = (now - body["t"]) * 1000
+                if len(latencies) < _SAMPLE:
+                    latencies.append(lat)
+                else:
+                    j = rng.randrange(seen)
+                    if j < _SAMPLE:
+                        latencies[j] = lat
+
+    topic_of = [f"soak.t{(first + i) % topics}" for i in range(count)]
+    conns: list[ClientConnection | None] = [None] * count
+    sem = asyncio.Semaphore(40)  # well under the broker's pending-handshake bound
+
+    async def open_one(i: int) -> None:
+        async with sem:
+            conns[i] = await _register(url, topic_of[i], first + i)
+
+    await asyncio.gather(*(open_one(i) for i in range(count)))
+    opened = [ws for ws in conns if ws is not None]
+    tasks = [asyncio.create_task(reader(ws, acct)) for ws, acct in zip(opened, subs, strict=True)]
+    print(json.dumps({"event": "ready", "count": len(opened)}), flush=True)
+    loop = asyncio.get_running_loop()
+    line = await loop.run_in_executor(None, sys.stdin.readline)
+    published: dict[str, int] = json.loads(line.split(" ", 1)[1]) if line.startswith("STOP") else {}
+    for t in tasks:
+        t.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await asyncio.gather(*(ws.close() for ws in opened), return_exceptions=True)
+    lost = dup = 0
+    for topic, acct in zip(topic_of, subs, strict=True):
+        expected = published.get(topic, 0)
+        lost += acct.lost + max(expected - acct.next, 0)
+        dup += acct.reordered + max(acct.next - expected, 0)
+    report = {"event": "done", "received": received, "lost": lost, "dup_or_reordered": dup}
+    report["latency_ms"] = latencies
+    print(json.dumps(report), flush=True)
+
+
+# -- orchestrator -----------------------------------------------------------------------------
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+async def _orchestrate(args: argparse.Namespace) -> dict[str, Any]:
+    per_topic = args.subscribers / args.topics
+    publish_rate = args.rate / per_topic  # publishes per second, all topics together
+    broker_args = ["serve", "--port", "0", "--max-connections-per-ip", "0"]
+    if publish_rate > 150:  # the publisher is one connection: keep it under the message rate
+        broker_args += ["--message-rate", "0"]
+    broker = await Proc.start("broker", python_argv("websocketmq", *broker_args))
+    subs: list[Proc] = []
+    try:
+        m = await broker.line(re.compile(r"listening on (ws://\S+)"), 60)
+        url = m.group(1)
+        bproc = psutil.Process(broker.pid)
+        rss_start = bproc.memory_info().rss
+        share = args.subscribers // args.procs
+        for i in range(args.procs):
+            count = share if i < args.procs - 1 else args.subscribers - share * (args.procs - 1)
+            argv = python_argv(
+                "bench.soak",
+                "--role",
+                "sub",
+                "--url",
+                url,
+                "--first",
+                str(i * share),
+                "--count",
+                str(count),
+                "--topics",
+                str(args.topics),
+            )
+            subs.append(await Proc.start(f"sub{i}", argv))
+        ready = 0
+        for p in subs:
+            ready += int((await p.event("ready", 600))["count"])
+        if ready != args.subscribers:
+            raise BenchError(f"only {ready} of {args.subscribers} subscribers registered")
+        rss_before = bproc.memory_info().rss
+        pub = await connect(url, compression=None, ping_interval=None, open_timeout=30)
+        await pub.send(_env("event", "_client.register", {}, "pub"))
+        published = {f"soak.t{t}": 0 for t in range(args.topics)}
+        rss_peak = rss_before
+        loop = asyncio.get_running_loop()
+        cpu0 = bproc.cpu_times()
+        start = loop.time()
+        interval = 1 / publish_rate
+        n = 0
+        next_sample = start + 1
+        rss_mid = rss_before
+        while True:
+            due = start + n * interval
+            now = loop.time()
+            if due - start >= args.seconds:
+                break
+            if due > now:
+                await asyncio.sleep(due - now)
+            topic = f"soak.t{n % args.topics}"
+            seq = published[topic]
+            published[topic] = seq + 1
+            await pub.send(_env("event", topic, {"seq": seq, "t": time.time()}, f"p{n}"))
+            n += 1
+            if loop.time() >= next_sample:
+                rss = bproc.memory_info().rss
+                rss_peak = max(rss_peak, rss)
+                if abs(loop.time() - start - args.seconds / 2) < 1:
+                    rss_mid = rss
+                next_sample += 1
+        elapsed = loop.time() - start
+        await asyncio.sleep(2)  # let the last deliveries arrive
+        cpu1 = bproc.cpu_times()
+        await pub.close()
+        stop = ("STOP " + json.dumps(published) + "\n").encode()
+        results = []
+        for p in subs:
+            assert p.proc.stdin is not None
+            p.proc.stdin.write(stop)
+            await p.proc.stdin.drain()
+        for p in subs:
+            results.append(await p.event("done", 120))
+        for p in subs:
+            await p.stop()
+        subs = []
+        await asyncio.sleep(3)  # connections torn down, allocator settles
+        rss_after = bproc.memory_info().rss
+    finally:
+        for p in subs:
+            await p.stop()
+        await broker.stop()
+    deliveries = sum(int(r["received"]) for r in results)
+    expected = sum(published[f"soak.t{t}"] * _subs_on(args, t) for t in range(args.topics))
+    latencies = [x for r in results for x in r["latency_ms"]]
+    cpu = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
+    return {
+        "event": "soak",
+        "subscribers": args.subscribers,
+        "procs": args.procs,
+        "topics": args.topics,
+        "seconds": round(elapsed, 1),
+        "publishes": n,
+        "deliveries": deliveries,
+        "expected": expected,
+        "deliveries_per_s": round(deliveries / elapsed),
+        "lost": sum(int(r["lost"]) for r in results),
+        "dup_or_reordered": sum(int(r["dup_or_reordered"]) for r in results),
+        "latency_p50_ms": round(_pct(latencies, 0.5), 1),
+        "latency_p99_ms": round(_pct(latencies, 0.99), 1),
+        "latency_mean_ms": round(statistics.fmean(latencies), 1) if latencies else None,
+        "broker_rss_mib": {
+            "start": round(rss_start / 2**20, 1),
+            "before": round(rss_before / 2**20, 1),
+            "during_mid": round(rss_mid / 2**20, 1),
+            "during_peak": round(rss_peak / 2**20, 1),
+            "after": round(rss_after / 2**20, 1),
+        },
+        "broker_cpu_s": round(cpu, 2),
+        "broker_cpu_us_per_delivery": round(cpu / max(deliveries, 1) * 1e6, 2),
+    }
+
+
+async def _slow_consumers(args: argparse.Namespace) -> dict[str, Any]:
+    """Issue 15 defect 2 as a measurement: broker RSS with never-reading subscribers."""
+    argv = python_argv("websocketmq", "serve", "--port", "0", "--max-connections-per-ip", "0")
+    broker = await Proc.start("broker", argv)
+    try:
+        url = (await broker.line(re.compile(r"listening on (ws://\S+)"), 60)).group(1)
+        port = int(url.split(":")[2].split("/")[0])
+        bproc = psutil.Process(broker.pid)
+        loop = asyncio.get_running_loop()
+        slow = []
+        for i in range(3):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.setblocking(False)
+            await loop.sock_connect(sock, ("127.0.0.1", port))
+            ws = await connect(url, sock=sock, compression=None, ping_interval=None, max_queue=1)
+            await ws.send(_env("event", "_client.register", {}, f"r{i}"))
+            await ws.send(_env("request", "_client.subscribe", {"topic": "slow.x"}, f"s{i}"))
+            slow.append(ws)
+        fast = await _register(url, "slow.x", 99)
+        pub = await connect(url, compression=None, ping_interval=None, max_size=None)
+        await pub.send(_env("event", "_client.register", {}, "pub"))
+        await asyncio.sleep(0.5)
+        rss_before = bproc.memory_info().rss
+        peak = rss_before
+        pad = os.urandom(args.event_kib * 512).hex()
+        got = 0
+        for seq in range(args.events):
+            await pub.send(_env("event", "slow.x", {"seq": seq, "t": 0, "pad": pad}, f"p{seq}"))
+            while got < seq - 2:  # paced by the reading subscriber only
+                msg = json.loads(await asyncio.wait_for(fast.recv(), 30))
+                if msg["header"]["type"] == "event":
+                    got += 1
+            peak = max(peak, bproc.memory_info().rss)
+        while got < args.events:
+            msg = json.loads(await asyncio.wait_for(fast.recv(), 30))
+            got += msg["header"]["type"] == "event"
+        peak = max(peak, bproc.memory_info().rss)
+        codes = []
+        for ws in slow:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(30):
+                    async for _ in ws:
+                        pass
+            rcvd = ws.protocol.close_rcvd
+            # 4008, or 1006 when the broker had to abort the TCP connection (the close frame
+            # sits behind data the peer never reads; the handshake is bounded at 1 s)
+            if ws.state is not State.CLOSED:
+                codes.append(None)  # still open after 30 s: never cut off
+            else:
+                codes.append(rcvd.code if rcvd is not None else 1006)
+        await asyncio.sleep(2)
+        rss_after = bproc.memory_info().rss
+        for ws in (fast, pub, *slow):
+            await ws.close()
+    finally:
+        await broker.stop()
+    return {
+        "event": "slow-consumers",
+        "events": args.events,
+        "event_kib": args.event_kib,
+        "fast_received": got,
+        "slow_close_codes": codes,
+        "broker_rss_mib": {
+            "before": round(rss_before / 2**20, 1),
+            "peak": round(peak / 2**20, 1),
+            "after": round(rss_after / 2**20, 1),
+        },
+    }
+
+
+def _subs_on(args: argparse.Namespace, topic: int) -> int:
+    """Subscribers of topic ``topic`` (subscriber k listens on k mod topics)."""
+    return len(range(topic, args.subscribers, args.topics))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point (``python -m bench.soak``)."""
+    p = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__.split("\n")[0])
+    p.add_argument("--subscribers", type=int, default=2000)
+    p.add_argument("--procs", type=int, default=8, help="subscriber processes")
+    p.add_argument("--rate", type=float, default=20_000, help="deliveries per second")
+    p.add_argument("--seconds", type=float, default=60)
+    p.add_argument("--topics", type=int, default=1)
+    p.add_argument("--scenario", choices=("load", "slow-consumers"), default="load")
+    p.add_argument("--events", type=int, default=200, help="slow-consumers: events")
+    p.add_argument("--event-kib", type=int, default=960, help="slow-consumers: event size")
+    p.add_argument("--role", choices=("orchestrator", "sub"), default="orchestrator")
+    p.add_argument("--url", help=argparse.SUPPRESS)
+    p.add_argument("--first", type=int, default=0, help=argparse.SUPPRESS)
+    p.add_argument("--count", type=int, default=0, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.role == "sub":
+        asyncio.run(_subscriber_process(args.url, args.first, args.count, args.topics))
+        return 0
+    if args.scenario == "slow-consumers":
+        slow = asyncio.run(_slow_consumers(args))
+        print(json.dumps(slow), flush=True)
+        return 0 if set(slow["slow_close_codes"]) <= {4008, 1006} else 1
+    result = asyncio.run(_orchestrate(args))
+    print(json.dumps(result), flush=True)
+    rss = result["broker_rss_mib"]
+    print(
+        f"soak: {result['subscribers']} subscribers in {result['procs']} processes, "
+        f"{result['topics']} topic(s), {result['deliveries_per_s']:,} deliveries/s for "
+        f"{result['seconds']} s: {result['deliveries']:,} delivered of {result['expected']:,}, "
+        f"{result['lost']} lost, {result['dup_or_reordered']} duplicated/reordered\n"
+        f"  delivery latency p50 {result['latency_p50_ms']} ms, p99 {result['latency_p99_ms']} ms"
+        f"; broker CPU {result['broker_cpu_us_per_delivery']} us/delivery; RSS before "
+        f"{rss['before']} MiB, during {rss['during_mid']} (peak {rss['during_peak']}), after "
+        f"{rss['after']} MiB",
+        file=sys.stderr,
+    )
+    ok = result["lost"] == 0 and result["dup_or_reordered"] == 0
+    ok = ok and result["deliveries"] == result["expected"]
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
