@@ -13,7 +13,9 @@ Checked: every subscriber receives every sequence number of its topic exactly on
 (zero lost, duplicated or reordered, else exit status 1). Measured: delivery latency p50/p99
 from the timestamp in the body (a sample of up to 20,000 per process, pooled), the broker's RSS
 before (clients registered), during (highest sample, once a second) and after (every client
-gone), and the broker's CPU time (user + system) per delivery over the publishing phase.
+gone), the broker's CPU time (user + system) per delivery (publishing and draining), and
+``routed_at_s``: when the broker answered a ping sent after the last event (it handles a
+connection's frames in order), i.e. how far behind the publisher it ran.
 
 Prints one JSON line ``{"event": "soak", …}`` with every figure, and a readable summary.
 
@@ -100,7 +102,8 @@ async def _subscriber_process(url: str, first: int, count: int, topics: int) -> 
             async for raw in ws:
                 now = time.time()
                 msg = json.loads(raw)
-                if msg["header"]["type"] != "event":
+                head = msg["header"]
+                if head["type"] != "event" or not head["topic"].startswith("soak."):
                     continue
                 body = msg["body"]
                 seq = body["seq"]
@@ -136,6 +139,16 @@ async def _subscriber_process(url: str, first: int, count: int, topics: int) -> 
     loop = asyncio.get_running_loop()
     line = await loop.run_in_executor(None, sys.stdin.readline)
     published: dict[str, int] = json.loads(line.split(" ", 1)[1]) if line.startswith("STOP") else {}
+    # drain: keep reading until every subscriber has its topic's last event, or nothing has
+    # arrived for 10 s (what is missing then is lost)
+    drain_start = loop.time()
+    last, idle_since = received, loop.time()
+    while any(acct.next < published.get(t, 0) for t, acct in zip(topic_of, subs, strict=True)):
+        await asyncio.sleep(0.2)
+        if received != last:
+            last, idle_since = received, loop.time()
+        elif loop.time() - idle_since > 10:
+            break
     for t in tasks:
         t.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
@@ -145,7 +158,12 @@ async def _subscriber_process(url: str, first: int, count: int, topics: int) -> 
         expected = published.get(topic, 0)
         lost += acct.lost + max(expected - acct.next, 0)
         dup += acct.reordered + max(acct.next - expected, 0)
+    short = sorted(
+        (published.get(t, 0) - a.next, a.lost) for t, a in zip(topic_of, subs, strict=True)
+    )
     report = {"event": "done", "received": received, "lost": lost, "dup_or_reordered": dup}
+    report["incomplete"] = [x for x in short if x != (0, 0)][:5]  # (missing at the end, gaps)
+    report["drain_s"] = round(loop.time() - drain_start, 1)
     report["latency_ms"] = latencies
     print(json.dumps(report), flush=True)
 
@@ -161,7 +179,8 @@ def _pct(values: list[float], q: float) -> float:
 async def _orchestrate(args: argparse.Namespace) -> dict[str, Any]:
     per_topic = args.subscribers / args.topics
     publish_rate = args.rate / per_topic  # publishes per second, all topics together
-    broker_args = ["serve", "--port", "0", "--max-connections-per-ip", "0"]
+    # --conformance: the fixture handlers only, none of the demo's unsolicited pings
+    broker_args = ["serve", "--port", "0", "--conformance", "--max-connections-per-ip", "0"]
     if publish_rate > 150:  # the publisher is one connection: keep it under the message rate
         broker_args += ["--message-rate", "0"]
     broker = await Proc.start("broker", python_argv("websocketmq", *broker_args))
@@ -224,9 +243,17 @@ async def _orchestrate(args: argparse.Namespace) -> dict[str, Any]:
                     rss_mid = rss
                 next_sample += 1
         elapsed = loop.time() - start
-        await asyncio.sleep(2)  # let the last deliveries arrive
-        cpu1 = bproc.cpu_times()
-        await pub.close()
+        # the broker handles a connection's frames in order: once it answers this ping it has
+        # routed every event before it
+        await pub.send(_env("request", "_client.ping", None, "ping-end"))
+        async with asyncio.timeout(60):
+            while True:
+                got = json.loads(await pub.recv())
+                if got["header"].get("correlationID") == "ping-end":
+                    break
+                if got["header"]["type"] == "error":
+                    raise BenchError(f"the publisher was refused: {got}")
+        routed = loop.time() - start
         stop = ("STOP " + json.dumps(published) + "\n").encode()
         results = []
         for p in subs:
@@ -235,6 +262,8 @@ async def _orchestrate(args: argparse.Namespace) -> dict[str, Any]:
             await p.proc.stdin.drain()
         for p in subs:
             results.append(await p.event("done", 120))
+        cpu1 = bproc.cpu_times()  # publishing and draining: everything the broker sent
+        await pub.close()  # only now: the broker may still be reading its last events
         for p in subs:
             await p.stop()
         subs = []
@@ -257,7 +286,7 @@ async def _orchestrate(args: argparse.Namespace) -> dict[str, Any]:
         "publishes": n,
         "deliveries": deliveries,
         "expected": expected,
-        "deliveries_per_s": round(deliveries / elapsed),
+        "deliveries_per_s": round(expected / elapsed),
         "lost": sum(int(r["lost"]) for r in results),
         "dup_or_reordered": sum(int(r["dup_or_reordered"]) for r in results),
         "latency_p50_ms": round(_pct(latencies, 0.5), 1),
@@ -271,13 +300,17 @@ async def _orchestrate(args: argparse.Namespace) -> dict[str, Any]:
             "after": round(rss_after / 2**20, 1),
         },
         "broker_cpu_s": round(cpu, 2),
+        "incomplete": [(r.get("incomplete"), r.get("drain_s")) for r in results],
+        "routed_at_s": round(routed, 1),
         "broker_cpu_us_per_delivery": round(cpu / max(deliveries, 1) * 1e6, 2),
     }
 
 
 async def _slow_consumers(args: argparse.Namespace) -> dict[str, Any]:
     """Issue 15 defect 2 as a measurement: broker RSS with never-reading subscribers."""
-    argv = python_argv("websocketmq", "serve", "--port", "0", "--max-connections-per-ip", "0")
+    argv = python_argv(
+        "websocketmq", "serve", "--port", "0", "--conformance", "--max-connections-per-ip", "0"
+    )
     broker = await Proc.start("broker", argv)
     try:
         url = (await broker.line(re.compile(r"listening on (ws://\S+)"), 60)).group(1)
@@ -379,7 +412,7 @@ def main(argv: list[str] | None = None) -> int:
     rss = result["broker_rss_mib"]
     print(
         f"soak: {result['subscribers']} subscribers in {result['procs']} processes, "
-        f"{result['topics']} topic(s), {result['deliveries_per_s']:,} deliveries/s for "
+        f"{result['topics']} topic(s), {result['deliveries_per_s']:,} deliveries/s offered for "
         f"{result['seconds']} s: {result['deliveries']:,} delivered of {result['expected']:,}, "
         f"{result['lost']} lost, {result['dup_or_reordered']} duplicated/reordered\n"
         f"  delivery latency p50 {result['latency_p50_ms']} ms, p99 {result['latency_p99_ms']} ms"
