@@ -96,7 +96,7 @@ def _parser() -> argparse.ArgumentParser:
         choices=("none", "deflate"),
         default="none",
         help="permessage-deflate with clients that offer it; costs ~40 KiB per connection and "
-        "CPU per frame (default none; docs/deployment.md)",
+        "CPU per frame (default none; docs/security.md §4)",
     )
     s.add_argument(
         "--metrics",
