@@ -62,6 +62,8 @@ def test_sdist_carries_license_and_changelog(dists: dict[str, Path]) -> None:
     with tarfile.open(dists["sdist"]) as tf:
         names = {n.split("/", 1)[1] for n in tf.getnames() if "/" in n}
     assert {"LICENSE", "CHANGELOG.md", "README.md", "pyproject.toml"} <= names
+    # a wheel built from the sdist needs the generator and the schemas it force-includes
+    assert {"codegen/catalogue/asyncapi.py", "spec/schema/catalogue.schema.json"} <= names
 
 
 def test_metadata_has_classifiers_urls_and_absolute_links(dists: dict[str, Path]) -> None:
