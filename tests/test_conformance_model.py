@@ -8,6 +8,7 @@ import re
 
 import pytest
 import wsmq_conformance
+import wsmq_conformance.cases  # registers every case, so this file runs alone too
 from hypothesis import given
 from wsmq_conformance.model import REGISTRY, Level, select_cases
 from wsmq_conformance.strategies import bad_envelopes, matches
