@@ -452,11 +452,12 @@ async def test_server_code_cannot_send_clients_more_than_the_limit() -> None:
 
 @_needs_nats
 async def test_wsmq_serve_on_a_small_nats_max_payload_exits_with_a_clear_error() -> None:
-    """``wsmq serve --nats URL`` against a default nats-server: exit status 1 and one line
-    saying what to configure, never a traceback or a node that runs and loses events."""
+    """``wsmq serve --nats URL`` against a default nats-server: exit status 2 (a start-up
+    mistake the operator can fix, docs/operations.md "Errors at start-up") and one line saying
+    what to configure, never a traceback or a node that runs and loses events."""
     async with NatsServer.start(config=None) as nats_server:
         code, out, err = await _serve_exit("--nats", nats_server.url)
-        assert code == 1
+        assert code == 2
         assert b"listening" not in out
         assert b"max_payload" in err and b"Traceback" not in err, err
 

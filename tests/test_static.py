@@ -28,12 +28,16 @@ def test_bundle_and_page_are_package_resources() -> None:
     assert "new WebSocketMQ(" in page
 
 
-async def test_server_serves_the_bundle_and_the_demo_page() -> None:
+async def test_server_serves_the_bundle_and_the_demo_page_only_when_asked() -> None:
     async with run_broker(port=0) as live:
         status, headers, body = await http_get(live.port, "/websocketmq.js")
         assert status.split()[1] == "200"
         assert headers["content-type"].startswith("text/javascript")
         assert body == _resource("websocketmq.js")
+        for path in ("/", "/index.html"):  # an application's root is its own
+            status, _, _ = await http_get(live.port, path)
+            assert status.split()[1] == "404"
+    async with run_broker(port=0, demo=True) as live:
         status, headers, body = await http_get(live.port, "/")
         assert status.split()[1] == "200"
         assert headers["content-type"].startswith("text/html")

@@ -51,11 +51,23 @@ def missing_dependency() -> str | None:
     return None
 
 
+def _version() -> str:
+    """The version of the ``websocketmq`` distribution that ships this suite (one place:
+    pyproject.toml)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("websocketmq")
+    except metadata.PackageNotFoundError:  # pragma: no cover - a bare source tree
+        return "0+unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="wsmq-conformance",
         description="Check a wsmq/1 server from the outside, over a real WebSocket.",
     )
+    p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     p.add_argument("url", nargs="?", help="server URL, e.g. ws://127.0.0.1:8080/ws")
     p.add_argument(
         "--spawn-reference",

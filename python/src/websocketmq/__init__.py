@@ -17,6 +17,8 @@ Client::
         print(await client.request("example.echo", {"hi": 1}))
 """
 
+from importlib import metadata as _metadata
+
 from .broker import (
     TOPIC_CLIENT_DEREGISTERED,
     TOPIC_CLIENT_REGISTERED,
@@ -53,6 +55,12 @@ from .errors import (
 )
 from .protocol.envelope import Header, Message, new_error, new_event, new_request, new_response
 from .server import Server, serve
+
+try:
+    __version__ = _metadata.version("websocketmq")
+    """The installed distribution's version: pyproject.toml's ``version`` is the one place."""
+except _metadata.PackageNotFoundError:  # pragma: no cover - imported from a bare source tree
+    __version__ = "0+unknown"
 
 __all__ = [
     "TOPIC_CLIENT_DEREGISTERED",

@@ -1,10 +1,23 @@
-"""The ``wsmq`` command: ``wsmq serve [--host --port --path --demo --conformance --nats URL …]``,
-``wsmq conformance URL …``, ``wsmq codegen CATALOGUE … [--check]`` and
-``wsmq asyncapi CATALOGUE [-o FILE]``.
+"""The ``wsmq`` command: ``wsmq serve [APP] [--demo] [--conformance] [options]``, ``wsmq
+conformance URL …``, ``wsmq codegen CATALOGUE … [--check]`` and ``wsmq asyncapi CATALOGUE
+[-o FILE]`` (docs/operations.md, "Configuration").
+
+``APP`` is ``package.module:attribute``: a :class:`~websocketmq.broker.Broker`, or a function
+returning one (called with the configured ``BrokerOptions`` when it takes an argument), loaded
+as uvicorn loads ``module:app`` with the current directory on ``sys.path``. ``--demo`` installs
+the demo, ``--conformance`` the conformance fixture; with none of them the broker is bare
+(client-to-client publish/subscribe). Every ``BrokerOptions`` field is a flag and a
+``WSMQ_*`` variable (:mod:`websocketmq.config`).
 
 Readiness (design.md §8): once accepting connections, ``serve`` prints exactly one line
 ``wsmq: listening on ws://HOST:PORT/PATH`` to stdout, flushed; tests and other tools wait for it.
-SIGTERM/SIGINT close gracefully (1001, pending requests fail SHUTTING_DOWN) and exit 0.
+What it serves is the next log line (stderr). SIGTERM/SIGINT drain (``Broker.drain``: ``/readyz``
+503, new upgrades 503, requests in flight answered up to ``--graceful-timeout``), then close
+(1001, what is left fails SHUTTING_DOWN) and exit 0; a second signal skips the rest of the wait.
+
+A mistake the operator can fix (port in use, unknown host or log level, missing ``nats-py``,
+NATS unreachable or its ``max_payload`` too small, an ``APP`` that does not load,
+``--conformance`` off loopback) is one line on stderr and exit status 2.
 """
 
 from __future__ import annotations
@@ -12,31 +25,70 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import importlib
+import inspect
 import ipaddress
 import logging
 import os
 import signal
+import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from . import __version__
 from .broker import Broker, BrokerOptions
+from .config import ConfigError, add_arguments, from_sources, load_object
 from .logs import configure as configure_logs
-from .server import serve
+from .server import Server, serve
 
 __all__ = ["main", "run_serve"]
 
+log = logging.getLogger("websocketmq")
+_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+GRACEFUL_TIMEOUT = 20.0
+"""Default ``--graceful-timeout`` (s): below the 30 s a supervisor usually waits before SIGKILL
+(Kubernetes' ``terminationGracePeriodSeconds``, systemd's ``TimeoutStopSec`` is 90 s), leaving
+time for the SHUTTING_DOWN answers and close frames."""
+
+
+class UsageError(Exception):
+    """What the operator must change; ``main`` prints it as one line and exits 2."""
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get("WSMQ_" + name, default)
+
 
 def _parser() -> argparse.ArgumentParser:
+    version = f"%(prog)s {__version__}"
     parser = argparse.ArgumentParser(prog="wsmq", description="WebSocketMQ (wsmq/1) tools")
+    parser.add_argument("--version", action="version", version=version)
     sub = parser.add_subparsers(dest="command", required=True)
-    s = sub.add_parser("serve", help="run the reference broker")
-    s.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
-    s.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 = free port)")
-    s.add_argument("--path", default="/ws", help="WebSocket path (default /ws)")
-    s.add_argument("--demo", action="store_true", help="install the seed demo handlers")
+    s = sub.add_parser(
+        "serve",
+        help="run the reference broker",
+        description="Run a broker: your APP, the demo, or a bare broker. Command-line flags "
+        "win over WSMQ_* environment variables, which win over the defaults.",
+    )
+    s.add_argument("--version", action="version", version=f"wsmq {__version__}")
+    s.add_argument(
+        "app",
+        nargs="?",
+        metavar="APP",
+        help="package.module:attribute, a Broker or a function returning one (called with the "
+        "options when it takes an argument); the current directory is on sys.path",
+    )
+    s.add_argument("--host", default=_env("HOST", "127.0.0.1"), help="interface [WSMQ_HOST]")
+    s.add_argument(
+        "--port",
+        default=_env("PORT", "8080"),
+        help="port (default 8080; 0 = a free port) [WSMQ_PORT]",
+    )
+    s.add_argument("--path", default=_env("PATH", "/ws"), help="WebSocket path [WSMQ_PATH]")
+    s.add_argument("--demo", action="store_true", help="install the demo; its page at /")
     s.add_argument(
         "--conformance",
         action="store_true",
@@ -50,71 +102,43 @@ def _parser() -> argparse.ArgumentParser:
         help="allow --conformance on a non-loopback --host (tests on an isolated network only)",
     )
     s.add_argument(
-        "--nats", action="append", default=[], metavar="URL", help="NATS server(s): cluster mode"
-    )
-    s.add_argument("--nats-namespace", default="default", help="NATS subject namespace")
-    s.add_argument(
-        "--resume-secret",
-        default=os.environ.get("WSMQ_RESUME_SECRET"),
-        metavar="SECRET",
-        help="HMAC key of resume tokens; give every cluster node the same one so clients can "
-        "resume on any node (default: env WSMQ_RESUME_SECRET, else random per process)",
-    )
-    s.add_argument(
-        "--allowed-origin",
+        "--nats",
         action="append",
         default=None,
-        metavar="ORIGIN",
-        help="allow browser pages from this origin (repeatable; 'none' = clients that send no "
-        "Origin, '*' = any). Default: same-origin only, and clients without Origin "
-        "(docs/security.md §3)",
+        metavar="URL",
+        help="NATS server(s): cluster mode (repeatable) [WSMQ_NATS, comma-separated]",
     )
     s.add_argument(
-        "--max-connections-per-ip",
-        type=int,
-        default=None,
-        metavar="N",
-        help="concurrent connections per remote address, 0 = off (default 256)",
+        "--nats-namespace",
+        default=_env("NATS_NAMESPACE", "default"),
+        help="NATS subject namespace [WSMQ_NATS_NAMESPACE]",
     )
     s.add_argument(
-        "--max-pending-handshakes",
-        type=int,
-        default=None,
-        metavar="N",
-        help="accepted sockets whose upgrade request has not arrived, server-wide; one more "
-        "drops the oldest, 0 = off (default 512; keep it under ulimit -n)",
-    )
-    s.add_argument(
-        "--message-rate",
-        type=float,
-        default=None,
-        metavar="PER_S",
-        help="messages per second per connection, 0 = off (default 200, bursts of 400)",
+        "--graceful-timeout",
+        default=_env("GRACEFUL_TIMEOUT", str(GRACEFUL_TIMEOUT)),
+        metavar="SECONDS",
+        help="on SIGTERM, how long requests in flight may take to finish before they fail "
+        f"SHUTTING_DOWN (default {GRACEFUL_TIMEOUT:g}) [WSMQ_GRACEFUL_TIMEOUT]",
     )
     s.add_argument(
         "--compression",
         choices=("none", "deflate"),
-        default="none",
+        default=_env("COMPRESSION", "none"),
         help="permessage-deflate with clients that offer it; costs ~40 KiB per connection and "
-        "CPU per frame (default none; docs/security.md §4)",
+        "CPU per frame (default none; docs/security.md §4) [WSMQ_COMPRESSION]",
     )
     s.add_argument(
-        "--metrics",
-        action="store_true",
-        help="Prometheus metrics at GET /metrics (needs websocketmq[metrics]; docs/operations.md)",
+        "--log-level",
+        default=_env("LOG_LEVEL", "INFO"),
+        help=f"{', '.join(_LEVELS)} (default INFO) [WSMQ_LOG_LEVEL]",
     )
-    s.add_argument(
-        "--dashboard",
-        action="store_true",
-        help="the live dashboard at GET /dashboard, behind the authentication hook",
-    )
-    s.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING… (default INFO)")
     s.add_argument(
         "--log-format",
-        choices=("text", "json"),
-        default="text",
-        help="text lines (default) or JSON lines, one object per event (docs/operations.md)",
+        default=_env("LOG_FORMAT", "text"),
+        help="text lines (default) or json, one object per event (docs/operations.md) "
+        "[WSMQ_LOG_FORMAT]",
     )
+    add_arguments(s)
     for name, help_text in (
         ("conformance", "run the wsmq/1 conformance suite (same as wsmq-conformance)"),
         ("codegen", "typed SDKs from a catalogue: wsmq codegen CATALOGUE --python DIR …"),
@@ -129,6 +153,9 @@ def _delegate(command: str, rest: list[str]) -> int:
     if command == "conformance":
         conformance = importlib.import_module("wsmq_conformance.cli")
         return int(conformance.main(rest))
+    if rest[:1] == ["--version"]:
+        sys.stdout.write(f"wsmq {command} {__version__}\n")
+        return 0
     try:
         module = "generate" if command == "codegen" else "catalogue.asyncapi"
         return int(_codegen_module(module).main(rest))
@@ -165,16 +192,6 @@ def _codegen_module(module: str) -> Any:
     return importlib.import_module(f"codegen.{module}")
 
 
-def _nats_backend(urls: list[str], namespace: str) -> Any:
-    try:
-        mod = importlib.import_module("websocketmq.backends.nats")
-    except ImportError as exc:
-        raise SystemExit(
-            f"wsmq: --nats needs websocketmq.backends.nats and nats-py: {exc}"
-        ) from exc
-    return mod.NatsBackend(urls, namespace=namespace)
-
-
 def _loopback(host: str) -> bool:
     """Whether ``host`` binds only this machine's loopback interface."""
     if host.lower() == "localhost":
@@ -185,72 +202,184 @@ def _loopback(host: str) -> bool:
         return False  # a name that may resolve anywhere
 
 
+def _number(text: str, flag: str, kind: Callable[[str], Any]) -> Any:
+    try:
+        value = kind(text)
+    except ValueError:
+        raise UsageError(f"{flag}: {text!r} is not a {kind.__name__}") from None
+    if value < 0:
+        raise UsageError(f"{flag}: {text!r} must not be negative")
+    return value
+
+
+def _nats_backend(urls: list[str], namespace: str) -> Any:
+    try:
+        mod = importlib.import_module("websocketmq.backends.nats")
+        return mod.NatsBackend(urls, namespace=namespace)
+    except ImportError:
+        raise UsageError(
+            "--nats needs nats-py, which is not installed: pip install 'websocketmq[nats]'"
+        ) from None
+    except ValueError as exc:
+        raise UsageError(f"--nats: {exc}") from None
+
+
+def _make_broker(app: str, options: BrokerOptions, changed: list[str]) -> Any:
+    """The application's broker (or the awaitable of it, from an async factory)."""
+    obj = load_object(app)
+    if isinstance(obj, Broker):
+        if changed:
+            flags = ", ".join("--" + name.replace("_", "-") for name in changed)
+            raise UsageError(
+                f"{app} is a Broker built with its own options, so {flags} (from the command "
+                "line or WSMQ_*) cannot apply: make it a function that takes them, "
+                "def make_broker(options): return Broker(options)"
+            )
+        return obj
+    if not callable(obj) or (isinstance(obj, type) and not issubclass(obj, Broker)):
+        raise UsageError(
+            f"{app} is a {type(obj).__name__}, not a Broker or a function returning one"
+        )
+    try:
+        takes_options = bool(inspect.signature(obj).parameters)
+    except (TypeError, ValueError):
+        takes_options = False
+    if not takes_options and changed:
+        flags = ", ".join("--" + name.replace("_", "-") for name in changed)
+        raise UsageError(
+            f"{app}() takes no options, so {flags} cannot apply: give it a parameter "
+            "(def make_broker(options): return Broker(options))"
+        )
+    return obj(options) if takes_options else obj()
+
+
+async def _broker(args: argparse.Namespace) -> Broker:
+    """Build the broker the command line asks for."""
+    options, changed = from_sources(args)
+    nats = args.nats or [u for u in _env("NATS", "").split(",") if u.strip()]
+    if nats:
+        if "backend" in changed:
+            raise UsageError("--nats and --backend both choose the backend: give one")
+        options.backend = _nats_backend(nats, args.nats_namespace)
+        changed.append("backend")
+    if args.app is None:
+        return Broker(options)
+    made = _make_broker(args.app, options, changed)
+    if inspect.isawaitable(made):
+        made = await made
+    if not isinstance(made, Broker):
+        raise UsageError(f"{args.app} returned a {type(made).__name__}, not a Broker")
+    return made
+
+
+def _describe(broker: Broker, app: str | None, args: argparse.Namespace) -> str:
+    """The startup line: what this process serves."""
+    parts = [app] if app is not None else []
+    parts += [
+        name
+        for name, on in (("the demo", args.demo), ("the conformance fixture", args.conformance))
+        if on
+    ]
+    if not parts:
+        return (
+            "serving a bare broker: no server handlers; clients publish and subscribe to each "
+            "other's events (give APP, module:broker, to run your handlers, or --demo)"
+        )
+    n = broker.handler_count()
+    return f"serving {' + '.join(parts)} ({n} server handler{'s' if n != 1 else ''})"
+
+
+async def _start(server: Server, host: str, port: int) -> None:
+    """Listen, or say in one line why not."""
+    try:
+        await server.start()
+    except socket.gaierror as exc:
+        raise UsageError(f"cannot resolve --host {host!r}: {exc.strerror}") from None
+    except UnicodeError:  # the idna codec: an empty or over-long label
+        raise UsageError(f"cannot resolve --host {host!r}: not a valid host name") from None
+    except RuntimeError as exc:  # NATS max_payload too small (PayloadLimitError)
+        raise UsageError(f"cannot start: {exc}") from None
+    except OSError as exc:
+        if isinstance(exc, ConnectionError) or "NATS" in str(exc):
+            raise UsageError(str(exc)) from None
+        code = exc.errno
+        if code == errno.EADDRINUSE:
+            why = "the port is in use by another process: stop it, or choose --port (0 = free)"
+        elif code == errno.EADDRNOTAVAIL:
+            why = "that address is not on this machine: choose --host"
+        elif code == errno.EACCES:
+            why = "permission denied (ports below 1024 need privileges)"
+        else:
+            why = exc.strerror or str(exc)
+        raise UsageError(f"cannot listen on {host}:{port}: {why}") from None
+
+
 async def run_serve(args: argparse.Namespace) -> int:
     """Run the broker until SIGTERM/SIGINT; returns the exit code."""
     if args.conformance and not args.conformance_any_host and not _loopback(args.host):
-        sys.stderr.write(
-            f"wsmq: refusing to serve the conformance fixture on {args.host}: it is for tests "
+        raise UsageError(
+            f"refusing to serve the conformance fixture on {args.host}: it is for tests "
             "only (any client could make the broker call other clients and publish without "
-            "bound). Use a loopback --host such as 127.0.0.1, or add --conformance-any-host.\n"
+            "bound). Use a loopback --host such as 127.0.0.1, or add --conformance-any-host."
         )
-        return 2
-    options = BrokerOptions.default()
-    if args.resume_secret:
-        options.resume_secret = args.resume_secret.encode()
-    if args.nats:
-        options.backend = _nats_backend(args.nats, args.nats_namespace)
-    if args.allowed_origin is not None:
-        options.allowed_origins = [None if o.lower() == "none" else o for o in args.allowed_origin]
-    if args.max_connections_per_ip is not None:
-        options.max_connections_per_ip = args.max_connections_per_ip
-    if args.max_pending_handshakes is not None:
-        options.max_pending_handshakes = args.max_pending_handshakes
-    if args.message_rate is not None:
-        options.message_rate = args.message_rate
-    options.metrics = args.metrics
-    options.dashboard = args.dashboard
-    broker = Broker(options)
+    port = _number(str(args.port), "--port", int)
+    grace = _number(str(args.graceful_timeout), "--graceful-timeout", float)
+    broker = await _broker(args)
     demo_task = None
     if args.conformance:
         from .fixture import install_fixture
 
         install_fixture(broker)
-    if args.demo or not args.conformance:
+    if args.demo:
         from .demo import install_demo
 
         demo_task = install_demo(broker)
-    stop = asyncio.Event()
+    signals: asyncio.Queue[int] = asyncio.Queue()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
+    for signum in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(signum, signals.put_nowait, signum)
     compression = None if args.compression == "none" else args.compression
-    server = serve(broker, args.host, args.port, args.path, compression=compression)
+    server = serve(broker, args.host, port, args.path, demo=args.demo, compression=compression)
     try:
-        await server.start()
-    except (ConnectionError, RuntimeError) as exc:
-        if not args.nats:
-            raise
-        # NATS unreachable, or its max_payload too small (PayloadLimitError): say so plainly
-        sys.stderr.write(f"wsmq: cannot start: {exc}\n")
-        with contextlib.suppress(Exception):
-            await server.close()
-        return 1
+        await _start(server, args.host, port)
+    except BaseException:
+        if demo_task is not None:
+            demo_task.cancel()
+        await broker.close()
+        raise
     sys.stdout.write(f"wsmq: listening on {server.url}\n")
     sys.stdout.flush()
+    log.info("%s", _describe(broker, args.app, args))
     if demo_task is not None:
-        logging.getLogger("websocketmq.demo").info(
-            "demo: open http://%s:%d/ in a browser, or connect a client to %s",
-            args.host,
-            server.port,
-            server.url,
-        )
-    await stop.wait()
-    logging.getLogger("websocketmq").info("shutting down")
+        log.info("demo: open http://%s:%d/ in a browser", args.host, server.port)
+    received = signal.Signals(await signals.get()).name
+    log.info("%s: draining (up to %g s for requests in flight)", received, grace)
+    drain = asyncio.ensure_future(broker.drain(grace))
+    second = asyncio.ensure_future(signals.get())
+    await asyncio.wait([drain, second], return_when=asyncio.FIRST_COMPLETED)
+    second.cancel()
+    if not drain.done():
+        log.info("second signal: not waiting any longer")
+        drain.cancel()
+    elif not drain.result():
+        log.info("graceful timeout: requests still in flight fail SHUTTING_DOWN")
+    log.info("shutting down")
     if demo_task is not None:
         demo_task.cancel()
     await server.close()
     return 0
+
+
+def _check_logging(args: argparse.Namespace) -> None:
+    level = str(args.log_level).upper()
+    if level not in _LEVELS:
+        raise UsageError(
+            f"--log-level: unknown level {args.log_level!r} (one of {', '.join(_LEVELS)})"
+        )
+    if args.log_format not in ("text", "json"):
+        raise UsageError(f"--log-format: {args.log_format!r} is not text or json")
+    args.log_level = level
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -259,9 +388,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv and argv[0] in ("conformance", "codegen", "asyncapi"):
         return _delegate(argv[0], argv[1:])
     args = _parser().parse_args(argv)
-    configure_logs(args.log_level, args.log_format, sys.stderr)
-    if logging.getLogger().level > logging.DEBUG:
-        logging.getLogger("websockets").setLevel(logging.WARNING)  # one line per wsmq event
-    if args.command == "serve":
+    try:
+        if args.command != "serve":
+            return 2
+        _check_logging(args)
+        configure_logs(args.log_level, args.log_format, sys.stderr)
+        if logging.getLogger().level > logging.DEBUG:
+            logging.getLogger("websockets").setLevel(logging.WARNING)  # one line per wsmq event
         return asyncio.run(run_serve(args))
-    return 2
+    except (UsageError, ConfigError) as exc:
+        sys.stderr.write(f"wsmq: {exc}\n")
+        return 2

@@ -8,7 +8,9 @@ and serves a few plain HTTP GETs: ``/healthz`` and ``/readyz`` (docs/operations.
 "Health"), ``/metrics`` when the broker has metrics on, ``/dashboard`` (behind ``authenticate``)
 when it has the dashboard on, the application's own files given as
 ``pages={"/": Path("web/index.html"), …}`` (read on each GET), and, when the package ships
-them, ``/``, ``/index.html`` and ``/websocketmq.js`` from ``websocketmq/static/``.
+them, ``/websocketmq.js`` from ``websocketmq/static/`` and, with ``demo=True`` only (``wsmq
+serve --demo``), the demo page at ``/`` and ``/index.html``: an application's root is its own.
+While the broker drains or closes, upgrades get 503 (docs/operations.md, "Graceful shutdown").
 
 Each connection gets a bounded send queue drained by one writer task (design.md §9): the broker
 never awaits a slow socket; when the queue is full, ``send`` says so and the broker decides
@@ -69,9 +71,12 @@ most 4,096 empty fragments, below websockets' own cut-off, which closes with no 
 """Bytes buffered in the transport above which frames go through the queue and its writer
 (which waits for the socket to drain); the queue bound then decides who is a slow consumer."""
 _STATIC = {
+    "/websocketmq.js": ("websocketmq.js", "text/javascript; charset=utf-8"),
+}
+_DEMO_STATIC = {
     "/": ("index.html", "text/html; charset=utf-8"),
     "/index.html": ("index.html", "text/html; charset=utf-8"),
-    "/websocketmq.js": ("websocketmq.js", "text/javascript; charset=utf-8"),
+    **_STATIC,
 }
 
 
@@ -590,11 +595,13 @@ class Server:
         compression: str | None = None,
         fast_write: bool | None = None,
         pages: Mapping[str, Path] | None = None,
+        demo: bool = False,
         **ws_options: Any,
     ) -> None:
         self.broker = broker
         self.compression = compression
         """``"deflate"``: negotiate permessage-deflate; None (default): no compression."""
+        self._static = _DEMO_STATIC if demo else _STATIC
         self.fast_write = fast_write
         """Direct writes on/off; None (default): on when :func:`fast_write_supported`."""
         self.pages = dict(pages or {})
@@ -705,7 +712,7 @@ class Server:
             broker = self.broker
             if path == "/dashboard" and broker.dashboard is not None:
                 return await self._dashboard(conn, request, broker.dashboard)
-            static = _STATIC.get(path)
+            static = self._static.get(path)
             upgrade = "upgrade" in request.headers.get("Connection", "").lower()
             page = self.pages.get(path)
             if page is not None and not upgrade:
@@ -802,13 +809,16 @@ def serve(
     compression: str | None = None,
     fast_write: bool | None = None,
     pages: Mapping[str, Path] | None = None,
+    demo: bool = False,
     **ws_options: Any,
 ) -> Server:
     """Serve ``broker`` over WebSocket at ``ws://host:port/path``.
 
     ``async with serve(broker, port=0) as server: print(server.url)`` or
     ``server = await serve(broker)``; extra keyword arguments go to ``websockets.serve``.
-    ``fast_write=False`` turns the direct write path off (see :func:`fast_write_supported`).
+    ``fast_write=False`` turns the direct write path off (see :func:`fast_write_supported`);
+    ``demo=True`` serves the demo page at ``/`` (the handlers come from
+    :func:`websocketmq.demo.install_demo`).
 
     ``compression="deflate"`` negotiates permessage-deflate with clients that offer it (every
     browser does). Off by default: each compressed connection keeps two zlib streams, about
@@ -825,5 +835,6 @@ def serve(
         compression=compression,
         fast_write=fast_write,
         pages=pages,
+        demo=demo,
         **ws_options,
     )

@@ -12,7 +12,7 @@ import contextlib
 import os
 import re
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,11 +53,13 @@ async def run_broker(
     host: str = "127.0.0.1",
     path: str = "/ws",
     options: BrokerOptions | None = None,
+    demo: bool = False,
     **option_overrides: Any,
 ) -> AsyncIterator[RunningBroker]:
-    """In-process broker listening on ``host:port`` (0 = free port) until the block exits."""
+    """In-process broker listening on ``host:port`` (0 = free port) until the block exits;
+    ``demo=True`` serves the demo page (not its handlers: :func:`websocketmq.demo.install_demo`)."""
     broker = Broker(options, **option_overrides)
-    server = serve(broker, host, port, path)
+    server = serve(broker, host, port, path, demo=demo)
     await server.start()
     running = RunningBroker(broker, server)
     try:
@@ -85,13 +87,22 @@ async def _drain(stream: asyncio.StreamReader) -> None:
 
 
 @contextlib.asynccontextmanager
-async def spawn_broker(*cli_args: str, ready_timeout: float = 20.0) -> AsyncIterator[SpawnedBroker]:
-    """Run ``python -m websocketmq serve --port 0 <cli_args>``; waits for the readiness line,
-    SIGTERMs it at exit (killed if it does not exit within 5 s)."""
+async def spawn_broker(
+    *cli_args: str,
+    ready_timeout: float = 20.0,
+    cwd: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    stderr: str | os.PathLike[str] | None = None,
+) -> AsyncIterator[SpawnedBroker]:
+    """Run ``python -m websocketmq serve --port 0 <cli_args>`` (in ``cwd``, with ``env`` added
+    to the environment, its log written to the file ``stderr`` if given); waits for the
+    readiness line, SIGTERMs it at exit (killed if it does not exit within 5 s). A test may
+    stop it itself (``process``) and read its exit status."""
     args = list(cli_args)
     if "--port" not in args:
         args += ["--port", "0"]
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    env = dict(os.environ, PYTHONUNBUFFERED="1", **(env or {}))
+    log = open(stderr, "ab") if stderr is not None else None  # noqa: SIM115, ASYNC230 - tiny, closed below
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -99,8 +110,9 @@ async def spawn_broker(*cli_args: str, ready_timeout: float = 20.0) -> AsyncIter
         "serve",
         *args,
         stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
+        stderr=log.fileno() if log is not None else asyncio.subprocess.DEVNULL,
         env=env,
+        cwd=cwd,
     )
     drain: asyncio.Task[None] | None = None
     try:
@@ -118,6 +130,8 @@ async def spawn_broker(*cli_args: str, ready_timeout: float = 20.0) -> AsyncIter
         drain = asyncio.create_task(_drain(proc.stdout))
         yield SpawnedBroker(proc, m.group(1))
     finally:
+        if log is not None:
+            log.close()  # the child has its own copy of the descriptor
         if drain is not None:
             drain.cancel()
         if proc.returncode is None:

@@ -55,13 +55,16 @@ Change log (announce changes to this contract here):
 - v2.1: ``Backend.ready`` and ``Backend.counters()`` (docs/operations.md): whether the node can
   route right now (``GET /readyz``, ``wsmq_backend_up``) and message counters for metrics;
   defaults: ready once started, no counters.
+- v2.2: ``Backend.serving()`` (``Broker.drain``, docs/operations.md): the work this node does
+  for requests from other nodes, which a drain waits for; default: none (in-process).
 """
 
 from __future__ import annotations
 
 import abc
+import asyncio
 from collections.abc import Awaitable
-from typing import Protocol
+from typing import Any, Protocol
 
 from ..protocol.envelope import Message
 
@@ -138,6 +141,11 @@ class Backend(abc.ABC):
         ``out_msgs``, ``in_bytes``, ``out_bytes``, ``reconnects``, ``publish_failures``);
         empty when there is nothing to count (in-process)."""
         return {}
+
+    def serving(self) -> list[asyncio.Future[Any]]:
+        """The work this node runs for requests that came from other nodes (``Broker.drain``
+        waits for it); none in-process, where every request is a local client's."""
+        return []
 
     @abc.abstractmethod
     async def publish(

@@ -379,6 +379,10 @@ class NatsBackend(Backend):
         out["publish_failures"] = self.publish_failures
         return out
 
+    def serving(self) -> list[asyncio.Future[Any]]:
+        """Handlers running here for other nodes' requests (``Broker.drain`` waits)."""
+        return list(self._serving.values())
+
     async def _on_error(self, exc: Exception) -> None:
         log.warning("NATS error on node %s: %r", self.node_id, exc)
 

@@ -103,6 +103,7 @@ class Broker:
         self._router = Router(opts, self.backend, self._handlers, self.registry, self._auth)
         self._started = False
         self._closing = False
+        self._draining = False
         self._in_process = self.backend.in_process
         self.observer: Observer | None = None
         """Receives the hot-path hooks (websocketmq.observe); None: nothing observes."""
@@ -177,13 +178,39 @@ class Broker:
         """True once :meth:`close` was called."""
         return self._closing
 
-    _draining = False  # set by a graceful drain (issue 16); a class default until it lands
-
     @property
     def draining(self) -> bool:
-        """True while the broker drains before shutting down: ``GET /readyz`` answers 503 so
-        load balancers stop sending new clients (docs/operations.md, "Health")."""
+        """True from :meth:`drain` on: ``GET /readyz`` answers 503 so load balancers stop
+        sending new clients (docs/operations.md, "Health")."""
         return self._draining
+
+    async def drain(self, timeout: float | None = None) -> bool:
+        """Graceful drain before :meth:`close` (docs/operations.md, "Graceful shutdown"): stop
+        taking new work and wait up to ``timeout`` seconds (None: no bound) for the requests in
+        flight to be answered. Returns whether every one was; :meth:`close` then fails the
+        rest with SHUTTING_DOWN.
+
+        From the first call on, ``GET /readyz`` answers 503 ``draining`` and the server
+        refuses new upgrades with 503 (the load balancer sends new clients elsewhere); new
+        requests from connected clients are answered SHUTTING_DOWN at once (spec §11: they
+        retry on another node), so the wait ends. Events keep flowing, and handlers in flight
+        may still publish and call clients. A clustered backend stops taking requests from
+        other nodes for its handlers (the queue group sends them to the other nodes) and the
+        wait covers the ones it is running."""
+        first = not self._draining
+        self._draining = True
+        self._router.draining = True
+        if first and self._started:
+            for pattern in list(self._handlers.patterns):
+                await self.backend.unserve(pattern)
+        pending: list[asyncio.Future[Any]] = list(self.backend.serving())
+        for conn in self.registry.connections():
+            pending.extend(conn.requests())
+        pending = [work for work in pending if not work.done()]
+        if not pending:
+            return True
+        _, late = await asyncio.wait(pending, timeout=timeout)
+        return not late
 
     def connect(self, transport: Transport, identity: Any = None) -> ClientConnection:
         """A transport accepted a connection: returns the object to feed frames to."""

@@ -299,6 +299,10 @@ class ClientConnection:
         """Client→server requests this connection waits on."""
         return len(self._tasks)
 
+    def requests(self) -> list[asyncio.Future[Any]]:
+        """The work serving this connection's requests in flight (``Broker.drain`` waits)."""
+        return list(self._tasks.values())
+
     def has_request(self, correlation_id: str) -> bool:
         """Whether a request with this correlation ID is in flight."""
         return correlation_id in self._tasks

@@ -56,6 +56,9 @@ class Router:
         self._publish_count = 0
         self.closing = False
         """Set by ``Broker.close``: new requests are refused SHUTTING_DOWN."""
+        self.draining = False
+        """Set by ``Broker.drain``: new requests are refused SHUTTING_DOWN, those in flight
+        are answered."""
         self.observer: Observer | None = None
         """Set by the broker: told when a client's request is answered (metrics)."""
         self.tracer: BrokerTracer | None = None
@@ -175,7 +178,7 @@ class Router:
             refusal = ServerSession.fail(msg, Forbidden(f"not allowed to request {topic!r}"))
             self._reply(conn, refusal, track)
             return
-        if self.closing:
+        if self.closing or self.draining:
             self._reply(conn, _shutting_down(msg), track)
             return
         if conn.requests_in_flight >= self._options.max_pending_requests_per_connection:
