@@ -42,8 +42,10 @@ def _sample(spec: OptionSpec) -> tuple[str, Any]:
             return "_client.hello", "_client.hello"
         case "bytes":
             return "s3cret", b"s3cret"
-        case "list":
+        case "list" if spec.item_nullable:
             return "https://a.example, none", ["https://a.example", None]
+        case "list":
+            return "10.0.0.0/8, 127.0.0.1", ["10.0.0.0/8", "127.0.0.1"]
         case _:
             if spec.target is not None:
                 return "websocketmq.backends.memory:MemoryBackend", MemoryBackend

@@ -42,14 +42,19 @@ async def upgrade(
     *,
     host: str | None = None,
     rcvbuf: int | None = None,
+    source: str | None = None,
 ) -> OpenUpgrade:
     """Send a WebSocket upgrade to 127.0.0.1:``port`` and read the response head.
-    ``rcvbuf``: a small kernel receive buffer, so a peer that stops reading backs up fast."""
+    ``rcvbuf``: a small kernel receive buffer, so a peer that stops reading backs up fast;
+    ``source``: the local address to connect from (``127.0.0.2``…: another client, still
+    loopback)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     if rcvbuf is not None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
     sock.setblocking(False)
     try:
+        if source is not None:
+            sock.bind((source, 0))
         await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", port))
     except BaseException:
         sock.close()
@@ -75,10 +80,15 @@ async def upgrade(
 
 
 async def upgrade_status(
-    port: int, path: str = "/ws", headers: dict[str, str] | None = None, *, host: str | None = None
+    port: int,
+    path: str = "/ws",
+    headers: dict[str, str] | None = None,
+    *,
+    host: str | None = None,
+    source: str | None = None,
 ) -> int:
     """The status code the upgrade gets (101 or a refusal); the socket is closed after."""
-    answer = await upgrade(port, path, headers, host=host)
+    answer = await upgrade(port, path, headers, host=host, source=source)
     await answer.aclose()
     return answer.status
 

@@ -90,8 +90,8 @@ class OptionSpec:
     def parse(self, text: str, source: str) -> Any:
         """The field's value from ``text``; ConfigError naming ``source`` when it is not one."""
         raw = text.strip()
-        if self.nullable and raw.lower() == "none":
-            return None
+        if self.nullable and raw.lower() == "none" and self.kind != "list":
+            return None  # in a list, ``none`` is an item (allowed_origins: no Origin header)
         try:
             if self.kind == "bool":
                 low = raw.lower()
@@ -139,6 +139,8 @@ class OptionSpec:
             "list": "comma-separated list",
             "object": "`module:attribute`",
         }[self.kind]
+        if self.kind == "list":
+            return text + (" (`none`: a None item)" if self.item_nullable else "")
         return text + (", `none`" if self.nullable and self.kind != "object" else "")
 
 
