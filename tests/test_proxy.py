@@ -7,13 +7,17 @@ had before (no ``Host``) refuses browsers, which is the bug the recipe fixes. Wi
 ``trusted_proxies`` the broker counts clients by the address nginx puts in X-Forwarded-For,
 and a header a client sends itself changes nothing; without it every client is the proxy.
 Clients have distinct addresses by connecting from 127.0.0.2, 127.0.0.3 (all loopback).
+Last, headless Chromium loads a page from nginx that connects through it (tests/browser_page.mjs).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import os
+import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -45,12 +49,12 @@ server {
 
 @contextlib.asynccontextmanager
 async def behind_nginx(
-    tmp_path: Path, recipe: str | None = None, **options: Any
+    tmp_path: Path, recipe: str | None = None, root: Path | None = None, **options: Any
 ) -> AsyncIterator[tuple[RunningBroker, Nginx]]:
-    """A broker (with ``t.echo``) and nginx in front of it."""
+    """A broker (with ``t.echo``) and nginx in front of it (serving ``root`` at ``/``)."""
     async with run_broker(port=0, **options) as live:
         live.broker.subscribe("t.echo", lambda msg, _: msg.body)
-        async with run_nginx(live.port, tmp_path / "nginx", recipe=recipe) as proxy:
+        async with run_nginx(live.port, tmp_path / "nginx", recipe=recipe, root=root) as proxy:
             yield live, proxy
 
 
@@ -130,3 +134,86 @@ async def test_without_trust_every_client_is_the_proxy(tmp_path: Path) -> None:
             assert await upgrade_status(proxy.port, source="127.0.0.3") == 429
         finally:
             await first.aclose()
+
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGE = """<!doctype html>
+<meta charset="utf-8">
+<title>wsmq through nginx</title>
+<pre id="result"></pre>
+<script src="/websocketmq.js"></script>
+<script>
+const done = (value) => {
+  const el = document.getElementById('result');
+  el.textContent = JSON.stringify(value);
+  el.dataset.done = '1';
+};
+const client = new WebSocketMQ(`ws://${location.host}/ws`);
+client.onOpen = async ({ clientId }) => {
+  try {
+    const echo = await client.request('t.echo', { from: 'chromium' }, 5000);
+    done({ echo, clientId, origin: location.origin });
+  } catch (error) {
+    done({ error: String(error) });
+  }
+};
+client.on('status', (status) => {
+  if (status.state === 'closed') done({ error: `closed: ${JSON.stringify(status)}` });
+});
+client.connect();
+</script>
+"""
+
+
+def _browser_tools() -> tuple[str, Path]:
+    """node and the page driver; skips where they are missing, fails in CI."""
+    node = shutil.which("node")
+    chromium = Path(os.environ.get("WSMQ_CHROMIUM", "/usr/bin/chromium"))
+    driver = ROOT / "typescript" / "node_modules" / "playwright-core"
+    missing = [
+        what
+        for what, ok in (
+            ("node (apt-get install nodejs)", node is not None),
+            ("chromium (apt-get install chromium)", chromium.exists()),
+            ("playwright-core (make node)", driver.exists()),
+        )
+        if not ok
+    ]
+    if missing:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"missing {', '.join(missing)} (required in CI)")
+        pytest.skip(f"needs {', '.join(missing)}")
+    assert node is not None
+    return node, ROOT / "tests" / "browser_page.mjs"
+
+
+@pytest.mark.browser
+async def test_headless_chromium_through_nginx(tmp_path: Path) -> None:
+    node, driver = _browser_tools()
+    www = tmp_path / "www"
+    www.mkdir()
+    (www / "index.html").write_text(PAGE)
+    async with behind_nginx(tmp_path, root=www) as (_, proxy):
+        proc = await asyncio.create_subprocess_exec(
+            node,
+            str(driver),
+            f"http://127.0.0.1:{proxy.port}/",
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            async with asyncio.timeout(120):
+                out, err = await proc.communicate()
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+        assert proc.returncode == 0, (err.decode(), proxy.access_log)
+        report = json.loads(out.decode().strip().splitlines()[-1])
+        assert report["errors"] == []
+        result = json.loads(report["result"])
+        assert "error" not in result, (result, proxy.access_log)
+        assert result["echo"] == {"from": "chromium"}
+        assert result["origin"] == f"http://127.0.0.1:{proxy.port}"
+        assert result["clientId"]
+        assert 'GET /ws HTTP/1.1" 101' in proxy.access_log  # the upgrade went through nginx
