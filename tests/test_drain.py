@@ -1,5 +1,5 @@
 """Graceful drain (Broker.drain, docs/operations.md "Graceful shutdown"): a real ``wsmq serve
-myapp:broker`` whose handler sleeps, SIGTERM in the middle of a request.
+drain_app:broker`` (tests/drain_app.py) whose handler sleeps, SIGTERM in the middle of a request.
 
 Within the graceful timeout the request's answer arrives and the process exits 0; meanwhile
 ``/readyz`` answers 503 ``draining`` (so a load balancer stops sending clients), new upgrades
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -24,19 +23,8 @@ from websockets.exceptions import InvalidStatus
 
 __all__: list[str] = []
 
-APP = """
-import asyncio
-from websocketmq import Broker
-
-broker = Broker()
-
-
-@broker.subscribe("job.run")
-async def run(msg, client_id):
-    await broker.publish("job.started", msg.body)  # tells the test the handler is running
-    await asyncio.sleep(msg.body["seconds"])
-    return {"slept": msg.body["seconds"]}
-"""
+TESTS = Path(__file__).resolve().parent
+"""Where drain_app.py is: the current directory of ``wsmq serve drain_app:broker``."""
 
 
 async def _started(client: Any) -> asyncio.Queue[Any]:
@@ -54,15 +42,9 @@ async def _exit_status(proc: asyncio.subprocess.Process, within: float) -> int:
         return await proc.wait()
 
 
-@pytest.fixture
-def app_dir(tmp_path: Path) -> Path:
-    (tmp_path / "myapp.py").write_text(textwrap.dedent(APP))
-    return tmp_path
-
-
-async def test_sigterm_lets_the_request_in_flight_finish(app_dir: Path) -> None:
-    args = ("myapp:broker", "--graceful-timeout", "20")
-    async with spawn_broker(*args, cwd=app_dir) as spawned:
+async def test_sigterm_lets_the_request_in_flight_finish() -> None:
+    args = ("drain_app:broker", "--graceful-timeout", "20")
+    async with spawn_broker(*args, cwd=TESTS) as spawned:
         async with connect(spawned.url, auto_reconnect=False) as client:
             started = await _started(client)
             status, _, body = await http_get(spawned.port, "/readyz")
@@ -90,9 +72,9 @@ async def test_sigterm_lets_the_request_in_flight_finish(app_dir: Path) -> None:
         assert await _exit_status(spawned.process, 15) == 0
 
 
-async def test_a_request_longer_than_the_timeout_gets_shutting_down(app_dir: Path) -> None:
-    args = ("myapp:broker", "--graceful-timeout", "0.5")
-    async with spawn_broker(*args, cwd=app_dir) as spawned:
+async def test_a_request_longer_than_the_timeout_gets_shutting_down() -> None:
+    args = ("drain_app:broker", "--graceful-timeout", "0.5")
+    async with spawn_broker(*args, cwd=TESTS) as spawned:
         async with connect(spawned.url, auto_reconnect=False) as client:
             started = await _started(client)
             job = asyncio.create_task(client.request("job.run", {"seconds": 60}, 90))
@@ -124,3 +106,27 @@ async def test_drain_api_in_process() -> None:
             gate.set()
             assert await live.broker.drain(10) is True
             assert await job == "done"
+
+
+@pytest.mark.nats
+async def test_a_cluster_node_drains_the_requests_it_runs_for_other_nodes() -> None:
+    """Node A has the handler, node B (the client's) has none: B's request crosses NATS to A;
+    SIGTERM on A mid-request, the answer still arrives through B, and A exits 0."""
+    from nats_cluster import BrokerNode, NatsServer
+
+    async with (
+        NatsServer.start() as nats,
+        BrokerNode.start(
+            [nats.url], "a", ["drain_app:make_broker", "--graceful-timeout", "20"]
+        ) as a,
+        BrokerNode.start([nats.url], "b") as b,
+        connect(b.ws_url, auto_reconnect=False) as client,
+    ):
+        started = await _started(client)
+        job = asyncio.create_task(client.request("job.run", {"seconds": 2.0}, 30))
+        assert await asyncio.wait_for(started.get(), 10) == {"seconds": 2.0}
+        assert a._proc is not None
+        proc = a._proc.proc
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(job, 20) == {"slept": 2.0}
+        assert await _exit_status(proc, 15) == 0, a.output()

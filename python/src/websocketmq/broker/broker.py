@@ -200,9 +200,8 @@ class Broker:
         first = not self._draining
         self._draining = True
         self._router.draining = True
-        if first and self._started:
-            for pattern in list(self._handlers.patterns):
-                await self.backend.unserve(pattern)
+        if first and self._started:  # leave the queue groups (each is bounded: NATS flush)
+            await asyncio.gather(*(self.backend.unserve(p) for p in list(self._handlers.patterns)))
         pending: list[asyncio.Future[Any]] = list(self.backend.serving())
         for conn in self.registry.connections():
             pending.extend(conn.requests())
