@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-stamp
 NODE_STAMP := typescript/node_modules/.installed-stamp
 
 .PHONY: install node demo test test-python test-ts test-examples lint fmt types codegen codegen-check \
-        bundle bundle-check conformance bench bench-quick soak docs clean
+        bundle bundle-check conformance mutation bench bench-quick soak docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -80,6 +80,13 @@ conformance: install
 	mkdir -p test-artifacts
 	$(PY) -m wsmq_conformance --spawn-reference --profile full \
 		--json test-artifacts/conformance.json --junit test-artifacts/conformance.xml
+
+# How strong the conformance suite is: every mutant of conformance/mutation/mutants.py against it,
+# one at a time (CPU-heavy, ~20-40 min on a shared machine; not part of `make test`). Report:
+# test-artifacts/mutation.{md,json}; fails on a false alarm or a stale mutant.
+mutation: install
+	mkdir -p test-artifacts
+	nice -n 10 $(PY) conformance/mutation/run.py --out test-artifacts
 
 bench: install
 	$(PY) -m bench

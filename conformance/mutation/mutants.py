@@ -27,6 +27,8 @@ class Mutant:
     what: str
     control: bool = False
     reach: str | None = None  # set: out of reach by design, with the reason
+    also: tuple[tuple[str, str, str], ...] = ()
+    """More (file, search, replacement) edits, for a rule the broker enforces in two places."""
 
 
 S = "protocol/session.py"
@@ -39,6 +41,15 @@ G = "broker/registry.py"
 L = "limits.py"
 V = "server.py"
 F = "fixture.py"
+M = "models.py"  # generated from the schemas: a mutant here breaks the schema the broker decodes with
+B = "protocol/bodies.py"
+
+ROUTER_RESERVED = (
+    R,
+    "        if not is_reserved(topic):\n            targets =",
+    "        if True:\n            targets =",
+)
+"""The router's own guard: no client ever gets a reserved topic's event (spec §5.2, §5.3)."""
 
 MUTANTS: list[Mutant] = [
     # -- §2 transport ----------------------------------------------------------------------
@@ -53,13 +64,13 @@ MUTANTS: list[Mutant] = [
            "ttl 0 accepted"),
     Mutant("m-ttl-bool", "§3.2", E, "type(ttl) is not int", "not isinstance(ttl, int)",
            "a boolean ttl accepted (bool is an int in Python)"),
-    Mutant("m-corr-long", "§3.2", E, "not 0 < len(corr) <= 128:\n        raise _bad(",
-           "not 0 < len(corr) <= 1000:\n        raise _bad(", "a 129-character correlationID accepted"),
-    Mutant("m-mid-long", "§3.2", E, "_Id = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]",
-           "_Id = Annotated[str, msgspec.Meta(min_length=1, max_length=4096)]",
+    Mutant("m-corr-long", "§3.2", E, "if type(corr) is not str or not 0 < len(corr) <= MAX_ID_LENGTH:",
+           "if type(corr) is not str or not 0 < len(corr) <= 1000:", "a 129-character correlationID accepted"),
+    Mutant("m-mid-long", "§3.2", M, "description='Sender-unique message identifier (section 3.2).',\n        max_length=128,",
+           "description='Sender-unique message identifier (section 3.2).',\n        max_length=4096,",
            "a 129-character messageID accepted"),
-    Mutant("m-ts-negative", "§3.2", E, "_Timestamp = Annotated[int, msgspec.Meta(ge=0, le=_MAX_INT)]",
-           "_Timestamp = Annotated[int, msgspec.Meta(le=_MAX_INT)]", "a negative timestamp accepted"),
+    Mutant("m-ts-negative", "§3.2", M, "description='Integer milliseconds since the Unix epoch; informational only (section 3.2).',\n        ge=0,",
+           "description='Integer milliseconds since the Unix epoch; informational only (section 3.2).',", "a negative timestamp accepted"),
     Mutant("m-error-body", "§3.5, §11.1", E, 'if kind == "error" and not _is_error_body(wire.body):',
            "if False:", "an error without an error body accepted as an answer"),
     Mutant("m-answer-answered", "§3.5 item 3", E, "raise _bad(text, corr, False)",
@@ -89,21 +100,21 @@ MUTANTS: list[Mutant] = [
            "            topic=\"response\",\n            correlation_id=corr,\n            timestamp=now_ms(),\n        ),\n        body,\n    )\n\n\ndef new_error(",
            "a response's topic is not its correlationID"),
     # -- §5 topics -----------------------------------------------------------------------------
-    Mutant("m-topic-bytes", "§5.1 item 2", T, "MAX_TOPIC_BYTES = 255", "MAX_TOPIC_BYTES = 1024",
+    Mutant("m-topic-bytes", "§5.1 item 2", T, "    if size > MAX_TOPIC_BYTES:", "    if size > 1024:",
            "topics over 255 bytes accepted"),
     Mutant("m-topic-chars", "§5.1 item 2", T, "        size = len(topic.encode())", "        size = len(topic)",
            "topic length counted in characters, not UTF-8 bytes"),
-    Mutant("m-topic-tokens", "§5.1 item 2", T, "MAX_TOPIC_TOKENS = 32", "MAX_TOPIC_TOKENS = 64",
+    Mutant("m-topic-tokens", "§5.1 item 2", T, 'if topic.count(".") >= MAX_TOPIC_TOKENS:', 'if topic.count(".") >= 64:',
            "33-token topics accepted"),
     Mutant("m-topic-tokens-off", "§5.1 item 2", T, 'if topic.count(".") >= MAX_TOPIC_TOKENS:',
            'if topic.count(".") >= MAX_TOPIC_TOKENS - 1:', "32-token topics refused"),
-    Mutant("m-topic-space", "§5.1 item 1", T, r'_TOKEN = r"[^\s\x00-\x1f\x7f-\x9f.*>]+"',
-           r'_TOKEN = r"[^\x00-\x1f\x7f-\x9f.*>]+"', "whitespace allowed in tokens"),
-    Mutant("m-topic-wild-pub", "§5.1 item 4", T, '_LITERAL_RE = re.compile(rf"{_TOKEN}(?:\\.{_TOKEN})*")',
-           '_LITERAL_RE = re.compile(rf"(?:{_TOKEN}|\\*)(?:\\.(?:{_TOKEN}|\\*))*")',
+    Mutant("m-topic-space", "§5.1 item 1", "protocol/rules.py", 'TOKEN_RE: Final = r"[^\\u0000-\\u0020',
+           'TOKEN_RE: Final = r"[^\\u0000-\\u001f', "a space allowed in topic tokens"),
+    Mutant("m-topic-wild-pub", "§5.1 item 4", T, '_LITERAL_RE = re.compile(rf"{TOKEN_RE}(?:\\.{TOKEN_RE})*")',
+           '_LITERAL_RE = re.compile(rf"(?:{TOKEN_RE}|\\*)(?:\\.(?:{TOKEN_RE}|\\*))*")',
            "a '*' publish topic accepted"),
-    Mutant("m-pattern-gt-mid", "§5.2", T, '_PATTERN_RE = re.compile(rf"(?:{_TOKEN}|\\*)(?:\\.(?:{_TOKEN}|\\*))*(?:\\.>)?|>")',
-           '_PATTERN_RE = re.compile(rf"(?:{_TOKEN}|\\*|>)(?:\\.(?:{_TOKEN}|\\*|>))*")',
+    Mutant("m-pattern-gt-mid", "§5.2", T, '_PATTERN_RE = re.compile(rf"(?:{TOKEN_RE}|\\*)(?:\\.(?:{TOKEN_RE}|\\*))*(?:\\.>)?|>")',
+           '_PATTERN_RE = re.compile(rf"(?:{TOKEN_RE}|\\*|>)(?:\\.(?:{TOKEN_RE}|\\*|>))*")',
            "'>' accepted in the middle of a pattern"),
     Mutant("m-gt-zero", "§5.2", T, "        if node.tail and i < len(tokens):", "        if node.tail and i <= len(tokens):",
            "'a.>' matches 'a'"),
@@ -111,14 +122,14 @@ MUTANTS: list[Mutant] = [
            "            self._walk(star, tokens, i + 1, found)\n            self._walk(star, tokens, i + 2, found) if i + 2 <= len(tokens) else None",
            "'*' also matches two tokens"),
     Mutant("m-wild-reserved", "§5.2", T, '        if topic.startswith("_"):  # spec §5.2',
-           '        if False:  # spec §5.2', "'>' subscribers see reserved topics"),
+           '        if False:  # spec §5.2', "'>' subscribers see reserved topics", also=(ROUTER_RESERVED,)),
     Mutant("m-echo-reserved", "§5.2", T, '    if pt[0] in ("*", ">") and topic.startswith("_"):',
-           '    if False:', "an echo '>' subscription matches reserved topics"),
+           '    if False:', "an echo '>' subscription matches reserved topics", also=(ROUTER_RESERVED,)),
     Mutant("m-reserved-pub", "§5.3 item 3", S,
            '            raise Forbidden(f"clients may not publish on {topic!r}", None, header.message_id)',
            '            pass', "clients may publish on reserved topics"),
     Mutant("m-reserved-sub", "§5.3 item 3", S,
-           '            raise Forbidden(f"clients may not subscribe to {pattern!r}", None, corr)',
+           '            raise Forbidden(f"clients may not subscribe to {body.topic!r}", None, corr)',
            '            pass', "clients may subscribe to reserved patterns"),
     Mutant("m-reserved-req", "§5.3 item 3", S,
            '            raise Forbidden(f"clients may not send requests on {topic!r}", None, corr)',
@@ -139,10 +150,9 @@ MUTANTS: list[Mutant] = [
            "pingInterval=self.config.ping_interval_ms // 1000,", "pingInterval in seconds, not ms"),
     Mutant("m-already-reg", "§6.2 item 3", S, '            err = AlreadyRegistered(\n                "this connection is already registered", None, header.message_id\n            )\n            return [Send(self._fault(err))]',
            '            return []', "a second register is ignored silently"),
-    Mutant("m-reg-bad-body", "§6.2 item 4", S, "                    return [Send(self._fault(err))]  # stays OPEN (spec §6.2), charged",
-           "                    break", "an invalid RegisterBody registers"),
-    Mutant("m-reg-null", "§6.2 item 1", S, "            body = msg.body if msg.body is not None else {}",
-           "            body = msg.body", "a null register body is refused"),
+    Mutant("m-reg-bad-body", "§6.2 item 4", S, "                return [Send(self._fault(err))]  # stays OPEN (spec §6.2), charged",
+           "                body = read_register(None, None)", "an invalid RegisterBody registers"),
+    Mutant("m-reg-null", "§6.2 item 1", B, "{} if body is None else body", "body", "a null register body is refused"),
     Mutant("m-implicit-order", "§6.3", S, "            actions = self._register(None)", "            actions = []",
            "no ack on implicit registration"),
     Mutant("m-resume-any", "§6.4 item 4", S, "                and verify_token(self.config.resume_secret, old_id, token, self._clock())",
@@ -171,18 +181,18 @@ MUTANTS: list[Mutant] = [
            "        return new", "re-subscribing with echo false keeps echo"),
     Mutant("m-echo-any-sub", "§7.4 items 1-2", C, "        return bool(self._echo) and any(matches(p, topic) for p in self._echo)",
            "        return bool(self._echo)", "one echo subscription echoes every topic"),
-    Mutant("m-echo-nonbool", "§7.1, §10", S, "            if not isinstance(echo, bool):  # SubscribeBody",
-           "            if echo is None:  # SubscribeBody", "a non-boolean echo accepted"),
-    Mutant("m-sub-bad-body", "§7.1 item 1, §10", S, '            raise BadMessage("body must be {topic: pattern}", None, corr)',
-           '            raise BadTopic("body must be {topic: pattern}", None, corr)', "a body without topic gets BAD_TOPIC"),
+    Mutant("m-echo-nonbool", "§7.1, §10", M, "    echo: (\n        Annotated[\n            bool,\n            Meta(\n                description=\"Also deliver this client's own publishes (default false).\"",
+           "    echo: (\n        Annotated[\n            Any,\n            Meta(\n                description=\"Also deliver this client's own publishes (default false).\"", "a non-boolean echo accepted"),
+    Mutant("m-sub-bad-body", "§7.1 item 1, §10", B, '        raise BadMessage(f"{what}: {exc}", None, correlation_id) from None\n    _check_pattern(',
+           '        raise BadTopic(f"{what}: {exc}", None, correlation_id) from None\n    _check_pattern(', "a body without topic gets BAD_TOPIC"),
     Mutant("m-sub-answer", "§7.1", R, '{"topic": pattern, "subscribed": True}', '{"topic": pattern, "subscribed": 1}',
            "subscribe answers subscribed: 1"),
     Mutant("m-unsub-true", "§7.2", R, '        body = {"topic": pattern, "unsubscribed": had}',
            '        body = {"topic": pattern, "unsubscribed": True}', "unsubscribe always says true"),
     Mutant("m-unsub-noop", "§7.2", R, "        had = self._registry.unsubscribe(conn, pattern)",
            "        had = pattern in conn.subscriptions", "unsubscribe does not remove"),
-    Mutant("m-dup-delivery", "§7.4 item 1", R, "                    conn.send(frame)\n        self._handlers",
-           "                    conn.send(frame)\n                    if len(targets) > 0 and conn.subscriptions and len(conn.subscriptions) > 1: conn.send(frame)\n        self._handlers",
+    Mutant("m-dup-delivery", "§7.4 item 1", R, "                    conn.deliver(frame)\n                    delivered += 1",
+           "                    conn.deliver(frame)\n                    if len(conn.subscriptions) > 1:\n                        conn.deliver(frame)\n                    delivered += 1",
            "a connection with several matching subscriptions gets duplicates"),
     Mutant("m-server-source", "§7.3", F, "            await broker.publish(topic, out)",
            "            await broker.publish(topic, {**out, 'x': 1} if isinstance(out, dict) else out)",

@@ -6,13 +6,17 @@ mutant's (file, search, replacement), start that copy as a subprocess broker
 (``python -m websocketmq serve --port 0 --conformance`` with the copy first on ``PYTHONPATH``),
 run ``wsmq-conformance`` against it (core profile, 10 examples per property, bounded time) and
 stop it. A mutant is *caught* when the suite exits 1 (a MUST case FAILED); a control must exit
-0 (anything else is a false alarm). Two mutants run at a time.
+0 (anything else is a false alarm). One mutant runs at a time by default (``--jobs``), under
+the suite's ``--fail-fast``, ``--max-time`` and a per-mutant wall-clock limit, because the
+machine is shared; each result is appended to ``mutation-runs/records.jsonl`` as it comes, and
+``--resume`` skips the mutants already there (an interrupted run goes on where it stopped).
 
 The report (``test-artifacts/mutation.json`` and ``.md``): score = caught / scored mutants
 (out-of-reach ones are listed with their reason, not scored), each survivor with its spec
 section, the cases that caught each mutant, and false alarms among the controls.
 
-Usage: ``python conformance/mutation/run.py [--only ID,…] [--jobs 2] [--out DIR]``.
+Usage: ``python conformance/mutation/run.py [--only ID,…] [--jobs N] [--resume] [--out DIR]``
+(``make mutation``).
 """
 
 from __future__ import annotations
@@ -36,20 +40,21 @@ __all__ = ["main", "run_mutant"]
 
 ROOT = Path(__file__).resolve().parents[2]
 SRC = ROOT / "python" / "src" / "websocketmq"
-SUITE_ARGS = ["--profile", "core", "--examples", "10", "--max-time", "240", "-q"]
-SUITE_TIMEOUT = 300.0  # per mutant, beyond the suite's own --max-time
+SUITE_ARGS = ["--profile", "core", "--examples", "10", "--max-time", "150", "--fail-fast", "-q"]
+SUITE_TIMEOUT = 200.0  # per mutant: the suite's own --max-time plus its 2 s-per-case tail
 
 
 def apply(m: Mutant, dest: Path) -> None:
-    """Copy the broker package into ``dest`` and apply ``m``; the search must match once."""
+    """Copy the broker package into ``dest`` and apply ``m``; each search must match once."""
     pkg = dest / "websocketmq"
     shutil.copytree(SRC, pkg, ignore=shutil.ignore_patterns("__pycache__"))
-    target = pkg / m.file
-    text = target.read_text(encoding="utf-8")
-    n = text.count(m.search)
-    if n != 1:
-        raise ValueError(f"{m.id}: search text found {n} times in {m.file} (re-target it)")
-    target.write_text(text.replace(m.search, m.replace), encoding="utf-8")
+    for file, search, replace in ((m.file, m.search, m.replace), *m.also):
+        target = pkg / file
+        text = target.read_text(encoding="utf-8")
+        n = text.count(search)
+        if n != 1:
+            raise ValueError(f"{m.id}: search text found {n} times in {file} (re-target it)")
+        target.write_text(text.replace(search, replace), encoding="utf-8")
 
 
 async def _ready(proc: asyncio.subprocess.Process, timeout: float) -> str | None:
@@ -190,14 +195,29 @@ async def amain(args: argparse.Namespace) -> int:
     out = Path(args.out)
     runs = out / "mutation-runs"
     runs.mkdir(parents=True, exist_ok=True)
+    journal = runs / "records.jsonl"
+    kept: dict[str, dict[str, Any]] = {}
+    if args.resume and journal.is_file():
+        for line in journal.read_text(encoding="utf-8").splitlines():
+            r = json.loads(line)
+            kept[r["id"]] = r
+    elif journal.exists():
+        journal.unlink()
+    known = {m.id: m for m in MUTANTS}
+    kept = {k: v for k, v in kept.items() if k in known and v["search"] == known[k].search}
     gate = asyncio.Semaphore(args.jobs)
     t0 = time.monotonic()
     done = 0
 
     async def one(m: Mutant) -> dict[str, Any]:
         nonlocal done
-        async with gate:
-            r = await run_mutant(m, runs)
+        if m.id in kept:
+            r = kept[m.id]
+        else:
+            async with gate:
+                r = await run_mutant(m, runs)
+            with journal.open("a", encoding="utf-8") as f:
+                f.write(json.dumps(r) + "\n")
         done += 1
         print(f"[{done}/{len(chosen)}] {m.id:<22} {r['outcome']:<9} {r.get('seconds', 0):>6}s "
               f"{' '.join(r['failed'][:5])}", flush=True)  # fmt: skip
@@ -218,7 +238,8 @@ async def amain(args: argparse.Namespace) -> int:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--only", help="comma-separated mutant IDs")
-    p.add_argument("--jobs", type=int, default=2)
+    p.add_argument("--jobs", type=int, default=1)
+    p.add_argument("--resume", action="store_true", help="keep the results in records.jsonl")
     p.add_argument("--out", default=str(ROOT / "test-artifacts"))
     return asyncio.run(amain(p.parse_args()))
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .context import RunConfig
+    from .contract import ContractState
     from .report import SuiteReport
 
 __all__ = ["MAX_TIME", "PROFILE_EXAMPLES", "build_parser", "main", "missing_dependency", "run"]
@@ -35,13 +36,17 @@ MAX_TIME = {"core": 600.0, "full": 900.0, "thorough": 1200.0}
 EXTRA_HINT = "pip install 'websocketmq[conformance]'"
 
 
-def missing_dependency() -> str | None:
-    """A one-line explanation when a dependency of the suite is missing, else None."""
-    for module, dist in (
+def missing_dependency(catalogue: bool = False) -> str | None:
+    """A one-line explanation when a dependency of the suite is missing, else None
+    (``catalogue``: also what the contract tests need)."""
+    needed = [
         ("websockets", "websockets"),
         ("hypothesis", "hypothesis"),
         ("jsonschema", "jsonschema"),
-    ):
+    ]
+    if catalogue:
+        needed.append(("hypothesis_jsonschema", "hypothesis-jsonschema"))
+    for module, dist in needed:
         try:
             __import__(module)
         except ModuleNotFoundError:
@@ -69,6 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     p.add_argument("url", nargs="?", help="server URL, e.g. ws://127.0.0.1:8080/ws")
+    p.add_argument(
+        "--catalogue",
+        metavar="CAT",
+        help="contract-test the application server at URL against its catalogue "
+        "(spec/catalogue.md §9; cases C.*) instead of running the protocol suite",
+    )
     p.add_argument(
         "--spawn-reference",
         action="store_true",
@@ -124,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--junit", metavar="FILE", help="write JUnit XML here")
     p.add_argument("--html", metavar="FILE", help="write an HTML report here")
     p.add_argument("--list", action="store_true", help="list the selected cases and exit")
+    p.add_argument("--fail-fast", action="store_true", help="stop after the first FAILED MUST case")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     return p
 
@@ -156,9 +168,19 @@ def _config(args: argparse.Namespace, url: str) -> RunConfig:
     )
 
 
-async def run(args: argparse.Namespace, report: SuiteReport | None = None) -> SuiteReport:
+def _include(args: argparse.Namespace) -> list[str] | None:
+    """The case globs: the user's, else only the contract cases when a catalogue is given."""
+    return _globs(args.cases) or (["C.*"] if args.catalogue else None)
+
+
+async def run(
+    args: argparse.Namespace,
+    report: SuiteReport | None = None,
+    contract: ContractState | None = None,
+) -> SuiteReport:
     """Run according to parsed arguments (spawning the reference broker if asked); fills
-    ``report`` in place when given."""
+    ``report`` in place when given. With ``--catalogue`` the contract cases must have been
+    registered (:func:`main` does it)."""
     from .runner import new_report, run_suite
     from .spawn import REFERENCE_CMD, spawned_server
 
@@ -170,13 +192,18 @@ async def run(args: argparse.Namespace, report: SuiteReport | None = None) -> Su
         config = _config(args, url)
         target = report if report is not None else new_report(config)
         target.server = url
-        return await run_suite(
-            config,
-            include=_globs(args.cases) or None,
-            exclude=_globs(args.exclude) or None,
-            progress=progress,
-            report=target,
-        )
+        try:
+            return await run_suite(
+                config,
+                include=_include(args),
+                exclude=_globs(args.exclude) or None,
+                progress=progress,
+                report=target,
+                fail_fast=args.fail_fast,
+            )
+        finally:
+            if contract is not None:
+                await contract.stop()
 
     if args.spawn_reference:
         progress(f"starting reference broker: {' '.join(REFERENCE_CMD)}")
@@ -202,7 +229,7 @@ def _interrupt(_sig: int, _frame: Any) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    problem = missing_dependency()
+    problem = missing_dependency(catalogue=bool(args.catalogue))
     if problem is not None:
         print(problem, file=sys.stderr)
         return 2
@@ -211,13 +238,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .spawn import SpawnError
     from .vectors import register_vector_cases
 
+    contract = None
+    if args.catalogue:
+        from .catalogue import CatalogueError, load_catalogue
+        from .contract import register_contract_cases
+
+        try:
+            contract = register_contract_cases(load_catalogue(args.catalogue))
+        except CatalogueError as exc:
+            print(f"wsmq-conformance: {exc}", file=sys.stderr)
+            return 2
     if args.list:
         register_vector_cases(args.vectors)
         profile = "full" if args.thorough else args.profile
         for c in select_cases(
             REGISTRY.values(),
             profile=profile,
-            include=_globs(args.cases) or None,
+            include=_include(args),
             exclude=_globs(args.exclude) or None,
         ):
             fx = "F " if c.fixture else "  "
@@ -228,7 +265,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = new_report(_config(args, args.url or "(reference broker, not started)"))
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
-        asyncio.run(run(args, report))
+        asyncio.run(run(args, report, contract))
     except (ServerUnreachable, SpawnError, OSError) as exc:
         report.fatal = report.fatal or f"{type(exc).__name__}: {exc}"
         print(f"wsmq-conformance: {exc}", file=sys.stderr)

@@ -206,6 +206,9 @@ class Peer:
         self.client_id: str | None = None
         self.ack: dict[str, Any] | None = None
         self._waiters: dict[str, asyncio.Future[Msg]] = {}
+        self.on_message: Callable[[Peer, Msg], bool] | None = None
+        """Sees every request and event first; returning True consumes it (not in the inbox):
+        the contract tests answer server→client requests with it."""
         self._changed = asyncio.Event()
         self._reader = asyncio.create_task(self._read(), name=f"wsmq-peer-{name}")
 
@@ -259,6 +262,8 @@ class Peer:
                 if fut is not None and not fut.done():
                     del self._waiters[msg.corr]
                     fut.set_result(msg)
+                elif self.on_message is not None and self.on_message(self, msg):
+                    pass
                 else:
                     self.inbox.append(msg)
                 self._changed.set()

@@ -17,7 +17,16 @@ from websockets.exceptions import ConnectionClosed
 
 from . import cases as _cases  # noqa: F401 - importing registers the cases
 from .context import Context, RunConfig
-from .model import REGISTRY, CaseFailed, CaseResult, NonStrict, Unimplemented, Verdict, select_cases
+from .model import (
+    REGISTRY,
+    CaseFailed,
+    CaseResult,
+    Level,
+    NonStrict,
+    Unimplemented,
+    Verdict,
+    select_cases,
+)
 from .peer import FrameLog, Transcript
 from .probe import ServerUnreachable, probe_server
 from .report import SuiteReport
@@ -50,8 +59,11 @@ async def run_suite(
     exclude: list[str] | None = None,
     progress: Progress | None = None,
     report: SuiteReport | None = None,
+    fail_fast: bool = False,
 ) -> SuiteReport:
     """Run the suite; never raises for server misbehaviour (that is what verdicts are for).
+    ``fail_fast``: stop after the first FAILED MUST case (the mutation harness only needs to
+    know whether one fails; the report then holds the cases run so far).
 
     Raises ServerUnreachable when the probe cannot connect or register (``report``, when
     given, then holds the probe's frames and the reason)."""
@@ -139,5 +151,7 @@ async def run_suite(
                 if result.example:
                     line += f"\n      -> minimal failing example: {result.example}"
             progress(line)
+        if fail_fast and result.verdict is Verdict.FAILED and result.level is Level.MUST:
+            break
     report.duration = time.monotonic() - t0
     return report
