@@ -57,6 +57,8 @@ FAULTS = {
 
 
 MAX_SIZE = 1024 * 1024
+RATE, RATE_BURST = 200.0, 400.0  # messages per second per connection (spec §12.1)
+MAX_PENDING = 256  # client→server requests in flight per connection (spec §12.1)
 MAX_DEPTH = 64
 BUDGETED = {"BAD_MESSAGE", "BAD_TOPIC", "TOO_LARGE", "UNKNOWN_CORRELATION"}
 CONTROL_EVENTS = {"_client.register", "_client.cancel"}
@@ -226,6 +228,17 @@ class Client:
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     errors: list[float] = field(default_factory=list)
     closing: bool = False
+    tokens: float = RATE_BURST  # §12.1 message rate: a token bucket
+    refilled: float = field(default_factory=time.monotonic)
+
+    def over_rate(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(RATE_BURST, self.tokens + (now - self.refilled) * RATE)
+        self.refilled = now
+        if self.tokens < 1:
+            return True
+        self.tokens -= 1
+        return False
 
 
 class MiniServer:
@@ -374,9 +387,13 @@ class MiniServer:
         if "seed-dialect" in self.faults:
             await self.seed_frame(c, data)
             return
-        if len(data) > MAX_SIZE:
+        if len(data.encode() if isinstance(data, str) else data) > MAX_SIZE:  # bytes (§12.1)
             await self.error(c, "_invalid", "TOO_LARGE", "message too large")
             await c.ws.close(1009, "message too big")
+            return
+        if c.over_rate():
+            await self.error(c, "_invalid", "RATE_LIMITED", "message rate exceeded")
+            await self.count_error(c)
             return
         try:
             h, body = self.decode(data)
@@ -425,6 +442,9 @@ class MiniServer:
         elif t == "request":
             corr = h["correlationID"]
             ttl = min(h.get("ttl", 30000), 300000)
+            if len(c.tasks) >= MAX_PENDING and not topic.startswith("_client."):  # §9 item 3
+                await self.error(c, corr, "RATE_LIMITED", "too many requests in flight")
+                return
             task = asyncio.create_task(self.request(c, topic, body, corr, ttl))
             c.tasks[corr] = task
             task.add_done_callback(lambda _t, corr=corr: c.tasks.pop(corr, None))
@@ -524,6 +544,8 @@ class MiniServer:
     async def publish(self, topic: str, body: Any, sender: Client | None) -> None:
         if topic == "conformance.events" or topic.startswith("conformance.events."):
             self.counts[topic] += 1
+        if topic.startswith("_"):
+            return  # a reserved topic reaches no client (spec §5.2, §5.3)
         for o in list(self.conns):
             own = o is sender and "echo-to-sender" not in self.faults
             if own and not any(echo and matches(p, topic) for p, echo in o.subs.items()):
@@ -590,6 +612,8 @@ class MiniServer:
         if topic == "conformance.fail":
             return err(b.get("code") or "HANDLER_ERROR", "failed on purpose")
         if topic == "conformance.sleep":
+            if isinstance(b.get("notify"), str):
+                await self.publish(b["notify"], {"started": True}, sender=None)
             await asyncio.sleep(b.get("ms", 0) / 1000)
             return True, {"slept": b.get("ms", 0)}
         if topic == "conformance.publish":

@@ -1,18 +1,23 @@
-"""Conformance fixture handlers (design.md §7), installed by ``wsmq serve --conformance``.
+"""Conformance fixture handlers (spec §14), installed by ``wsmq serve --conformance``.
 
 They let the conformance suite drive every behaviour of a server from outside, including
-server-side publishes and server→client RPC.
+server-side publishes and server→client RPC, and observe what a client cannot see on its own:
+the ``source`` a handler is given, what happens when a handler raises without a code, the
+presence events of §6.5 and the fate of an expired resume token (§6.4 item 4).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
+import time
+from collections import Counter, defaultdict
 from typing import Any
 
 from .broker import Broker
+from .broker.registry import TOPIC_CLIENT_DEREGISTERED, TOPIC_CLIENT_REGISTERED
 from .errors import APP_CODE_RE, WsmqError
 from .protocol.envelope import Message
+from .protocol.tokens import issue_token
 
 __all__ = ["install_fixture"]
 
@@ -53,11 +58,52 @@ def install_fixture(broker: Broker) -> None:
         text = body.get("message")
         raise WsmqError(code, text if isinstance(text, str) else "failed on request")
 
+    @broker.subscribe("conformance.raise")
+    def raise_(msg: Message, _: str | None) -> Any:
+        if msg.type == "request":  # no code: the broker must answer HANDLER_ERROR (§8.3, §11.3)
+            raise RuntimeError("conformance.raise: an exception without a wire code")
+        return None
+
+    @broker.subscribe("conformance.source")
+    def source(msg: Message, _: str | None) -> Any:
+        return {"source": msg.source}  # what a handler is told about the sender (§3.2)
+
+    presence: defaultdict[str, list[dict[str, Any]]] = defaultdict(list)
+
+    def seen(msg: Message, _: str | None) -> None:
+        body = msg.body if isinstance(msg.body, dict) else {}
+        cid = body.get("brokerClientID")
+        if isinstance(cid, str):
+            events = presence[cid]
+            events.append({"topic": msg.topic, "body": body})
+            del events[:-20]
+
+    broker.subscribe(TOPIC_CLIENT_REGISTERED, seen)
+    broker.subscribe(TOPIC_CLIENT_DEREGISTERED, seen)
+
+    @broker.subscribe("conformance.presence")  # body: {clientID}
+    def presence_of(msg: Message, _: str | None) -> Any:
+        cid = _obj(msg).get("clientID")
+        if not isinstance(cid, str):
+            raise WsmqError("BAD_MESSAGE", "needs {clientID: str}")
+        return {"events": list(presence.get(cid, []))}
+
+    @broker.subscribe("conformance.expired-token")
+    def expired_token(msg: Message, client_id: str | None) -> Any:
+        if client_id is None:
+            raise WsmqError("BAD_MESSAGE", "conformance.expired-token needs a calling client")
+        secret = broker.options.resume_secret  # a genuine token, one that expired 1 min ago
+        token = issue_token(secret, client_id, time.time() - 120, 60)
+        return {"brokerClientID": client_id, "resumeToken": token}
+
     @broker.subscribe("conformance.sleep")
     async def sleep(msg: Message, _: str | None) -> Any:
         ms = _obj(msg).get("ms", 0)
         if not isinstance(ms, int | float) or ms < 0:
             raise WsmqError("BAD_MESSAGE", "ms must be a non-negative number")
+        notify = _obj(msg).get("notify")
+        if isinstance(notify, str):  # the case cancels once the handler runs (case 4.1.6)
+            await broker.publish(notify, {"started": True})
         await asyncio.sleep(ms / 1000)
         return {"slept": ms}
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from .. import sections as S
 from ..context import Context
 from ..model import CaseFailed, Unimplemented, case
@@ -167,3 +169,39 @@ async def invalid_utf8(ctx: Context) -> None:
         raise CaseFailed(f"could not send the frame: {exc!r}") from exc
     code = await a.wait_closed(5)
     check(code == 1007, f"closed with {code}, expected 1007")
+
+
+@case(
+    "6.4.4",
+    "a control topic sent as the wrong message type is FORBIDDEN and not processed",
+    section="§5.3 items 2-3",
+)
+async def control_wrong_type(ctx: Context) -> None:
+    a = await ctx.peer("A")
+    for topic, body in (
+        ("_client.register", {}),
+        ("_client.cancel", {"correlationID": "x"}),
+    ):
+        m = await a.request(topic, body)
+        check(m.error_code == "FORBIDDEN", f"a request on {topic} answered {m.short()}")
+    for topic, body in (
+        ("_client.subscribe", {"topic": ctx.unique()}),
+        ("_client.ping", {}),
+    ):
+        mid = await a.publish(topic, body)
+        m = await expect_error(a, {mid}, f"an event on {topic}")
+        check(m.error_code == "FORBIDDEN", f"an event on {topic} answered {m.short()}")
+    await expect_none(
+        a,
+        lambda m: m.topic == "_internal.client.registered" or m.type == "response",
+        "a control message of the wrong type was processed",
+    )
+
+
+@case("6.1.7", "a boolean ttl on a request gets BAD_MESSAGE", section="§3.2")
+async def boolean_ttl(ctx: Context) -> None:
+    a = await ctx.peer("A")
+    env = a.envelope("request", "_client.ping", {}, corr="c-bool-ttl")
+    env["header"]["ttl"] = True
+    frame = json.dumps(env)
+    await expect_code_for_frame(a, frame, candidates_for(frame), "BAD_MESSAGE", "ttl: true")

@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from ..model import CaseFailed
+from ..model import CaseFailed, Unimplemented
 from ..peer import Msg, Peer
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "expect_error",
     "expect_none",
     "expect_silence",
+    "fixture_call",
     "json_equal",
     "readable_type",
     "strict_json",
@@ -148,4 +149,14 @@ async def expect_code_for_frame(
     m = await expect_error(peer, candidates, what)
     check(m.error_code == code, f"{what}: want {code}, got {m.short()}")
     await peer.ping()
+    return m
+
+
+async def fixture_call(peer: Peer, topic: str, body: Any, **extra: Any) -> Any:
+    """Call a fixture topic added after the first six of spec §14 (``conformance.raise``,
+    ``.source``, ``.presence``, ``.expired-token``): a server whose fixture predates it answers
+    NO_HANDLER, which makes the case UNIMPLEMENTED, not FAILED."""
+    m = await peer.request(topic, body, **extra)
+    if m.type == "error" and m.error_code == "NO_HANDLER":
+        raise Unimplemented(f"the server's fixture has no {topic} (spec §14)")
     return m

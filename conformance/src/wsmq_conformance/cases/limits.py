@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from typing import Any
 
@@ -163,3 +164,71 @@ async def error_budget(ctx: Context) -> None:
     check(code == 4029, f"closed with {code}, expected 4029")
     limited = [m for m in a.inbox if m.error_code == "RATE_LIMITED"]
     check(bool(limited), "no RATE_LIMITED error before the 4029 close")
+
+
+@case(
+    "9.1.4",
+    "frame size is counted in UTF-8 bytes: fewer characters than the limit, more bytes, 1009",
+    section=f"{S.LIMITS}; {S.CLOSE_CODES}",
+)
+async def size_in_bytes(ctx: Context) -> None:
+    a = await ctx.connect("A")
+    limit = _limit(await a.register())
+    env = a.envelope("event", "cf.big", "\u20ac" * (limit // 3 + 64))  # 3 bytes each in UTF-8
+    frame = json.dumps(env, ensure_ascii=False)
+    assert len(frame) < limit < len(frame.encode())
+    await a.send_raw(frame)
+    code = await a.wait_closed(10)
+    check(code == 1009, f"a frame of {len(frame)} characters, {len(frame.encode())} bytes "
+          f"(limit {limit}) closed with {code}, expected 1009")  # fmt: skip
+
+
+async def _unpaced(ctx: Context, name: str) -> Peer:
+    p = await ctx.peer(name)
+    p.rate = 0  # these cases exceed the limits on purpose
+    return p
+
+
+@case(
+    "9.5.1",
+    "a connection sending faster than its message rate gets RATE_LIMITED",
+    section=S.LIMITS,
+)
+async def message_rate(ctx: Context) -> None:
+    a = await _unpaced(ctx, "A")
+    topic, body = a.barrier_request()
+    sent = 0
+    with contextlib.suppress(CaseFailed):  # closed: e.g. the error budget's 4029 (§12.1)
+        while sent < 5000:  # no server limits a connection above 5000/s
+            for _ in range(250):
+                await a.send(a.envelope("request", topic, body, corr=f"c-rate-{sent}"))
+                sent += 1
+            await asyncio.sleep(0)
+            if any(m.error_code == "RATE_LIMITED" for m in a.inbox):
+                return
+    with contextlib.suppress(CaseFailed):  # the errors that came before a close count too
+        await a.expect(lambda m: m.error_code == "RATE_LIMITED", "RATE_LIMITED", 3.0)
+        return
+    raise CaseFailed(
+        f"{sent} requests sent at full speed, no RATE_LIMITED (§12.1: a message-rate limit)"
+    )
+
+
+@case(
+    "9.5.2",
+    "requests beyond the pending-request limit get RATE_LIMITED",
+    section=S.LIMITS,
+    fixture=True,
+    timeout=45.0,
+)
+async def in_flight_cap(ctx: Context) -> None:
+    a = await ctx.peer("A")  # paced (150/s): the message-rate limit stays out of the way
+    for i in range(1000):
+        await a.send(a.envelope("request", "conformance.sleep", {"ms": 20000}, corr=f"c-cap-{i}",
+                                ttl=30000))  # fmt: skip
+        if i % 16 == 0 and any(m.error_code == "RATE_LIMITED" for m in a.inbox):
+            return
+    with contextlib.suppress(CaseFailed):
+        await a.expect(lambda m: m.error_code == "RATE_LIMITED", "RATE_LIMITED", 3.0)
+        return
+    raise CaseFailed("1000 requests pending on one connection, no RATE_LIMITED (§12.1)")

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from .. import sections as S
 from ..context import Context
-from ..model import case
+from ..model import Unimplemented, case
 from ..peer import Msg, Peer
 from ..strategies import json_values, matches, pattern_and_topic
 from .common import check, expect_error, expect_none, json_equal
@@ -33,6 +33,10 @@ async def _barrier(sub: Peer, pub: Peer, ctx: Context) -> None:
     await pub.publish(t, {"sentinel": True})
     await sub.expect(lambda m: m.topic == t, f"sentinel on {t}")
     await sub.unsubscribe(t)
+
+
+def _on(topic: str) -> Callable[[Msg], bool]:
+    return lambda m: m.topic == topic
 
 
 async def _expect_no_more(
@@ -432,3 +436,72 @@ async def interleavings(ctx: Context) -> None:
                 await p.unsubscribe(f"{pre}.{pattern}")
 
     await ctx.given(ops, example, examples=max(5, ctx.config.examples // 2))
+
+
+@case(
+    "3.1.7",
+    "re-subscribing with echo: false turns the echo of that pattern off again",
+    section="§7.1 items 2-3, §7.4 item 2",
+)
+async def echo_replaced(ctx: Context) -> None:
+    a, b = await ctx.peer("A"), await ctx.peer("B")
+    t = ctx.unique() + ".reecho"
+    await b.subscribe(t)
+    await a.subscribe(t, echo=True)
+    await a.publish(t, {"n": 1})
+    await a.expect(lambda m: m.topic == t, f"own event on {t} (echo: true)")
+    await b.expect(lambda m: m.topic == t, f"the event on {t} at B")
+    await a.subscribe(t, echo=False)
+    await a.publish(t, {"n": 2})
+    await b.expect(lambda m: m.topic == t, f"the second event on {t} at B")
+    await expect_none(
+        a,
+        lambda m: m.topic == t,
+        "own event delivered after re-subscribing with echo: false",
+    )
+
+
+@case(
+    "3.1.8",
+    "an echo subscription echoes only the topics it matches, once, next to non-echo ones",
+    section="§7.1 item 3, §7.4 items 1-2",
+)
+async def echo_mixed(ctx: Context) -> None:
+    a, b = await ctx.peer("A"), await ctx.peer("B")
+    pre = ctx.unique()
+    await b.subscribe(f"{pre}.>")
+    await a.subscribe(f"{pre}.*")  # no echo
+    await a.subscribe(f"{pre}.e", echo=True)
+    await a.publish(f"{pre}.e", {"n": 1})  # both of A's match, one with echo: one delivery
+    await a.publish(f"{pre}.n", {"n": 2})  # only the non-echo one matches: none
+    for t in (f"{pre}.e", f"{pre}.n"):
+        await b.expect(_on(t), f"the event on {t} at B")
+    await a.expect(lambda m: m.topic == f"{pre}.e", f"own event on {pre}.e (echo: true)")
+    await expect_none(
+        a,
+        lambda m: m.topic in (f"{pre}.e", f"{pre}.n"),
+        f"a second echo of {pre}.e, or an echo of {pre}.n that only a non-echo pattern matches",
+    )
+
+
+@case(
+    "3.4.3",
+    "'>' and '*.x' subscribers never receive a server publish on a reserved topic",
+    section=f"{S.WILDCARDS}; §5.3 item 4; {S.FIXTURE}",
+    fixture=True,
+)
+async def wildcard_reserved(ctx: Context) -> None:
+    a, b = await ctx.peer("A"), await ctx.peer("B")
+    await b.subscribe(">")
+    await b.subscribe("*.cfreserved")
+    m = await a.request("conformance.publish", {"topic": "_cf.cfreserved", "body": {"n": 1}})
+    if m.type != "response":
+        raise Unimplemented(f"the fixture does not publish a reserved topic: {m.short()}")
+    sentinel = ctx.unique() + ".after"  # the server's next publish, on a topic '>' matches
+    await a.call("conformance.publish", {"topic": sentinel, "body": {"sentinel": True}})
+    await b.expect(lambda m: m.topic == sentinel, f"the server's event on {sentinel}")
+    got = b.take(lambda m: isinstance(m.topic, str) and m.topic.startswith("_cf."))
+    check(
+        not got,
+        f"a wildcard subscriber received a reserved topic: {got[0].short() if got else ''}",
+    )

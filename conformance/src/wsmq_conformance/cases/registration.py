@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+import time
+from typing import Any
 
 from hypothesis import strategies as st
 
 from ..context import Context
 from ..model import Level, case
-from .common import check, expect_error, expect_none
+from .common import check, expect_error, expect_none, fixture_call
 
 __all__: list[str] = []
 
@@ -224,3 +227,88 @@ async def resume_wrong_id(ctx: Context) -> None:
     )
     await victim.ping()
     await a.ping()
+
+
+@case(
+    "1.2.6",
+    "expired, forged and other-ID tokens all give a fresh ID, resumed=false, alike acks",
+    section="§6.4 item 4",
+    fixture=True,
+)
+async def resume_expired(ctx: Context) -> None:
+    victim, other = await ctx.peer("V"), await ctx.peer("O")
+    vid, oid = victim.client_id, other.client_id
+    m = await fixture_call(victim, "conformance.expired-token", {})
+    expired = m.body.get("resumeToken") if isinstance(m.body, dict) else None
+    check(isinstance(expired, str), f"conformance.expired-token answered {m.short()}")
+    attempts = {
+        "expired": {"brokerClientID": vid, "resumeToken": expired},
+        "forged": {"brokerClientID": vid, "resumeToken": "forged.token"},
+        "other ID": {
+            "brokerClientID": oid,
+            "resumeToken": victim.ack_field("resumeToken"),
+        },
+    }
+    members = {}
+    for label, body in attempts.items():
+        p = await ctx.connect(label)
+        ack = await p.register(body)
+        check(
+            ack.get("resumed") is False and ack.get("brokerClientID") not in (vid, oid),
+            f"{label} token: ack {ack!r}, want a fresh ID and resumed: false",
+        )
+        members[label] = sorted(ack)
+        await expect_none(p, lambda m: m.type == "error", f"the {label} token produced an error")
+    check(
+        len({tuple(v) for v in members.values()}) == 1,
+        f"the acks differ in their members, revealing which check failed: {members}",
+    )
+    await victim.ping()  # none of them superseded the victim
+    await other.ping()
+
+
+@case(
+    "1.3.1",
+    "presence events: registered, deregistered superseded before registered resumed, closed",
+    section="§6.5 items 1-3",
+    fixture=True,
+)
+async def presence(ctx: Context) -> None:
+    a = await ctx.peer("A")
+    cid, token = a.client_id, a.ack_field("resumeToken")
+    b = await ctx.connect("B")
+    ack = await b.register({"brokerClientID": cid, "resumeToken": token})
+    check(ack.get("resumed") is True, f"a live resume was refused: {ack!r} (case 1.2.2)")
+    await a.wait_closed(10)
+    await b.close()
+    c = await ctx.peer("C")
+    want = [
+        ("_internal.client.registered", None),
+        ("_internal.client.deregistered", "superseded"),
+        ("_internal.client.registered", True),
+        ("_internal.client.deregistered", "closed"),
+    ]
+    got: list[tuple[Any, Any]] = []
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:  # presence events reach handlers asynchronously
+        m = await fixture_call(c, "conformance.presence", {"clientID": cid})
+        events: Any = m.body.get("events") if isinstance(m.body, dict) else None
+        check(isinstance(events, list), f"conformance.presence answered {m.short()}")
+        got = [
+            (e.get("topic"), e["body"].get("reason") if "deregistered" in str(e.get("topic"))
+             else e["body"].get("resumed"))
+            for e in events if isinstance(e, dict) and isinstance(e.get("body"), dict)
+        ]  # fmt: skip
+        if len(got) >= len(want):
+            break
+        await asyncio.sleep(0.1)
+    # resumed: false is as good as absent; a close may carry a reason the broker documents
+    # (§6.5 item 2: the reference says "closed by client: 1000"), just not superseded/shutdown
+    norm = [(t, None if v is False else v) for t, v in got]
+    if (
+        len(norm) == 4
+        and isinstance(norm[3][1], str)
+        and norm[3][1] not in ("superseded", "shutdown")
+    ):
+        norm[3] = (norm[3][0], "closed")
+    check(norm == want, f"presence events for {cid}: {got}, want {want}")

@@ -14,7 +14,7 @@ from .. import sections as S
 from ..context import Context
 from ..model import CaseFailed, case
 from ..peer import Msg, Peer, new_id
-from .common import check, expect_none
+from .common import check, expect_none, fixture_call
 
 __all__: list[str] = []
 
@@ -98,10 +98,17 @@ async def sleep_ok(ctx: Context) -> None:
 async def cancel(ctx: Context) -> None:
     a = await ctx.peer("A")
     corr = "c-cancel-4.1.6"
-    await a.send(a.envelope("request", "conformance.sleep", {"ms": 300}, corr=corr, ttl=5000))
+    started = ctx.unique() + ".started"  # conformance.sleep's notify: the handler is running
+    if ctx.caps.subscribe:
+        await a.subscribe(started)
+    body = {"ms": 800, "notify": started}
+    await a.send(a.envelope("request", "conformance.sleep", body, corr=corr, ttl=5000))
+    # a fixture without notify: 0.3 s into the 0.8 s sleep the handler has most likely begun
+    with contextlib.suppress(CaseFailed):
+        await a.expect(lambda m: m.topic == started, "the handler's start", 0.3)
     await a.publish("_client.cancel", {"correlationID": corr})
     # Negative check: nothing may arrive for `corr`, not even after the sleep would have ended.
-    await asyncio.sleep(0.7)
+    await asyncio.sleep(1.0)
     await expect_none(a, lambda m: m.corr == corr, "an answer arrived after _client.cancel")
 
 
@@ -235,3 +242,46 @@ async def ttl_race(ctx: Context) -> None:
         lambda t: st.tuples(st.integers(max(0, t - 15), t + 15), st.just(t))
     )
     await ctx.given(pairs, example)
+
+
+@case(
+    "4.1.9",
+    "a request's client-supplied source is overwritten before the handler sees it",
+    section="§3.2; §4.2",
+    fixture=True,
+)
+async def request_source(ctx: Context) -> None:
+    a = await ctx.peer("A")
+    for forged in ("someone-else", None):
+        extra = {"source": forged} if forged else {}
+        m = await fixture_call(a, "conformance.source", {}, **extra)
+        check(
+            m.type == "response" and m.body == {"source": a.client_id},
+            f"the handler saw source {m.body!r} (sent {forged!r}), want {a.client_id!r}",
+        )
+
+
+@case(
+    "4.1.10",
+    "a handler raising an exception without a code answers HANDLER_ERROR",
+    section="§8.3 item 2; §11.3",
+    fixture=True,
+)
+async def handler_raises(ctx: Context) -> None:
+    a = await ctx.peer("A")
+    m = await fixture_call(a, "conformance.raise", {})
+    check(m.type == "error" and m.error_code == "HANDLER_ERROR", f"answered {m.short()}")
+    await a.ping()
+
+
+@case(
+    "4.1.11",
+    "ttl runs from receipt: a request with a stale timestamp is not timed out early",
+    section="§8.2 items 2, 5",
+    fixture=True,
+)
+async def ttl_from_receipt(ctx: Context) -> None:
+    a = await ctx.peer("A")
+    stale = int(time.time() * 1000) - 3_600_000  # one hour ago: clocks differ (§8.2 item 5)
+    m = await a.request("conformance.sleep", {"ms": 200}, ttl=3000, timestamp=stale)
+    check(m.type == "response" and m.body == {"slept": 200}, f"answered {m.short()}")
