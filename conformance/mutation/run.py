@@ -15,7 +15,8 @@ The report (``test-artifacts/mutation.json`` and ``.md``): score = caught / scor
 (out-of-reach ones are listed with their reason, not scored), each survivor with its spec
 section, the cases that caught each mutant, and false alarms among the controls.
 
-Usage: ``python conformance/mutation/run.py [--only ID,…] [--jobs N] [--resume] [--out DIR]``
+Usage: ``python conformance/mutation/run.py [--only ID,…] [--jobs N] [--resume [--report-only]]
+[--out DIR]``
 (``make mutation``).
 """
 
@@ -204,7 +205,13 @@ async def amain(args: argparse.Namespace) -> int:
     elif journal.exists():
         journal.unlink()
     known = {m.id: m for m in MUTANTS}
-    kept = {k: v for k, v in kept.items() if k in known and v["search"] == known[k].search}
+    kept = {  # a result stays valid while the mutant's edit is the same; its notes may change
+        k: v | {f: getattr(known[k], f) for f in ("what", "section", "reach", "control")}
+        for k, v in kept.items()
+        if k in known and v["search"] == known[k].search
+    }
+    if args.report_only:
+        chosen = [m for m in chosen if m.id in kept]
     gate = asyncio.Semaphore(args.jobs)
     t0 = time.monotonic()
     done = 0
@@ -240,6 +247,9 @@ def main() -> int:
     p.add_argument("--only", help="comma-separated mutant IDs")
     p.add_argument("--jobs", type=int, default=1)
     p.add_argument("--resume", action="store_true", help="keep the results in records.jsonl")
+    p.add_argument(
+        "--report-only", action="store_true", help="with --resume: only rebuild the report"
+    )
     p.add_argument("--out", default=str(ROOT / "test-artifacts"))
     return asyncio.run(amain(p.parse_args()))
 

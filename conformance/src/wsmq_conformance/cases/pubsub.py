@@ -351,8 +351,15 @@ async def case_sensitive(ctx: Context) -> None:
     await a.publish(f"{pre}.room", {"n": 1})
     await a.publish(f"{pre}.{decomposed}", {"n": 2})
     await a.publish(f"{pre}.{composed}", {"n": 3})
-    m = await b.expect(lambda m: m.topic.startswith(pre), "the event on the composed topic")
-    check(m.body == {"n": 3}, f"a topic differing in case or normalization matched: {m.short()}")
+    await a.publish(f"{pre}.Room", {"n": 4})  # the exact spelling, capital and all, matches
+    got = [await b.expect(lambda m: m.topic.startswith(pre), "an event on a subscribed topic")
+           for _ in range(2)]  # fmt: skip
+    bodies = sorted(str(m.body) for m in got)
+    check(
+        bodies == [str({"n": 3}), str({"n": 4})],
+        f"want the events on the exact spellings ({pre}.{composed}, {pre}.Room), got "
+        f"{[m.short() for m in got]}",
+    )
     await _expect_no_more(b, a, ctx, lambda m: m.topic.startswith(pre), "unexpected delivery")
 
 
