@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import Counter, defaultdict
+from collections import Counter, OrderedDict
 from typing import Any
 
 from .broker import Broker
@@ -20,6 +20,9 @@ from .protocol.envelope import Message
 from .protocol.tokens import issue_token
 
 __all__ = ["install_fixture"]
+
+PRESENCE_CLIENTS = 64
+PRESENCE_EVENTS = 8
 
 
 def _obj(msg: Message) -> dict[str, Any]:
@@ -68,15 +71,20 @@ def install_fixture(broker: Broker) -> None:
     def source(msg: Message, _: str | None) -> Any:
         return {"source": msg.source}  # what a handler is told about the sender (§3.2)
 
-    presence: defaultdict[str, list[dict[str, Any]]] = defaultdict(list)
+    # bounded (the latest PRESENCE_CLIENTS IDs, PRESENCE_EVENTS each): a long-running fixture
+    # server must not grow with every client it ever saw (tests/test_soak.py counts it)
+    presence: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
 
     def seen(msg: Message, _: str | None) -> None:
         body = msg.body if isinstance(msg.body, dict) else {}
         cid = body.get("brokerClientID")
         if isinstance(cid, str):
-            events = presence[cid]
+            events = presence.setdefault(cid, [])
+            presence.move_to_end(cid)
             events.append({"topic": msg.topic, "body": body})
-            del events[:-20]
+            del events[:-PRESENCE_EVENTS]
+            while len(presence) > PRESENCE_CLIENTS:
+                presence.popitem(last=False)
 
     broker.subscribe(TOPIC_CLIENT_REGISTERED, seen)
     broker.subscribe(TOPIC_CLIENT_DEREGISTERED, seen)
