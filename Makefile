@@ -6,8 +6,8 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 NODE_STAMP := typescript/node_modules/.installed-stamp
 
-.PHONY: install node demo test test-python test-ts test-examples lint fmt types codegen codegen-check \
-        bundle bundle-check conformance mutation bench bench-quick soak docs clean
+.PHONY: install node demo test test-python test-coverage test-ts test-examples lint fmt types codegen \
+        codegen-check bundle bundle-check conformance mutation bench bench-quick soak docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,9 +34,22 @@ demo: $(VENV)/bin/wsmq
 	$(VENV)/bin/wsmq serve --demo
 
 test: install node codegen-check bundle-check
-	$(PY) -m pytest -q
+	$(MAKE) test-coverage
 	cd typescript && npm test
 	$(MAKE) test-examples
+
+# The Python suite under coverage.py: branch coverage of python/src/websocketmq, the brokers and
+# CLIs the tests spawn included ([tool.coverage.run] patch = ["subprocess"] in pyproject.toml).
+# Fails when the suite fails or the total is under [tool.coverage.report] fail_under; prints the
+# figure, the per-file table goes to test-artifacts/python-coverage.txt.
+test-coverage: install
+	rm -f .coverage .coverage.*
+	mkdir -p test-artifacts
+	$(PY) -m coverage run -m pytest -q
+	$(PY) -m coverage combine -q
+	$(PY) -m coverage report > test-artifacts/python-coverage.txt || \
+		{ tail -3 test-artifacts/python-coverage.txt; exit 1; }
+	@echo "Python branch coverage of python/src/websocketmq: $$($(PY) -m coverage report --format=total)%"
 
 # The examples end to end (examples/*/*.test.mjs: real servers, headless Chromium).
 test-examples: install node
@@ -109,4 +122,5 @@ docs: install node
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
 
 clean:
-	rm -rf $(VENV) typescript/node_modules typescript/dist test-artifacts site .pytest_cache .mypy_cache
+	rm -rf $(VENV) typescript/node_modules typescript/dist test-artifacts site .pytest_cache .mypy_cache \
+		.coverage .coverage.*
