@@ -462,7 +462,12 @@ async def test_too_many_requests_in_flight_rate_limited() -> None:
 async def test_slow_consumer_closed_4008_without_slowing_others(fast_write: bool | None) -> None:
     # both write paths of server.py: the direct one (probed websockets internals, the default)
     # and the public-API fallback; the broker supplies the RATE_LIMITED frame to either
-    async with running(fast_write=fast_write, send_queue_size=16) as (broker, server):
+    # close_timeout: the slow peer reads only once the publishing is over, and must still find
+    # the final frame and the close code then (a loaded machine can take seconds to get there)
+    async with running(fast_write=fast_write, send_queue_size=16, close_timeout=TIMEOUT * 3) as (
+        broker,
+        server,
+    ):
         # A client that stops reading: a tiny receive buffer (no autotuning) and no reads.
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)

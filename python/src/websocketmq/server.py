@@ -366,11 +366,14 @@ class _Transport:
             ws.send_data()
 
     async def _close_hard(self, code: int, reason: str, final: bytes | None) -> None:
-        """Close handshake with a short deadline, then abort the TCP connection: a consumer
-        that cannot keep up will not read our close frame either. ``final`` (when the direct
-        path could not write it) goes first, within the same deadline."""
+        """Close handshake within ``BrokerOptions.close_timeout``, then abort the TCP
+        connection: a consumer that cannot keep up may not read our close frame either, but
+        one that is merely behind still gets the final frame and the close code (spec §12.1).
+        The queue is already discarded, so the wait pins only what the socket buffers hold.
+        ``final`` (when the direct path could not write it) goes first, within the same
+        deadline."""
         try:
-            async with asyncio.timeout(1.0):
+            async with asyncio.timeout(self._ws.close_timeout):
                 if final is not None:
                     with contextlib.suppress(ConnectionClosed):
                         await self._ws.send(final, text=True)
