@@ -80,6 +80,7 @@ TARGETS = [
     # Cross-node (issue 7e): RPC through NATS between two nodes vs the single node.
     Target("c2s_64", "wsmq", 0.5, systems=("wsmq-2node",)),
     Target("s2c_64", "wsmq", 0.5, systems=("wsmq-2node",)),
+    Target("fanout_100", "wsmq", 0.9, systems=("wsmq-2node",)),
     # Metrics cost (issue 17): metrics on within 5 % of off, measured side by side in one run.
     Target("c2s_64", "wsmq", 0.95, systems=("wsmq-metrics",)),
     Target("s2c_64", "wsmq", 0.95, systems=("wsmq-metrics",)),

@@ -173,6 +173,14 @@ SYSTEMS: dict[str, System] = {
             memory=False,
         ),
         System(
+            "wsmq-uvloop",
+            "WebSocketMQ (ours, no deflate, uvloop)",
+            "wsmq",
+            lambda: start_wsmq("--loop", "uvloop"),
+            ours=True,
+            memory=False,
+        ),
+        System(
             "wsmq-2node",
             "WebSocketMQ (ours, 2 nodes over NATS)",
             "wsmq",
@@ -257,6 +265,8 @@ def available_systems() -> list[str]:
         if name == "wsmq-2node" and not _have("websocketmq.backends.nats"):
             continue
         if name == "wsmq-exp" and not os.environ.get("BENCH_WSMQ_EXPERIMENT"):
+            continue
+        if name == "wsmq-uvloop" and not _have("uvloop"):
             continue
         if name == "wsmq-metrics" and not _have("prometheus_client"):
             continue

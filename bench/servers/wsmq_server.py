@@ -11,7 +11,8 @@ Fan-out needs no handler: the publisher client publishes on ``bench.fanout`` and
 subscriber client subscribed to it. ``--deflate`` serves with permessage-deflate; the default
 here is without it, so each variant is compared with the raw ``websockets`` peer configured the
 same way. ``--metrics`` turns the broker's Prometheus metrics on (the "metrics on" row beside
-the default "off", docs/benchmarks.md "Metrics cost"). ``--nats URL`` makes it a cluster node
+the default "off", docs/benchmarks.md "Metrics cost"); ``--loop uvloop`` runs it on uvloop
+(the ``wsmq-uvloop`` row). ``--nats URL`` makes it a cluster node
 (the NATS backend), ``--no-handlers`` a node whose requests are all served elsewhere. Prints
 ``wsmq: listening on ws://…`` when ready (design §8) and exits on stdin EOF.
 """
@@ -24,6 +25,8 @@ import runpy
 from typing import Any
 
 from websocketmq import Broker, BrokerOptions
+from websocketmq.loops import LOOPS
+from websocketmq.loops import run as run_on_loop
 from websocketmq.server import serve
 
 from bench import wire
@@ -109,7 +112,9 @@ def main() -> None:
     p.add_argument("--nats", help="NATS URL: run as a cluster node with the NATS backend")
     p.add_argument("--no-handlers", action="store_true", help="register no bench handlers")
     p.add_argument("--preload", help="a Python file run first (a hot-path experiment)")
-    asyncio.run(amain(p.parse_args()))
+    p.add_argument("--loop", choices=LOOPS, default="asyncio", help="event loop (uvloop extra)")
+    args = p.parse_args()
+    run_on_loop(amain(args), args.loop)
 
 
 if __name__ == "__main__":

@@ -42,6 +42,8 @@ from . import __version__
 from .broker import Broker, BrokerOptions
 from .config import ConfigError, add_arguments, from_sources, load_object
 from .logs import configure as configure_logs
+from .loops import LOOPS, LoopUnavailable
+from .loops import run as run_on_loop
 from .server import Server, serve
 
 __all__ = ["main", "run_serve"]
@@ -137,6 +139,13 @@ def _parser() -> argparse.ArgumentParser:
         default=_env("LOG_FORMAT", "text"),
         help="text lines (default) or json, one object per event (docs/operations.md) "
         "[WSMQ_LOG_FORMAT]",
+    )
+    s.add_argument(
+        "--loop",
+        choices=LOOPS,
+        default=_env("LOOP", "asyncio"),
+        help="event loop: asyncio (default) or uvloop (the uvloop extra; docs/operations.md) "
+        "[WSMQ_LOOP]",
     )
     add_arguments(s)
     for name, help_text in (
@@ -348,6 +357,7 @@ async def run_serve(args: argparse.Namespace) -> int:
             demo_task.cancel()
         await broker.close()
         raise
+    log.info("event loop: %s", type(loop).__module__)
     sys.stdout.write(f"wsmq: listening on {server.url}\n")
     sys.stdout.flush()
     log.info("%s", _describe(broker, args.app, args))
@@ -395,7 +405,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         configure_logs(args.log_level, args.log_format, sys.stderr)
         if logging.getLogger().level > logging.DEBUG:
             logging.getLogger("websockets").setLevel(logging.WARNING)  # one line per wsmq event
-        return asyncio.run(run_serve(args))
-    except (UsageError, ConfigError) as exc:
+        return run_on_loop(run_serve(args), args.loop)
+    except (UsageError, ConfigError, LoopUnavailable) as exc:
         sys.stderr.write(f"wsmq: {exc}\n")
         return 2
