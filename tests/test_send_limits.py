@@ -20,8 +20,9 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from mounts import Mounted, mounted
 from rawpeer import TIMEOUT, RawPeer, envelope, error_code
-from test_security import bystander_ok, departure, running
+from test_security import bystander_ok, running
 from websocketmq import server as server_module
 from websocketmq.server import Server
 from websockets.asyncio.client import connect
@@ -33,7 +34,7 @@ __all__: list[str] = []
 MiB = 1 << 20
 
 
-async def _never_reading(server: Server) -> RawPeer:
+async def _never_reading(server: Server | Mounted) -> RawPeer:
     """A registered client that stops reading: a tiny receive buffer (no autotuning), no
     reads, websockets' own receive queue at one message."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -72,64 +73,104 @@ async def _publish_paced_by(
 
 
 async def _cut_off(broker: Any, peer: RawPeer) -> None:
-    """The never-reading peer was closed 4008 after the RATE_LIMITED frame that says why."""
+    """The never-reading peer was closed 4008 after the RATE_LIMITED frame that says why, and
+    the broker has forgotten it (any transport)."""
     assert await peer.closed(TIMEOUT * 3) == 4008
     last = peer.inbox[-1]
     assert error_code(last) == "RATE_LIMITED", last
     assert last["body"]["error"]["details"] == {"reason": "slow-consumer"}
-    await departure(broker, peer.client_id)
+    async with asyncio.timeout(TIMEOUT):
+        while broker.get_client(peer.client_id) is not None:  # noqa: ASYNC110 - no event
+            await asyncio.sleep(0.01)
 
 
 # --- defect 2: send queues bounded in bytes, and server-wide ---------------------------------
 
 
-async def test_slow_consumers_of_large_events_are_closed_at_the_byte_bound() -> None:
+# The same policy object (the broker's SendBudget) on every transport: a transport that bounded
+# frames only would fail these where the standalone server passes.
+QUEUED = ["asgi", "aiohttp"]
+
+
+async def _still_served(url: str) -> None:
+    peer = await RawPeer.connect(url)
+    try:
+        await peer.send(envelope("request", "_client.ping", None, corr="alive"))
+        assert error_code(await peer.answer_to("alive")) is None
+    finally:
+        await peer.aclose()
+
+
+@pytest.mark.parametrize("transport", ["standalone", *QUEUED])
+async def test_slow_consumers_of_large_events_are_closed_at_the_byte_bound(
+    transport: str,
+) -> None:
     """Issue 15 defect 2: with ~1 MB events, subscribers that never read were kept until 1024
-    frames (~1 GiB) had queued. With the documented defaults (4 MiB per connection) three such
-    subscribers are closed 4008 within a few events while the fast one gets every event in
-    order, and the queued bytes (counted server-wide) stay within 3 x 4 MiB + a frame each."""
-    async with running() as (broker, server):
-        slow = [await _never_reading(server) for _ in range(3)]
-        fast = await RawPeer.connect(server.url)
+    frames (~1 GiB) had queued (on ASGI and aiohttp too: QueuedTransport bounded frames only).
+    With the documented defaults (4 MiB per connection) three such subscribers are closed 4008
+    after RATE_LIMITED within a few events while the fast one gets every event in order, and
+    the queued bytes (counted broker-wide) stay within 3 x (4 MiB + a frame), then back to 0."""
+    async with mounted(transport) as m:
+        slow = [await _never_reading(m) for _ in range(3)]
+        fast = await RawPeer.connect(m.url)
         try:
             for peer in (*slow, fast):
                 await peer.subscribe("big.x")
             pad = os.urandom(256 * 1024).hex()  # 512 kB per event
-            got = await _publish_paced_by(broker, fast, "big.x", 40, pad)  # 20 MB in all
+            got = await _publish_paced_by(m.broker, fast, "big.x", 40, pad)  # 20 MB in all
             assert got == list(range(40))
             for peer in slow:
-                await _cut_off(broker, peer)
-            frame = len(pad) + 200
-            assert server.send_budget.peak <= 3 * (4 * MiB + frame)
-            assert server.queued_bytes == 0  # every closed queue gave its bytes back
+                await _cut_off(m.broker, peer)
+            budget = m.broker.send_budget
+            assert 0 < budget.peak <= 3 * (4 * MiB + len(pad) + 200)
+            assert budget.total == 0  # every closed queue gave its bytes back
         finally:
             for peer in (*slow, fast):
                 await peer.aclose()
-        await bystander_ok(server.url)
+        await _still_served(m.url)
 
 
-async def test_the_global_cap_on_queued_bytes_closes_slow_consumers() -> None:
-    """``max_queued_bytes`` bounds the sum of every connection's queue: with no per-connection
-    byte bound, two never-reading subscribers are closed 4008 once together they would pass
-    2 MiB; the fast subscriber is not affected."""
+@pytest.mark.parametrize("transport", ["standalone", *QUEUED])
+async def test_the_global_cap_closes_the_connection_holding_the_most_bytes(
+    transport: str,
+) -> None:
+    """``max_queued_bytes`` (no per-connection byte bound here): slow subscriber A holds a
+    backlog of over half the 2 MiB cap; then B, also never reading, starts to queue. When the
+    total would pass the cap, A (the biggest holder) is closed 4008, not B, whose frame came
+    last; once B alone passes the cap it goes too. The fast subscriber gets everything."""
     cap = 2 * MiB
-    async with running(send_queue_bytes=0, max_queued_bytes=cap) as (broker, server):
-        slow = [await _never_reading(server) for _ in range(2)]
-        fast = await RawPeer.connect(server.url)
+    async with mounted(transport, send_queue_bytes=0, max_queued_bytes=cap) as m:
+        broker = m.broker
+        a, b = await _never_reading(m), await _never_reading(m)
+        fast = await RawPeer.connect(m.url)
         try:
-            for peer in (*slow, fast):
-                await peer.subscribe("big.y")
-            pad = os.urandom(64 * 1024).hex()  # 128 kB per event
-            got = await _publish_paced_by(broker, fast, "big.y", 60, pad)  # 7.7 MB each
-            assert got == list(range(60))
-            for peer in slow:
-                await _cut_off(broker, peer)
-            assert server.send_budget.peak <= cap + 1024  # + the final RATE_LIMITED frame
-            assert server.queued_bytes == 0
+            await a.subscribe("big.a")
+            await b.subscribe("big.b")
+            await fast.subscribe("big.*")
+            conn_a, conn_b = broker.get_client(a.client_id), broker.get_client(b.client_id)
+            assert conn_a is not None and conn_b is not None
+            pad = os.urandom(32 * 1024).hex()  # 64 kB per event
+            got = 0
+            while conn_a.transport.queued_bytes <= cap * 0.6:  # type: ignore[attr-defined]
+                got += len(await _publish_paced_by(broker, fast, "big.a", 1, pad))
+                assert got < 200, "A's queue never filled"
+            held_a = conn_a.transport.queued_bytes  # type: ignore[attr-defined]
+            while conn_a.transport.closing is None:  # type: ignore[attr-defined]
+                got += len(await _publish_paced_by(broker, fast, "big.b", 1, pad))
+                assert got < 400, "the cap never closed anyone"
+            assert conn_b.transport.closing is None  # type: ignore[attr-defined]
+            assert 0 < conn_b.transport.queued_bytes < held_a  # type: ignore[attr-defined]
+            await _cut_off(broker, a)
+            while conn_b.transport.closing is None:  # type: ignore[attr-defined]
+                got += len(await _publish_paced_by(broker, fast, "big.b", 1, pad))
+                assert got < 600, "B alone passed the cap and was kept"
+            await _cut_off(broker, b)
+            assert broker.send_budget.peak <= cap + 1024  # + the final RATE_LIMITED frame
+            assert broker.send_budget.total == 0
         finally:
-            for peer in (*slow, fast):
+            for peer in (a, b, fast):
                 await peer.aclose()
-        await bystander_ok(server.url)
+        await _still_served(m.url)
 
 
 async def test_a_single_frame_larger_than_the_byte_bound_reaches_a_reader() -> None:

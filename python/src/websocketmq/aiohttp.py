@@ -106,7 +106,7 @@ class WsmqAiohttp:
             await ws.close(code=code, message=reason.encode())
 
         transport = QueuedTransport(
-            ws.send_str, send_close, opts.send_queue_size, opts.close_timeout
+            ws.send_str, send_close, self.broker.send_budget, opts.close_timeout
         )
 
         async def frames() -> AsyncIterator[str | bytes]:

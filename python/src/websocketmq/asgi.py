@@ -200,7 +200,9 @@ class WsmqASGI:
         async def send_close(code: int, reason: str) -> None:
             await send({"type": "websocket.close", "code": code, "reason": reason})
 
-        transport = QueuedTransport(send_text, send_close, opts.send_queue_size, opts.close_timeout)
+        transport = QueuedTransport(
+            send_text, send_close, self.broker.send_budget, opts.close_timeout
+        )
         peer: list[int] = []
 
         async def frames() -> AsyncIterator[str | bytes]:

@@ -32,6 +32,7 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 from urllib.parse import urlsplit
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "Limits",
     "RedactingFilter",
     "SendBudget",
+    "SlowConsumer",
     "TokenBucket",
     "json_depth",
     "json_depth_exceeds",
@@ -191,30 +193,63 @@ class ConnectionCounter:
         return len(self._counts)
 
 
-class SendBudget:
-    """The bytes queued for slow sockets across all of one server's connections, against a cap
-    (``BrokerOptions.max_queued_bytes``, docs/security.md §4).
+class SlowConsumer(Protocol):
+    """What :meth:`SendBudget.admit` needs of a transport it may evict to make room."""
 
-    Each connection's queue is bounded on its own (frames and bytes); this bounds their sum, so
-    many slow consumers at once cannot pin more memory than the operator planned for. A
-    transport calls :meth:`take` with a frame's size before queuing it and :meth:`give` once
-    the frame is written or dropped. When the cap would be passed, the slowest consumer is the
-    one holding the most bytes (:meth:`largest`): it is closed 4008, not whichever connection
-    happened to queue the next frame (a fast subscriber briefly backed up keeps its place).
+    def overflow(self) -> None:
+        """Close this connection as a slow consumer (4008) and give its queued bytes back."""
+        ...
+
+
+class SendBudget:
+    """The send-queue policy every transport applies (docs/security.md §4): each connection's
+    queue bounded in frames and bytes (``BrokerOptions.send_queue_size``, ``send_queue_bytes``)
+    and the bytes queued for slow sockets across all of one broker's connections against a cap
+    (``max_queued_bytes``). The broker owns one (``Broker.send_budget``) and every transport
+    (``server.py``, ``transport.py`` for ASGI and aiohttp) asks it through :meth:`admit`, so no
+    transport can bound frames only.
+
+    A transport calls :meth:`admit` before queuing a frame and :meth:`give` once the frame is
+    written or dropped. When the cap would be passed, the slowest consumer is the one holding
+    the most bytes (:meth:`largest`): it is closed 4008, not whichever connection happened to
+    queue the next frame (a fast subscriber briefly backed up keeps its place).
     ``peak`` is the highest total seen (for tests and the soak).
     """
 
-    __slots__ = ("_held", "cap", "peak", "total")
+    __slots__ = ("_held", "byte_limit", "cap", "frame_limit", "peak", "total")
 
-    def __init__(self, cap: int) -> None:
+    def __init__(self, cap: int, *, frame_limit: int = 0, byte_limit: int = 0) -> None:
         self.cap = cap
         """Most bytes queued at once (0: no global cap)."""
+        self.frame_limit = frame_limit
+        """Most frames in one connection's queue (0: no bound)."""
+        self.byte_limit = byte_limit
+        """Most bytes in one connection's queue (0: no bound)."""
         self.total = 0
         self.peak = 0
-        self._held: dict[object, int] = {}
+        self._held: dict[SlowConsumer, int] = {}
         """Bytes queued per owner (a transport), only while it holds some."""
 
-    def take(self, owner: object, size: int, *, force: bool = False) -> bool:
+    def admit(self, owner: SlowConsumer, frames: int, queued: int, size: int) -> bool:
+        """Whether ``owner``, holding ``frames`` frames of ``queued`` bytes, may queue one more
+        of ``size`` bytes; if so they are counted (:meth:`take`). False means: close ``owner``
+        4008. An empty queue takes any one frame (the socket merely backed up). Past the
+        server-wide cap, the biggest holders are evicted until it fits, or ``owner`` is one."""
+        if frames and (
+            (self.frame_limit and frames >= self.frame_limit)
+            or (self.byte_limit and queued + size > self.byte_limit)
+        ):
+            return False
+        while not self.take(owner, size):
+            victim = self.largest()
+            if victim is None or victim is owner:
+                return False
+            victim.overflow()
+            if self._held.get(victim):  # it kept its bytes: never loop on it
+                return False
+        return True
+
+    def take(self, owner: SlowConsumer, size: int, *, force: bool = False) -> bool:
         """Count ``size`` more bytes for ``owner``; False (nothing counted) past the cap,
         unless ``force`` (a connection's last frame before its close)."""
         total = self.total + size
@@ -227,7 +262,7 @@ class SendBudget:
         held[owner] = held.get(owner, 0) + size
         return True
 
-    def give(self, owner: object, size: int) -> None:
+    def give(self, owner: SlowConsumer, size: int) -> None:
         """``size`` of ``owner``'s bytes are no longer queued (written, or dropped)."""
         if size <= 0:
             return
@@ -239,7 +274,7 @@ class SendBudget:
         else:
             held.pop(owner, None)
 
-    def largest(self) -> object | None:
+    def largest(self) -> SlowConsumer | None:
         """The owner holding the most bytes (the slowest consumer), None when nobody holds."""
         held = self._held
         return max(held, key=held.__getitem__) if held else None

@@ -185,9 +185,10 @@ class _Flusher:
 class _Transport:
     """Bounded send queue + writer task for one connection (implements broker.Transport).
 
-    The queue is bounded in frames (``limit``) and bytes (``byte_limit``), and its bytes count
-    against the server's :class:`~websocketmq.limits.SendBudget`; ``send`` returns False when
-    either would be passed, and the broker closes the connection 4008 (slow consumer)."""
+    The queue is bounded by the broker's :class:`~websocketmq.limits.SendBudget` (frames and
+    bytes per connection, bytes across all connections), the policy every transport shares;
+    ``send`` returns False when it refuses a frame, and the broker closes the connection 4008
+    (slow consumer)."""
 
     __slots__ = (
         "_batch",
@@ -201,8 +202,6 @@ class _Transport:
         "_queue",
         "_wake",
         "_ws",
-        "byte_limit",
-        "limit",
         "on_overflow",
         "writer",
     )
@@ -210,10 +209,8 @@ class _Transport:
     def __init__(
         self,
         ws: ServerConnection,
-        limit: int,
+        budget: SendBudget,
         *,
-        byte_limit: int = 0,
-        budget: SendBudget | None = None,
         flusher: _Flusher | None = None,
         fast: bool | None = None,
     ) -> None:
@@ -234,8 +231,6 @@ class _Transport:
         self._closing: tuple[int, str] | None = None
         self._batch: list[bytes] = []
         self._batch_bytes = 0
-        self.limit = limit
-        self.byte_limit = byte_limit
         self.on_overflow: Callable[[], None] | None = None
         """How the broker closes this connection as a slow consumer (4008, with its final
         frame) when the server-wide cap needs its bytes back; set by the server."""
@@ -265,18 +260,8 @@ class _Transport:
         size = len(frame)
         if queue is None:
             queue = self._queue = deque()
-        elif queue and (
-            len(queue) >= self.limit or (self.byte_limit and self._bytes + size > self.byte_limit)
-        ):
-            return False  # an empty queue takes any one frame: the socket merely backed up
-        budget = self._budget
-        if budget is not None:
-            while not budget.take(self, size):
-                # past the server-wide cap: the slowest consumer (most bytes held) goes
-                victim = budget.largest()
-                if victim is None or victim is self or not isinstance(victim, _Transport):
-                    return False
-                victim.overflow()
+        if not self._budget.admit(self, len(queue), self._bytes, size):
+            return False
         queue.append(frame)
         self._bytes += size
         self._start_writer()
@@ -311,8 +296,7 @@ class _Transport:
         """Forget every queued frame and give its bytes back to the budget."""
         if self._queue is not None:
             self._queue.clear()
-        if self._budget is not None:
-            self._budget.give(self, self._bytes)
+        self._budget.give(self, self._bytes)
         self._bytes = 0
 
     def overflow(self) -> None:
@@ -352,8 +336,7 @@ class _Transport:
                 self._queue = deque()
             self._queue.append(final)
             self._bytes += len(final)
-            if self._budget is not None:
-                self._budget.take(self, len(final), force=True)  # the last one: not capped
+            self._budget.take(self, len(final), force=True)  # the last one: not capped
         self._start_writer()
 
     def _write_now(self, frame: bytes) -> None:
@@ -414,8 +397,7 @@ class _Transport:
                     await ws.send(frame, text=True)  # into the transport: no longer queued
                     queue.popleft()
                     self._bytes -= len(frame)
-                    if self._budget is not None:
-                        self._budget.give(self, len(frame))
+                    self._budget.give(self, len(frame))
                 if self._closing is not None:
                     await ws.close(*self._closing)
                     return
@@ -620,8 +602,9 @@ class Server:
         self._admission = _Admission(
             self._guard.per_ip, opts.max_pending_handshakes, proxy_networks(opts.trusted_proxies)
         )
-        self.send_budget = SendBudget(opts.max_queued_bytes)
-        """Bytes queued for slow clients, server-wide, against ``max_queued_bytes``."""
+        self.send_budget = broker.send_budget
+        """Bytes queued for slow clients, broker-wide, against ``max_queued_bytes`` (the
+        broker's, shared with every other transport serving it)."""
         self._flusher = _Flusher()
         self._closed = asyncio.Event()
 
@@ -756,12 +739,9 @@ class Server:
     async def _handle(self, ws: ServerConnection) -> None:
         identity = getattr(ws, "identity", None)
         broker = self.broker
-        opts = broker.options
         transport = _Transport(
             ws,
-            opts.send_queue_size,
-            byte_limit=opts.send_queue_bytes,
-            budget=self.send_budget,
+            self.send_budget,
             flusher=self._flusher,
             fast=self.fast_write,
         )

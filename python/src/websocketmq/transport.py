@@ -4,7 +4,10 @@
 (docs/design.md, "The transport seam") on two coroutines a framework adapter supplies — send
 one text frame, send the close — with the bounded queue and single writer task of design.md
 §9: the broker never awaits a slow socket; a full queue makes ``send`` return False and the
-broker decides (4008, with the final ``RATE_LIMITED`` frame it supplies). :func:`run_connection`
+broker decides (4008, with the final ``RATE_LIMITED`` frame it supplies). The queue is bounded
+by the broker's :class:`~websocketmq.limits.SendBudget`, the same policy object the standalone
+server uses: frames and bytes per connection, bytes across every connection of the broker
+(docs/security.md §4). :func:`run_connection`
 is the read side every adapter shares: frames in, in order, then the one ``closed`` call.
 
 The standalone server keeps its own transport (``server.py``): it can write straight into the
@@ -24,6 +27,7 @@ from .errors import ShuttingDown
 
 if TYPE_CHECKING:
     from .broker import Broker, ClientConnection
+    from .limits import SendBudget
 
 __all__ = ["Closing", "QueuedTransport", "end_connection", "run_connection"]
 
@@ -37,29 +41,44 @@ _HARD_CLOSE = 1.0
 
 
 class QueuedTransport:
-    """A bounded send queue drained by one writer task, over a framework's send coroutines."""
+    """A bounded send queue drained by one writer task, over a framework's send coroutines.
+
+    ``budget`` (the broker's) decides whether a frame may queue; a frame's bytes are given
+    back once the framework's send returned (or the queue is dropped). When the broker-wide
+    cap needs room, the budget calls :meth:`overflow` on the biggest holder."""
 
     __slots__ = (
+        "_budget",
+        "_bytes",
         "_closing",
         "_queue",
         "_send_close",
         "_send_text",
         "_wake",
         "close_timeout",
-        "limit",
+        "on_overflow",
         "reader",
         "writer",
     )
 
     def __init__(
-        self, send_text: SendText, send_close: SendClose, limit: int, close_timeout: float
+        self,
+        send_text: SendText,
+        send_close: SendClose,
+        budget: SendBudget,
+        close_timeout: float,
     ) -> None:
         self._send_text = send_text
         self._send_close = send_close
         self._queue: deque[bytes] = deque()
+        self._bytes = 0
+        """Payload bytes in ``_queue`` (each counted in ``_budget`` too)."""
+        self._budget = budget
         self._wake: asyncio.Event | None = None
         self._closing: tuple[int, str] | None = None
-        self.limit = limit
+        self.on_overflow: Callable[[], None] | None = None
+        """How the broker closes this connection as a slow consumer (4008, with its final
+        frame) when the broker-wide cap needs its bytes back; set by :func:`run_connection`."""
         self.close_timeout = close_timeout
         """Seconds after our close frame until the read side is given up on."""
         self.writer: asyncio.Task[None] | None = None
@@ -77,14 +96,37 @@ class QueuedTransport:
         """Frames waiting to be written (``wsmq_send_queue_frames``)."""
         return len(self._queue)
 
+    @property
+    def queued_bytes(self) -> int:
+        """Payload bytes waiting in the send queue (bounded by ``send_queue_bytes``)."""
+        return self._bytes
+
     def send(self, frame: bytes) -> bool:
         if self._closing is not None:
             return True  # dropped: the connection is going away anyway
-        if len(self._queue) >= self.limit:
+        size = len(frame)
+        if not self._budget.admit(self, len(self._queue), self._bytes, size):
             return False
         self._queue.append(frame)
+        self._bytes += size
         self._start_writer()
         return True
+
+    def overflow(self) -> None:
+        """Closed as a slow consumer to make room under the broker-wide cap: through the
+        broker (its RATE_LIMITED frame, then 4008) when it told us how; the queue is dropped
+        either way."""
+        if self.on_overflow is not None:
+            self.on_overflow()
+        if self._closing is None:
+            self.close(4008, "slow consumer", flush=False)
+        self._drop_queue()
+
+    def _drop_queue(self) -> None:
+        """Forget every queued frame and give its bytes back to the budget."""
+        self._queue.clear()
+        self._budget.give(self, self._bytes)
+        self._bytes = 0
 
     def close(
         self, code: int, reason: str, *, final: bytes | None = None, flush: bool = True
@@ -95,11 +137,13 @@ class QueuedTransport:
         if flush:
             if final is not None:
                 self._queue.append(final)
+                self._bytes += len(final)
+                self._budget.take(self, len(final), force=True)  # the last one: not capped
             self._start_writer()
             return
         # a slow consumer: the writer may be stuck in a drain that never ends; replace it by
         # the final frame and the close, each bounded
-        self._queue.clear()
+        self._drop_queue()
         if self.writer is not None:
             self.writer.cancel()
         self.writer = asyncio.get_running_loop().create_task(self._close_hard(code, reason, final))
@@ -116,7 +160,11 @@ class QueuedTransport:
         try:
             while True:
                 while queue:
-                    await self._send_text(queue.popleft().decode())
+                    frame = queue[0]
+                    await self._send_text(frame.decode())  # handed over: no longer queued
+                    queue.popleft()
+                    self._bytes -= len(frame)
+                    self._budget.give(self, len(frame))
                 if self._closing is not None:
                     await self._send_close(*self._closing)
                     self._give_up_reading()
@@ -127,6 +175,9 @@ class QueuedTransport:
             raise
         except Exception:  # the peer is gone; the reader sees the disconnect
             log.debug("write failed", exc_info=True)
+        finally:
+            if self.writer is asyncio.current_task():  # not replaced by _close_hard
+                self._drop_queue()
 
     async def _close_hard(self, code: int, reason: str, final: bytes | None) -> None:
         with contextlib.suppress(Exception):
@@ -167,6 +218,7 @@ async def run_connection(
         async for frame in frames:
             await conn.receive(frame)
 
+    transport.on_overflow = conn.slow_consumer
     reason, code = "connection lost", 1006
     transport.reader = reader = asyncio.get_running_loop().create_task(read())
     try:

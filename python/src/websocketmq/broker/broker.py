@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any, overload
 
 from ..backends.base import Backend, Reply
 from ..errors import ShuttingDown, TooLarge, UnknownClient, WsmqError, error_from_wire
+from ..limits import SendBudget
 from ..observe import SERVER_TO_CLIENT, Observer, Tally
 from ..protocol.envelope import Message, decode, encode, new_event, new_request
 from ..protocol.session import SessionConfig
@@ -99,6 +100,13 @@ class Broker:
             self.backend, self._interest, self._background, self._announce
         )
         """The clients connected to this node."""
+        self.send_budget = SendBudget(
+            opts.max_queued_bytes,
+            frame_limit=opts.send_queue_size,
+            byte_limit=opts.send_queue_bytes,
+        )
+        """The send-queue bounds every transport serving this broker applies (per connection
+        and ``max_queued_bytes`` across them all, docs/security.md §4)."""
         self._auth = FirstMessageAuth(opts)
         self._router = Router(opts, self.backend, self._handlers, self.registry, self._auth)
         self._started = False

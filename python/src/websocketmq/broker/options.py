@@ -96,9 +96,10 @@ class BrokerOptions:
     closed 4008 like one over ``send_queue_size``. A frame is always accepted into an empty
     queue, so a single frame larger than this still goes out to a client that keeps up."""
     max_queued_bytes: int = 256 << 20
-    """Bytes queued for slow clients across the whole server (256 MiB; 0: off): the
-    connection whose frame would pass it is closed 4008, so many slow consumers at once cannot
-    pin more than this (docs/security.md §4)."""
+    """Bytes queued for slow clients across every connection of the broker, whichever
+    transport serves it (256 MiB; 0: off): when a frame would pass it, the connection holding
+    the most queued bytes is closed 4008, so many slow consumers at once cannot pin more than
+    this (docs/security.md §4)."""
     allowed_origins: Sequence[str | None] | None = None
     """Origin policy at the upgrade (docs/security.md §3); refused → HTTP 403.
     None (default): *same-origin* — a browser's Origin must match the request's Host; clients
