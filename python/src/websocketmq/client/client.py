@@ -237,48 +237,8 @@ class Client:
                 max_size=None,
                 **options,
             )
-        except InvalidURI as exc:
-            raise ConnectFailed(
-                f"{url!r} is not a valid WebSocket URL ({exc.msg}): expected ws://host:port/path",
-                {"url": url, "reason": "bad-url"},
-            ) from exc
-        except InvalidStatus as exc:
-            status = exc.response.status_code
-            hint = {
-                404: "wrong path? the broker serves its WebSocket at the path given to serve() "
-                "(wsmq serve: /ws)",
-                401: "the broker's authenticate hook refused the upgrade: check the credential",
-                403: "refused: the Origin or the Host is not allowed (allowed_origins, "
-                "allowed_hosts)",
-                429: "too many connections from this address (max_connections_per_ip)",
-            }.get(status, "is it a wsmq/1 broker at this path?")
-            raise ConnectFailed(
-                f"{url} refused the WebSocket upgrade with HTTP {status}: {hint}",
-                {"url": url, "reason": "http-status", "status": status},
-            ) from exc
-        except TimeoutError as exc:
-            raise ConnectFailed(
-                f"no WebSocket upgrade from {url} within {opts.connect_timeout:g} s: is the "
-                "host reachable and the port a WebSocket server?",
-                {"url": url, "reason": "timeout"},
-            ) from exc
-        except ConnectionRefusedError as exc:
-            raise ConnectFailed(
-                f"connection to {url} refused: is the broker running and listening on that "
-                "host and port?",
-                {"url": url, "reason": "refused"},
-            ) from exc
-        except InvalidHandshake as exc:
-            raise ConnectFailed(
-                f"{url} answered, but not with a WebSocket upgrade ({exc}): is it a wsmq/1 "
-                "broker at this path?",
-                {"url": url, "reason": "handshake"},
-            ) from exc
-        except OSError as exc:
-            raise ConnectFailed(
-                f"cannot connect to {url}: {exc.strerror or exc}; check the host name and port",
-                {"url": url, "reason": "network"},
-            ) from exc
+        except (InvalidURI, InvalidHandshake, OSError) as exc:
+            raise _upgrade_failed(url, exc, opts.connect_timeout) from exc
 
     async def _register(self, ws: ClientConnection) -> None:
         auth = self.options.auth
@@ -700,6 +660,55 @@ class Client:
         """Application-level ping (``_client.ping``); returns the broker's timestamp (ms)."""
         reply = await self._call("_client.ping", None, timeout)
         return int(reply.body["timestamp"])
+
+
+_HTTP_STATUS_HINTS = {
+    404: "wrong path? the broker serves its WebSocket at the path given to serve() "
+    "(wsmq serve: /ws)",
+    401: "the broker's authenticate hook refused the upgrade: check the credential",
+    403: "refused: the Origin or the Host is not allowed (allowed_origins, allowed_hosts)",
+    429: "too many connections from this address (max_connections_per_ip)",
+}
+
+
+def _upgrade_failed(
+    url: str, exc: InvalidURI | InvalidHandshake | OSError, connect_timeout: float
+) -> ConnectFailed:
+    """The ``ConnectFailed`` for a WebSocket upgrade that failed with ``exc``: one place that
+    names each cause's ``details["reason"]`` (the list in ``ConnectFailed``'s docstring and the
+    README) and says what to check (issue 19). The order matters: ``InvalidStatus`` is an
+    ``InvalidHandshake``, and ``TimeoutError`` and ``ConnectionRefusedError`` are ``OSError``."""
+    extra: dict[str, Any] = {}
+    if isinstance(exc, InvalidURI):
+        reason = "bad-url"
+        text = f"{url!r} is not a valid WebSocket URL ({exc.msg}): expected ws://host:port/path"
+    elif isinstance(exc, InvalidStatus):
+        status = exc.response.status_code
+        hint = _HTTP_STATUS_HINTS.get(status, "is it a wsmq/1 broker at this path?")
+        reason, extra = "http-status", {"status": status}
+        text = f"{url} refused the WebSocket upgrade with HTTP {status}: {hint}"
+    elif isinstance(exc, TimeoutError):
+        reason = "timeout"
+        text = (
+            f"no WebSocket upgrade from {url} within {connect_timeout:g} s: is the "
+            "host reachable and the port a WebSocket server?"
+        )
+    elif isinstance(exc, ConnectionRefusedError):
+        reason = "refused"
+        text = (
+            f"connection to {url} refused: is the broker running and listening on that "
+            "host and port?"
+        )
+    elif isinstance(exc, InvalidHandshake):
+        reason = "handshake"
+        text = (
+            f"{url} answered, but not with a WebSocket upgrade ({exc}): is it a wsmq/1 "
+            "broker at this path?"
+        )
+    else:
+        reason = "network"
+        text = f"cannot connect to {url}: {exc.strerror or exc}; check the host name and port"
+    return ConnectFailed(text, {"url": url, "reason": reason, **extra})
 
 
 def _expire(fut: asyncio.Future[Message]) -> None:
