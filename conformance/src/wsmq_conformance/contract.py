@@ -354,16 +354,7 @@ def _request_cases(state: ContractState, op: Operation, n: int) -> list[Case]:
         await ctx.given(_valid(op), check, explicit=_explicit(op))
 
     async def near(ctx: Context) -> None:
-        conn = _Conn(state, ctx)
-        topics = _params(op).map(op.instance)
-
-        async def check(x: tuple[str, tuple[str, Any]]) -> None:
-            topic, (what, body) = x
-            m = await (await conn.get()).request(topic, body)
-            _expect_invalid_body(m, topic, what)
-            await (await conn.get()).ping()  # §7 rule 5: the connection still works
-
-        await ctx.given(st.tuples(topics, near_misses(state.catalogue, op.body)), check)
+        await _given_near_misses(state, op, ctx, Peer.request, ping_after=True)
 
     return [
         _case(op, n, 1, "answers valid requests with a valid response or a declared error", valid),
@@ -387,6 +378,41 @@ def _expect_invalid_body(m: Msg, topic: str, what: str) -> None:
         )
 
 
+async def _given_near_misses(
+    state: ContractState,
+    op: Operation,
+    ctx: Context,
+    send: Callable[[Peer, str, Any], Awaitable[Msg]],
+    *,
+    ping_after: bool,
+) -> None:
+    """C.n.2 for requests and client events alike: every near-miss body on a topic instance,
+    sent with ``send`` (which returns what the server answered), must be refused with
+    ``INVALID_BODY`` and its details (catalogue §7 rules 2-3); with ``ping_after`` the
+    connection must then still answer a ping (§7 rule 5)."""
+    conn = _Conn(state, ctx)
+    topics = _params(op).map(op.instance)
+
+    async def check(x: tuple[str, tuple[str, Any]]) -> None:
+        topic, (what, body) = x
+        m = await send(await conn.get(), topic, body)
+        _expect_invalid_body(m, topic, what)
+        if ping_after:
+            await (await conn.get()).ping()
+
+    await ctx.given(st.tuples(topics, near_misses(state.catalogue, op.body)), check)
+
+
+async def _event_report(p: Peer, topic: str, body: Any) -> Msg:
+    """Publish a client event; its refusal is an error correlated to its ``messageID``
+    (catalogue §7 rule 3)."""
+    mid = await p.publish(topic, body)
+    return await p.expect(
+        lambda m: m.type == "error" and m.corr == mid,
+        f"the INVALID_BODY report of event {mid} (catalogue §7 rule 3)",
+    )
+
+
 def _client_event_cases(state: ContractState, op: Operation, n: int) -> list[Case]:
     async def valid(ctx: Context) -> None:
         conn = _Conn(state, ctx)
@@ -403,20 +429,7 @@ def _client_event_cases(state: ContractState, op: Operation, n: int) -> list[Cas
         await ctx.given(_valid(op), check, explicit=_explicit(op))
 
     async def near(ctx: Context) -> None:
-        conn = _Conn(state, ctx)
-        topics = _params(op).map(op.instance)
-
-        async def check(x: tuple[str, tuple[str, Any]]) -> None:
-            topic, (what, body) = x
-            p = await conn.get()
-            mid = await p.publish(topic, body)
-            m = await p.expect(
-                lambda m: m.type == "error" and m.corr == mid,
-                f"the INVALID_BODY report of event {mid} (catalogue §7 rule 3)",
-            )
-            _expect_invalid_body(m, topic, what)
-
-        await ctx.given(st.tuples(topics, near_misses(state.catalogue, op.body)), check)
+        await _given_near_misses(state, op, ctx, _event_report, ping_after=False)
 
     return [
         _case(op, n, 1, "accepts valid events without an error", valid),
