@@ -6,15 +6,14 @@ must be one JSON object, and the credential a client put in its URL must not app
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import os
 import re
-import sys
+from pathlib import Path
 
 from websocketmq import connect
 from websocketmq.logs import JsonFormatter, RepeatFilter
+from websocketmq.testing import spawn_broker
 
 __all__: list[str] = []
 
@@ -64,26 +63,16 @@ def test_json_formatter_fields_and_redaction() -> None:
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", obj["ts"])
 
 
-async def test_wsmq_serve_json_logs_parse_and_hide_the_url_token() -> None:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "websocketmq", "serve", "--port", "0", "--demo",
-        "--log-format", "json", "--log-level", "DEBUG",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        env=dict(os.environ, PYTHONUNBUFFERED="1"),
-    )  # fmt: skip
-    assert proc.stdout is not None and proc.stderr is not None
-    try:
-        async with asyncio.timeout(20):
-            line = (await proc.stdout.readline()).decode()
-        url = line.strip().removeprefix("wsmq: listening on ")
-        async with await connect(url + "?token=hunter2-secret") as client:
-            assert await client.request("example.echo", {"x": 1}) == {"x": 1}
-            client_id = client.client_id
-    finally:
-        proc.terminate()
-        async with asyncio.timeout(10):
-            err = (await proc.stderr.read()).decode()
-            await proc.wait()
+async def test_wsmq_serve_json_logs_parse_and_hide_the_url_token(tmp_path: Path) -> None:
+    log = tmp_path / "stderr.log"
+    args = ("--demo", "--log-format", "json", "--log-level", "DEBUG")
+    async with (
+        spawn_broker(*args, stderr=log) as spawned,
+        await connect(spawned.url + "?token=hunter2-secret") as client,
+    ):
+        assert await client.request("example.echo", {"x": 1}) == {"x": 1}
+        client_id = client.client_id
+    err = log.read_text()
     lines = [x for x in err.splitlines() if x.strip()]
     objects = [json.loads(x) for x in lines]  # every line is one JSON object
     assert all({"ts", "level", "logger", "message"} <= o.keys() for o in objects)

@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from pathlib import Path
 
 import pytest
 from websocketmq.client import connect
 from websocketmq.loops import LoopUnavailable, loop_factory, run
+from websocketmq.testing import spawn_broker
 
 
 def _need_uvloop() -> None:
@@ -33,26 +35,17 @@ def test_run_starts_the_named_loop() -> None:
         loop_factory("trio")
 
 
-async def test_wsmq_serve_on_uvloop_answers_requests() -> None:
+async def test_wsmq_serve_on_uvloop_answers_requests(tmp_path: Path) -> None:
     _need_uvloop()
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "websocketmq", "serve", "--port", "0", "--demo", "--loop", "uvloop",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        env=dict(os.environ, PYTHONUNBUFFERED="1"),
-    )  # fmt: skip
-    assert proc.stdout is not None and proc.stderr is not None
-    try:
-        async with asyncio.timeout(20):
-            line = (await proc.stdout.readline()).decode()
-        url = line.strip().removeprefix("wsmq: listening on ")
-        async with await connect(url) as client:
+    log = tmp_path / "stderr.log"
+    async with spawn_broker("--demo", "--loop", "uvloop", stderr=log) as spawned:
+        async with await connect(spawned.url) as client:
             for i in range(20):
                 assert await client.request("example.echo", {"i": i}) == {"i": i}
-    finally:
-        proc.terminate()
+        spawned.process.terminate()
         async with asyncio.timeout(10):
-            err = (await proc.stderr.read()).decode()
-            code = await proc.wait()
+            code = await spawned.process.wait()
+    err = log.read_text()
     assert code == 0, err
     assert "event loop: uvloop" in err  # the server itself says which loop it ran on
 
