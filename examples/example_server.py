@@ -1,8 +1,9 @@
 """What every example server shares: options, the readiness line, a graceful stop.
 
-``run(name, install, pages)`` parses ``--host`` / ``--port`` (``0``: a free port), builds a
-:class:`websocketmq.Broker`, lets ``install(broker)`` put the example's handlers on it, serves the
-broker and the example's page on one port and prints exactly one line
+``run(name, install, pages(here), port)`` parses ``--host`` / ``--port`` (``0``: a free port),
+builds a :class:`websocketmq.Broker`, lets ``install(broker)`` put the example's handlers on it,
+serves the broker and the example's page (:func:`pages`: the same ``web/NAME.js`` file name that
+``examples/build.py`` bundles to) on one port and prints exactly one line
 ``NAME: listening on http://HOST:PORT/`` once ready (the example tests wait for it). SIGTERM or
 SIGINT close it gracefully. ``install`` may return a coroutine function, run as a background task
 for as long as the server runs (the dashboard's metrics loop).
@@ -19,9 +20,15 @@ from pathlib import Path
 
 from websocketmq import Broker, serve
 
-__all__ = ["Background", "run"]
+__all__ = ["Background", "pages", "run"]
 
 Background = Callable[[], Awaitable[None]]
+
+
+def pages(here: Path) -> dict[str, Path]:
+    """The page of the example in ``here`` (``examples/NAME``): ``web/index.html`` at ``/`` and
+    the bundle ``examples/build.py`` writes, ``web/NAME.js``, at ``/NAME.js``."""
+    return {"/": here / "web" / "index.html", f"/{here.name}.js": here / "web" / f"{here.name}.js"}
 
 
 async def _serve(

@@ -28,13 +28,13 @@ from chat_sdk import (  # noqa: E402
     Presence,
     PresenceJoinRequest,
 )
-from example_server import run  # noqa: E402
+from example_server import pages, run  # noqa: E402
 from websocketmq import Broker, Message  # noqa: E402
 from websocketmq.sdk import Context  # noqa: E402
 
 __all__ = ["PAGES", "ChatApp", "install", "main"]
 
-PAGES = {"/": HERE / "web" / "index.html", "/chat.js": HERE / "web" / "chat.js"}
+PAGES = pages(HERE)
 LOBBY = "lobby"
 
 

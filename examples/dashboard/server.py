@@ -29,13 +29,13 @@ from dashboard_sdk import (  # noqa: E402
     NotPossible,
     UiConfirmRequest,
 )
-from example_server import Background, run  # noqa: E402
+from example_server import Background, pages, run  # noqa: E402
 from websocketmq import Broker, WsmqError  # noqa: E402
 from websocketmq.sdk import Context  # noqa: E402
 
 __all__ = ["PAGES", "TICK", "DashboardApp", "install", "main"]
 
-PAGES = {"/": HERE / "web" / "index.html", "/dashboard.js": HERE / "web" / "dashboard.js"}
+PAGES = pages(HERE)
 TICK = 0.25
 """Seconds between two samples."""
 ARRIVALS = 5

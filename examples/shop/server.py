@@ -17,7 +17,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 
-from example_server import run  # noqa: E402
+from example_server import pages, run  # noqa: E402
 from shop_sdk import (  # noqa: E402
     ChatMessageEvent,
     Order,
@@ -31,7 +31,7 @@ from websocketmq.sdk import Context  # noqa: E402
 
 __all__ = ["PAGES", "ShopApp", "install", "main"]
 
-PAGES = {"/": HERE / "web" / "index.html", "/shop.js": HERE / "web" / "shop.js"}
+PAGES = pages(HERE)
 
 
 class ShopApp:
