@@ -73,6 +73,7 @@ fmt: install
 types: install node
 	$(VENV)/bin/mypy
 	cd typescript && npx tsc --noEmit -p .
+	cd typescript && npx tsc --noEmit -p ../bench/node
 
 codegen: install
 	$(PY) -m codegen

@@ -25,7 +25,8 @@ from pathlib import Path
 from bench import report
 from bench.conn import CLIENTS
 from bench.harness import Config, run_all
-from bench.systems import PROFILE_DIR, SYSTEMS, available_systems
+from bench.nodeclient import NODE_MODULES
+from bench.systems import PROFILE_DIR, SYSTEMS, available_systems, skip_reason
 
 __all__ = ["main", "versions"]
 
@@ -77,6 +78,18 @@ def versions() -> dict[str, str]:
         out["nats-server"] = m.group(0) if m else text.strip()
     except (OSError, subprocess.SubprocessError):
         out["nats-server"] = "absent"
+    # The wsmq-tsclient row's runtime and WebSocket package (bench.nodeclient).
+    try:
+        out["node"] = subprocess.run(
+            ["node", "--version"], capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        out["node"] = "absent"
+    try:
+        ws_pkg = json.loads((NODE_MODULES / "ws" / "package.json").read_text())
+        out["ws (npm)"] = str(ws_pkg["version"])
+    except (OSError, ValueError, KeyError):
+        out["ws (npm)"] = "absent"
     return out
 
 
@@ -124,6 +137,17 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         print(f"unknown systems: {unknown}", file=sys.stderr)
         return 2
+    if not args.from_json:
+        # A row whose tools are missing here (only wsmq-tsclient: Node, esbuild) is skipped
+        # with its reason, whether asked for by name or left out of the default list.
+        for name in systems if args.systems else SYSTEMS:
+            reason = skip_reason(name)
+            if reason is not None:
+                print(f"bench: {name} skipped: {reason}", flush=True)
+        systems = [s for s in systems if skip_reason(s) is None]
+        if not systems:
+            print("bench: no system left to run", flush=True)
+            return 0
     if args.quick:
         cfg = Config(
             systems,

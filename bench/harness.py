@@ -16,6 +16,7 @@ from typing import Any
 
 import psutil
 
+from bench import nodeclient
 from bench.procs import BenchError, Proc, python_argv
 from bench.systems import SYSTEMS, Running, System
 
@@ -86,9 +87,14 @@ def _log(msg: str) -> None:
 
 _CLIENT: dict[str, str] = {}
 
+NODE_DIALECT = "wsmq-ts"
+"""Rows whose load generators are the Node script (bench/node/load.mts), not bench.load."""
+
 
 async def _client(name: str, spec: dict[str, Any]) -> Proc:
     system = SYSTEMS[name.split(":")[0]]
+    if system.dialect == NODE_DIALECT:  # our TypeScript client under Node (bench.nodeclient)
+        return await Proc.start(name, await nodeclient.argv(spec))
     spec = {"client": _CLIENT.get("force") or system.client, **spec}
     return await Proc.start(name, python_argv("bench.load", json.dumps(spec)))
 
@@ -247,6 +253,8 @@ async def _guarded(coro: Any, system: str, shape: str, rep: int) -> Sample:
     extra = f" p50 {s.p50_ms:.2f} ms p99 {s.p99_ms:.2f} ms" if s.p50_ms is not None else ""
     if "server_cpu_us_per_op" in s.detail:
         extra += f", server {s.detail['server_cpu_us_per_op']:.1f} µs CPU/op"
+    if s.detail.get("client_cpu_us_per_op") is not None:
+        extra += f", client {s.detail['client_cpu_us_per_op']:.1f} µs"
     _log(
         f"{system:11} {shape:12} rep {rep}: {s.value:,.1f} {unit}{extra} "
         f"({time.perf_counter() - t:.1f}s)"
@@ -290,7 +298,15 @@ async def run_all(cfg: Config) -> list[dict[str, Any]]:
     samples: list[Sample] = []
     est: dict[tuple[str, int], float] = {}
     names = list(cfg.systems)
-    for rep in range(cfg.reps):
+    for name in [x for x in names if SYSTEMS[x].dialect == NODE_DIALECT]:
+        # Build the Node load generator before any measurement, not inside the first one.
+        try:
+            await nodeclient.build()
+        except BenchError as e:
+            _log(f"{name}: could not build its load generator: {e}")
+            samples.append(Sample(name, "start", 0, error=str(e)[:2000]))
+            names.remove(name)
+    for rep in range(cfg.reps if names else 0):
         order = names[rep % len(names) :] + names[: rep % len(names)]
         for name in order:
             system = SYSTEMS[name]

@@ -1,14 +1,17 @@
 """Load generator: one client process, one role, one system; JSON lines on stdout.
 
 ``python -m bench.load '<json spec>'`` where the spec names a ``role`` (``rpc``, ``s2c``,
-``sub``, ``pub``, ``idle``), a ``dialect`` (``wsmq``, ``raw``, ``sio``, ``nats``), the ``url``
-and the role's parameters. The process prints ``{"event": "ready", …}`` when its connections are
-open (roles that hold connections) and ``{"event": "result", …}`` at the end; ``pub`` and
-``idle`` then hold their connections until stdin reaches EOF, so the harness decides when they go.
+``sub``, ``pub``, ``idle``), a ``dialect`` (``wsmq``, ``raw``, ``sio``, ``nats``, or ``wsmq-py``:
+our Python client), the ``url`` and the role's parameters. The process prints
+``{"event": "ready", …}`` when its connections are open (roles that hold connections) and
+``{"event": "result", …}`` at the end; ``pub`` and ``idle`` then hold their connections until
+stdin reaches EOF, so the harness decides when they go. The ``wsmq-tsclient`` row's load
+generator is a Node script with the same spec and lines (bench/node/load.mts).
 
 Every WebSocket dialect uses the same client stack (``websockets``, offering permessage-deflate
 as browsers do, msgspec for JSON), so client-side cost is the same for every server and the
-differences measured are the servers'.
+differences measured are the servers'. RPC results also carry the load generator's own CPU per
+call (:class:`ClientCpu`), which for the client rows is what the client costs its user.
 """
 
 from __future__ import annotations
@@ -252,6 +255,7 @@ async def ws_rpc(d: Dialect, spec: dict[str, Any]) -> dict[str, Any]:
     sent: dict[str, float] = {}
     lat: list[float] = []
     n = 0
+    meter = ClientCpu(warmup)
     t_measure = time.perf_counter() + warmup
     t_end = t_measure + duration
     last = t_measure
@@ -259,6 +263,7 @@ async def ws_rpc(d: Dialect, spec: dict[str, Any]) -> dict[str, Any]:
     async def send_one() -> None:
         nonlocal n
         n += 1
+        meter.op()
         key, frame = d.rpc_frame(n)
         sent[key] = time.perf_counter()
         await ws.send(frame)
@@ -279,6 +284,7 @@ async def ws_rpc(d: Dialect, spec: dict[str, Any]) -> dict[str, Any]:
             last = now
         if now < t_end:
             await send_one()
+    cpu = meter.result()
     await ws.close()
     elapsed = max(last - t_measure, 1e-9)
     return {
@@ -289,6 +295,7 @@ async def ws_rpc(d: Dialect, spec: dict[str, Any]) -> dict[str, Any]:
         "total": n,
         "extensions": ws.extensions(),
         **wire.latency_stats(lat),
+        **cpu,
     }
 
 
@@ -296,6 +303,7 @@ async def ws_s2c(d: Dialect, spec: dict[str, Any]) -> dict[str, Any]:
     """Ask the server to run server→client RPC against us; answer it; return its report."""
     ws = await d.open(spec["url"])
     params = {k: spec[k] for k in ("window", "duration", "warmup")}
+    meter = ClientCpu(float(spec["warmup"]))
     await ws.send(d.s2c_start(params))
     while True:
         data = await ws.recv()
@@ -303,8 +311,10 @@ async def ws_s2c(d: Dialect, spec: dict[str, Any]) -> dict[str, Any]:
             continue
         reply, result = d.s2c_frame(data)
         if reply is not None:
+            meter.op()
             await ws.send(reply)
         if result is not None:
+            result |= meter.result()
             await ws.close()
             return result
 
@@ -340,6 +350,39 @@ class Tally:
 def _cpu_s() -> float:
     ru = resource.getrusage(resource.RUSAGE_SELF)
     return ru.ru_utime + ru.ru_stime
+
+
+class ClientCpu:
+    """The load generator's own CPU per call over the measured window (issue 18: what a client
+    costs its user, beside the server's CPU per operation that the harness measures).
+
+    Created with the run's ``warmup`` just before the calls start; :meth:`op` is called once
+    per call (a request sent, a server→client request answered), and counts only calls from
+    ``warmup`` seconds on, the first of which also starts the CPU clock (user + system time
+    of the whole process). bench/node/load.mts does the same with ``process.cpuUsage()``.
+    """
+
+    def __init__(self, warmup: float) -> None:
+        self.t_measure = time.perf_counter() + warmup
+        self.cpu0: float | None = None
+        self.ops = 0
+
+    def op(self) -> None:
+        """Account one call."""
+        if time.perf_counter() < self.t_measure:
+            return
+        if self.cpu0 is None:
+            self.cpu0 = _cpu_s()
+        self.ops += 1
+
+    def result(self) -> dict[str, Any]:
+        """``client_cpu_s``, ``client_ops`` and ``client_cpu_us_per_op`` (None without calls)."""
+        cpu = 0.0 if self.cpu0 is None else _cpu_s() - self.cpu0
+        return {
+            "client_cpu_s": cpu,
+            "client_ops": self.ops,
+            "client_cpu_us_per_op": cpu / self.ops * 1e6 if self.ops else None,
+        }
 
 
 def _summary(tallies: list[Tally], count: int, cpu0: float) -> dict[str, Any]:
@@ -453,12 +496,14 @@ async def nats_rpc(spec: dict[str, Any]) -> dict[str, Any]:
     import nats
 
     nc = await nats.connect(spec["url"], max_reconnect_attempts=0)
+    meter = ClientCpu(float(spec["warmup"]))
 
     async def call(n: int) -> Any:
+        meter.op()
         return await nc.request(wire.ECHO_TOPIC, wire.encode(wire.body(n)), timeout=60)
 
     try:
-        return await wire.closed_loop(call, spec)
+        return await wire.closed_loop(call, spec) | meter.result()
     finally:
         await nc.close()
 
@@ -469,17 +514,20 @@ async def nats_s2c(spec: dict[str, Any]) -> dict[str, Any]:
 
     nc = await nats.connect(spec["url"], max_reconnect_attempts=0)
     subject = f"bench.client.{os.getpid()}"
+    meter = ClientCpu(float(spec["warmup"]))
 
     async def answer(msg: Any) -> None:
+        meter.op()
         await msg.respond(msg.data)
 
     await nc.subscribe(subject, cb=answer)
     await nc.flush()
     params = {k: spec[k] for k in ("window", "duration", "warmup")} | {"subject": subject}
     reply = await nc.request(wire.S2C_TOPIC, json.dumps(params).encode(), timeout=300)
+    cpu = meter.result()
     await nc.close()
     result: dict[str, Any] = json.loads(reply.data)
-    return result
+    return result | cpu
 
 
 async def nats_sub(spec: dict[str, Any]) -> dict[str, Any]:
@@ -565,12 +613,14 @@ async def py_connect(url: str) -> Any:
 async def py_rpc(spec: dict[str, Any]) -> dict[str, Any]:
     """``client.request("bench.echo", …)`` from ``window`` concurrent loops."""
     client = await py_connect(spec["url"])
+    meter = ClientCpu(float(spec["warmup"]))
 
     async def call(n: int) -> Any:
+        meter.op()
         return await client.request(wire.ECHO_TOPIC, wire.body(n), 60)
 
     try:
-        return await wire.closed_loop(call, spec)
+        return await wire.closed_loop(call, spec) | meter.result()
     finally:
         await client.close()
 
@@ -578,11 +628,18 @@ async def py_rpc(spec: dict[str, Any]) -> dict[str, Any]:
 async def py_s2c(spec: dict[str, Any]) -> dict[str, Any]:
     """A ``bench.echo`` handler on our client; the server's report of its s2c run."""
     client = await py_connect(spec["url"])
-    await client.subscribe(wire.ECHO_TOPIC, lambda msg: msg.body)
+    meter = ClientCpu(float(spec["warmup"]))
+
+    def echo(msg: Any) -> Any:
+        meter.op()
+        return msg.body
+
+    await client.subscribe(wire.ECHO_TOPIC, echo)
     params = {k: spec[k] for k in ("window", "duration", "warmup")}
     result: dict[str, Any] = await client.request(wire.S2C_TOPIC, params, 300)
+    cpu = meter.result()
     await client.close()
-    return result
+    return result | cpu
 
 
 async def py_sub(spec: dict[str, Any]) -> dict[str, Any]:

@@ -101,6 +101,8 @@ class Cell:
     cpu_us: float | None
     n: int
     errors: int
+    client_cpu_us: float | None = None
+    """The load generator's own CPU per call (RPC) or per delivery (fan-out subscribers)."""
 
 
 @dataclass
@@ -119,6 +121,15 @@ class Summary:
 
 def _median(xs: list[float]) -> float | None:
     return statistics.median(xs) if xs else None
+
+
+def _client_cpu(sample: dict[str, Any]) -> float | None:
+    """Client CPU per operation of one sample: ``client_cpu_us_per_op`` of an RPC load
+    generator (bench/load.py ``ClientCpu``, bench/node/load.mts), the subscribers' CPU per
+    delivery of a fan-out run; None where the sample has neither (older saved runs)."""
+    d = sample["detail"]
+    v = d.get("client_cpu_us_per_op", d.get("subscriber_cpu_us_per_op"))
+    return float(v) if isinstance(v, int | float) else None
 
 
 def summarize(samples: list[dict[str, Any]], systems: list[str], ours: dict[str, str]) -> Summary:
@@ -145,6 +156,7 @@ def summarize(samples: list[dict[str, Any]], systems: list[str], ours: dict[str,
                 ),
                 len(ok),
                 len(xs) - len(ok),
+                _median([v for x in ok if (v := _client_cpu(x)) is not None]),
             )
     ratios: dict[tuple[str, str, str], float] = {}
     for o in ours:
@@ -257,6 +269,28 @@ def render_markdown(
             row.append("—" if c.cpu_us is None else f"{c.cpu_us:.1f}")
         add("| " + " | ".join(row) + " |")
     add("")
+    client_rows = [
+        s for s in summary.systems if any(summary.cells[(s, x)].client_cpu_us for x in cpu_shapes)
+    ]
+    if client_rows:
+        add("### Client CPU per operation (µs, the load-generator process; lower is better)\n")
+        add(
+            "CPU time (user + system) of the client process over the measured window divided by "
+            "its calls (RPC: requests sent, or server→client requests answered) or, for fan-out, "
+            "the subscriber processes' CPU per delivery. For the rows driven by our clients "
+            "(`wsmq-pyclient`, `wsmq-tsclient`) it is what the client library costs its user; "
+            "for the others it is the bench's own hand-written client (`wsmq-wsclient`: raw "
+            "`websockets` with its own JSON and ID matching).\n"
+        )
+        add("| system | " + " | ".join(title(s).split(" (")[0] for s in cpu_shapes) + " |")
+        add("|" + "---|" * (len(cpu_shapes) + 1))
+        for sys_ in client_rows:
+            row = [labels.get(sys_, sys_)]
+            for shape in cpu_shapes:
+                v = summary.cells[(sys_, shape)].client_cpu_us
+                row.append("—" if v is None else f"{v:.1f}")
+            add("| " + " | ".join(row) + " |")
+        add("")
     ours = sorted({o for (o, _p, _s) in summary.ratios})
     for o in ours:
         add(f"## Ratios {labels.get(o, o)} / peer\n")

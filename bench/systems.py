@@ -20,9 +20,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench import nodeclient
 from bench.procs import Proc, python_argv
 
-__all__ = ["SYSTEMS", "Running", "System", "available_systems"]
+__all__ = ["SYSTEMS", "Running", "System", "available_systems", "skip_reason"]
 
 READY_RE = re.compile(r"(?:bench|wsmq): listening on (\S+)")
 NATS_READY_RE = re.compile(r"Listening for client connections on ([\d.]+):(\d+)")
@@ -66,7 +67,8 @@ class System:
     memory: bool = True
     """Measured in the idle-memory shape (not the multi-node rows)."""
     client: str = "picows"
-    """Load generators' client stack (``bench.conn``): ``websockets`` where deflate is on."""
+    """Load generators' client stack (``bench.conn``): ``websockets`` where deflate is on;
+    ``node`` for the Node load generator (``dialect`` ``wsmq-ts``), which ignores it."""
 
 
 PROFILE_DIR: list[str] = []
@@ -208,6 +210,18 @@ SYSTEMS: dict[str, System] = {
             memory=False,
             client="websockets",
         ),
+        # The same broker driven by our TypeScript client under Node (bench/node/load.mts, built
+        # at run time by bench.nodeclient, with the ``ws`` package): the peer of wsmq-pyclient
+        # for the other client we ship (issue 18).
+        System(
+            "wsmq-tsclient",
+            "WebSocketMQ (ours, driven by our TypeScript client under Node)",
+            "wsmq-ts",
+            start_wsmq,
+            ours=True,
+            memory=False,
+            client="node",
+        ),
         System(
             "wsmq-picows",
             "WebSocketMQ core behind picows (experiment)",
@@ -270,8 +284,18 @@ def available_systems() -> list[str]:
             continue
         if name == "wsmq-metrics" and not _have("prometheus_client"):
             continue
+        if name == "wsmq-tsclient" and nodeclient.missing() is not None:
+            continue
         names.append(name)
     return names
+
+
+def skip_reason(name: str) -> str | None:
+    """Why a row is skipped with a message even when asked for by name (``--systems``): only
+    the TypeScript client row, when Node or esbuild is missing (bench.nodeclient)."""
+    if name == "wsmq-tsclient":
+        return nodeclient.missing()
+    return None
 
 
 def _ours_ready() -> bool:

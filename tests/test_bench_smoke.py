@@ -9,6 +9,7 @@ property that makes its numbers worth anything.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -79,3 +80,89 @@ def test_quick_bench_runs_and_counts_every_delivery(tmp_path: Path) -> None:
     report = (tmp_path / "benchmarks.md").read_text()
     assert "Results (medians)" in report
     assert (tmp_path / "benchmarks.png").stat().st_size > 0
+
+
+def _bench(
+    args: list[str], out: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bench", "--no-docs", "--out", str(out), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=220,
+        env=env,
+    )
+
+
+def _node_missing() -> str | None:
+    sys.path.insert(0, str(ROOT))
+    try:
+        from bench.nodeclient import missing
+    finally:
+        sys.path.remove(str(ROOT))
+    return missing()
+
+
+@pytest.mark.timeout(240)
+def test_client_rows_report_client_cpu_per_call(tmp_path: Path) -> None:
+    """Issue 18's client rows: the broker driven by our Python client, by a raw websockets
+    client and by our TypeScript client under Node (built at run time by bench.nodeclient),
+    each reporting round trips, latency and its own CPU per call; the report shows them side
+    by side. The TypeScript row is skipped, saying why, only where Node or esbuild is missing."""
+    reason = _node_missing()
+    proc = _bench(
+        [
+            "--quick",
+            "--systems",
+            "wsmq-pyclient,wsmq-wsclient,wsmq-tsclient",
+            "--duration",
+            "0.2",
+            "--rpc-shapes",
+            "c2s_64,s2c_64",
+            "--fanout",
+            "12",
+            "--memory",
+            "",
+        ],
+        tmp_path,
+    )
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    (result_file,) = tmp_path.glob("*.json")
+    samples = json.loads(result_file.read_text())["samples"]
+    assert all(s["error"] is None for s in samples), samples
+    systems = ["wsmq-pyclient", "wsmq-wsclient"]
+    if reason is None:
+        systems.append("wsmq-tsclient")
+    else:
+        assert f"bench: wsmq-tsclient skipped: {reason}" in proc.stdout
+    assert {s["system"] for s in samples} == set(systems)
+    for name in systems:
+        mine = {s["shape"]: s for s in samples if s["system"] == name}
+        assert set(mine) == {"c2s_64", "s2c_64", "fanout_12"}, (name, set(mine))
+        for shape in ("c2s_64", "s2c_64"):
+            d = mine[shape]["detail"]
+            assert d["count"] > 0 and d["errors"] == 0, (name, shape, d)
+            assert d["p50_ms"] > 0 and d["p99_ms"] >= d["p50_ms"], (name, shape, d)
+            assert d["client_ops"] > 0 and d["client_cpu_us_per_op"] > 0, (name, shape, d)
+        fan = mine["fanout_12"]["detail"]
+        assert fan["received"] == fan["expected"] == 12 * fan["msgs"], (name, fan)
+        assert fan["missing"] == 0 and fan["dups"] == 0 and fan["foreign"] == 0, (name, fan)
+    report = (tmp_path / "benchmarks.md").read_text()
+    section = report.split("### Client CPU per operation", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| WebSocketMQ")]
+    assert len(rows) == len(systems), section
+    if reason is None:
+        assert "driven by our TypeScript client under Node" in rows[-1]
+
+
+@pytest.mark.timeout(120)
+def test_typescript_row_is_skipped_with_its_reason_without_node(tmp_path: Path) -> None:
+    """Without Node on PATH the TypeScript client row is skipped with a message naming what is
+    missing, not failed, and nothing is measured."""
+    env = {k: v for k, v in os.environ.items() if k != "PATH"} | {"PATH": str(tmp_path / "none")}
+    proc = _bench(["--quick", "--systems", "wsmq-tsclient"], tmp_path, env)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    assert "bench: wsmq-tsclient skipped: node is not on PATH" in proc.stdout
+    assert "bench: no system left to run" in proc.stdout
+    assert not list(tmp_path.glob("*.json"))
