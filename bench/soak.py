@@ -17,6 +17,17 @@ gone), the broker's CPU time (user + system) per delivery (publishing and draini
 ``routed_at_s``: when the broker answered a ping sent after the last event (it handles a
 connection's frames in order), i.e. how far behind the publisher it ran.
 
+Where the time goes (bench/analysis.md, "The 2,000-subscriber soak"): the broker's CPU split
+into user and system time (on loopback the kernel charges the sender the receiver's TCP input
+and wake-up too) and its context switches (involuntary: preempted by a woken subscriber
+process); the subscriber processes' own CPU per delivery (the load generator shares the two
+cores); the whole machine's busy share and load average; and, per publish, when its burst
+reached the first and the last of the 2,000 subscribers (``burst_first_ms``,
+``burst_last_ms``). ``--server raw`` runs the same clients against the floor instead of the
+broker: ``bench/servers/soak_raw.py``, a raw ``websockets`` server answering just enough wsmq/1
+and fanning out with ``websockets.broadcast``; ``--server wsmq-uvloop`` runs the broker with
+``--loop uvloop``.
+
 Prints one JSON line ``{"event": "soak", …}`` with every figure, and a readable summary.
 
 ``--scenario slow-consumers`` is the memory case of issue 15 defect 2 instead: three
@@ -92,6 +103,9 @@ async def _subscriber_process(url: str, first: int, count: int, topics: int) -> 
     """``--role sub``: hold ``count`` subscribers; on stdin ``STOP {topic: published}`` report."""
     subs = [_Subscriber() for _ in range(count)]
     latencies: list[float] = []
+    bursts: dict[str, list[float]] = {}
+    """``topic:seq`` -> [first, last] arrival latency in this process (ms): when a publish's
+    burst reached the first and the last of this process's connections."""
     seen = 0
     received = 0
     rng = random.Random(first)
@@ -117,6 +131,12 @@ async def _subscriber_process(url: str, first: int, count: int, topics: int) -> 
                     acct.reordered += 1  # or a duplicate: either fails the run
                 seen += 1
                 lat = (now - body["t"]) * 1000
+                key = f"{head['topic']}:{seq}"
+                burst = bursts.get(key)
+                if burst is None:
+                    bursts[key] = [lat, lat]
+                elif lat > burst[1]:
+                    burst[1] = lat
                 if len(latencies) < _SAMPLE:
                     latencies.append(lat)
                 else:
@@ -136,6 +156,7 @@ async def _subscriber_process(url: str, first: int, count: int, topics: int) -> 
     opened = [ws for ws in conns if ws is not None]
     tasks = [asyncio.create_task(reader(ws, acct)) for ws, acct in zip(opened, subs, strict=True)]
     print(json.dumps({"event": "ready", "count": len(opened)}), flush=True)
+    times0 = os.times()
     loop = asyncio.get_running_loop()
     line = await loop.run_in_executor(None, sys.stdin.readline)
     published: dict[str, int] = json.loads(line.split(" ", 1)[1]) if line.startswith("STOP") else {}
@@ -165,6 +186,10 @@ async def _subscriber_process(url: str, first: int, count: int, topics: int) -> 
     report["incomplete"] = [x for x in short if x != (0, 0)][:5]  # (missing at the end, gaps)
     report["drain_s"] = round(loop.time() - drain_start, 1)
     report["latency_ms"] = latencies
+    report["bursts"] = {k: [round(first, 2), round(last, 2)] for k, (first, last) in bursts.items()}
+    times = os.times()
+    # this process's CPU from ready to done: the load generator's share of the machine
+    report["cpu_s"] = [times.user - times0.user, times.system - times0.system]
     print(json.dumps(report), flush=True)
 
 
@@ -183,7 +208,13 @@ async def _orchestrate(args: argparse.Namespace) -> dict[str, Any]:
     broker_args = ["serve", "--port", "0", "--conformance", "--max-connections-per-ip", "0"]
     if publish_rate > 150:  # the publisher is one connection: keep it under the message rate
         broker_args += ["--message-rate", "0"]
-    broker = await Proc.start("broker", python_argv("websocketmq", *broker_args))
+    if args.server == "wsmq-uvloop":
+        broker_args += ["--loop", "uvloop"]
+    if args.server == "raw":  # the floor: websockets.broadcast, no broker
+        broker_argv = python_argv("bench.servers.soak_raw")
+    else:
+        broker_argv = python_argv("websocketmq", *broker_args)
+    broker = await Proc.start("broker", broker_argv)
     subs: list[Proc] = []
     try:
         m = await broker.line(re.compile(r"listening on (ws://\S+)"), 60)
@@ -219,6 +250,9 @@ async def _orchestrate(args: argparse.Namespace) -> dict[str, Any]:
         rss_peak = rss_before
         loop = asyncio.get_running_loop()
         cpu0 = bproc.cpu_times()
+        ctx0 = bproc.num_ctx_switches()
+        machine0 = psutil.cpu_times()
+        load0 = os.getloadavg()[0]
         start = loop.time()
         interval = 1 / publish_rate
         n = 0
@@ -263,6 +297,9 @@ async def _orchestrate(args: argparse.Namespace) -> dict[str, Any]:
         for p in subs:
             results.append(await p.event("done", 120))
         cpu1 = bproc.cpu_times()  # publishing and draining: everything the broker sent
+        ctx1 = bproc.num_ctx_switches()
+        machine1 = psutil.cpu_times()
+        load1 = os.getloadavg()[0]
         await pub.close()  # only now: the broker may still be reading its last events
         for p in subs:
             await p.stop()
@@ -276,7 +313,20 @@ async def _orchestrate(args: argparse.Namespace) -> dict[str, Any]:
     deliveries = sum(int(r["received"]) for r in results)
     expected = sum(published[f"soak.t{t}"] * _subs_on(args, t) for t in range(args.topics))
     latencies = [x for r in results for x in r["latency_ms"]]
-    cpu = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
+    user, system = cpu1.user - cpu0.user, cpu1.system - cpu0.system
+    cpu = user + system
+    clients = [sum(r["cpu_s"][i] for r in results) for i in (0, 1)]
+    busy = sum(machine1) - sum(machine0) - (machine1.idle - machine0.idle)
+    span = sum(machine1) - sum(machine0)
+    # per publish: when its burst reached the first and the last subscriber (all processes)
+    first: dict[str, float] = {}
+    last: dict[str, float] = {}
+    for r in results:
+        for key, (a, b) in r["bursts"].items():
+            first[key] = min(first.get(key, a), a)
+            last[key] = max(last.get(key, b), b)
+    firsts, lasts = list(first.values()), list(last.values())
+    per = 1e6 / max(deliveries, 1)
     return {
         "event": "soak",
         "subscribers": args.subscribers,
@@ -299,10 +349,26 @@ async def _orchestrate(args: argparse.Namespace) -> dict[str, Any]:
             "during_peak": round(rss_peak / 2**20, 1),
             "after": round(rss_after / 2**20, 1),
         },
+        "server": args.server,
         "broker_cpu_s": round(cpu, 2),
+        "broker_cpu_user_s": round(user, 2),
+        "broker_cpu_system_s": round(system, 2),
+        "broker_ctx_switches": {
+            "voluntary": ctx1.voluntary - ctx0.voluntary,
+            "involuntary": ctx1.involuntary - ctx0.involuntary,
+        },
+        "clients_cpu_user_s": round(clients[0], 2),
+        "clients_cpu_system_s": round(clients[1], 2),
+        "clients_cpu_us_per_delivery": round(sum(clients) * per, 2),
+        "machine_busy_pct": round(100 * busy / max(span, 1e-9), 1),
+        "load_avg_1m": [round(load0, 2), round(load1, 2)],
+        "burst_first_ms": {"p50": round(_pct(firsts, 0.5), 1), "p99": round(_pct(firsts, 0.99), 1)},
+        "burst_last_ms": {"p50": round(_pct(lasts, 0.5), 1), "p99": round(_pct(lasts, 0.99), 1)},
         "incomplete": [(r.get("incomplete"), r.get("drain_s")) for r in results],
         "routed_at_s": round(routed, 1),
-        "broker_cpu_us_per_delivery": round(cpu / max(deliveries, 1) * 1e6, 2),
+        "broker_cpu_us_per_delivery": round(cpu * per, 2),
+        "broker_user_us_per_delivery": round(user * per, 2),
+        "broker_system_us_per_delivery": round(system * per, 2),
     }
 
 
@@ -393,6 +459,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seconds", type=float, default=60)
     p.add_argument("--topics", type=int, default=1)
     p.add_argument("--scenario", choices=("load", "slow-consumers"), default="load")
+    p.add_argument(
+        "--server",
+        choices=("wsmq", "wsmq-uvloop", "raw"),
+        default="wsmq",
+        help="load: the broker (wsmq serve, --loop uvloop) or the floor (raw websockets.broadcast)",
+    )
     p.add_argument("--events", type=int, default=200, help="slow-consumers: events")
     p.add_argument("--event-kib", type=int, default=960, help="slow-consumers: event size")
     p.add_argument("--role", choices=("orchestrator", "sub"), default="orchestrator")
@@ -416,7 +488,13 @@ def main(argv: list[str] | None = None) -> int:
         f"{result['seconds']} s: {result['deliveries']:,} delivered of {result['expected']:,}, "
         f"{result['lost']} lost, {result['dup_or_reordered']} duplicated/reordered\n"
         f"  delivery latency p50 {result['latency_p50_ms']} ms, p99 {result['latency_p99_ms']} ms"
-        f"; broker CPU {result['broker_cpu_us_per_delivery']} us/delivery; RSS before "
+        f"; broker CPU {result['broker_cpu_us_per_delivery']} us/delivery (user "
+        f"{result['broker_user_us_per_delivery']}, system "
+        f"{result['broker_system_us_per_delivery']}); clients "
+        f"{result['clients_cpu_us_per_delivery']} us/delivery; burst reached its last "
+        f"subscriber p50 {result['burst_last_ms']['p50']} ms, p99 "
+        f"{result['burst_last_ms']['p99']} ms; machine {result['machine_busy_pct']}% busy"
+        f"\n  [{result['server']}] RSS before "
         f"{rss['before']} MiB, during {rss['during_mid']} (peak {rss['during_peak']}), after "
         f"{rss['after']} MiB",
         file=sys.stderr,
