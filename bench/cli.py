@@ -120,7 +120,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=ROOT / "bench" / "results",
         help="directory for the JSON results (and the quick report)",
     )
-    p.add_argument("--profile", type=Path, help="run our servers under cProfile, .prof files here")
+    p.add_argument(
+        "--profile",
+        type=Path,
+        help="run our servers under cProfile (.prof) and the Node load generators under "
+        "V8's profiler (.cpuprofile), files here",
+    )
     p.add_argument("--from-json", type=Path, help="re-render the report of a saved run")
     p.add_argument("--no-rpc", action="store_true", help="skip the RPC shapes")
     p.add_argument("--rpc-shapes", help="only these RPC shapes, e.g. c2s_64,s2c_64")

@@ -18,7 +18,7 @@ import psutil
 
 from bench import nodeclient
 from bench.procs import BenchError, Proc, python_argv
-from bench.systems import SYSTEMS, Running, System
+from bench.systems import PROFILE_DIR, SYSTEMS, Running, System
 
 __all__ = ["Config", "Sample", "rpc_shapes", "run_all"]
 
@@ -94,7 +94,8 @@ NODE_DIALECT = "wsmq-ts"
 async def _client(name: str, spec: dict[str, Any]) -> Proc:
     system = SYSTEMS[name.split(":")[0]]
     if system.dialect == NODE_DIALECT:  # our TypeScript client under Node (bench.nodeclient)
-        return await Proc.start(name, await nodeclient.argv(spec))
+        prof = PROFILE_DIR[0] if PROFILE_DIR else None
+        return await Proc.start(name, await nodeclient.argv(spec, prof))
     spec = {"client": _CLIENT.get("force") or system.client, **spec}
     return await Proc.start(name, python_argv("bench.load", json.dumps(spec)))
 

@@ -88,10 +88,13 @@ async def build() -> Path:
     return out
 
 
-async def argv(spec: dict[str, Any]) -> list[str]:
-    """``node load.cjs '<json spec>'`` for one load-generator process."""
+async def argv(spec: dict[str, Any], profile_dir: str | None = None) -> list[str]:
+    """``node load.cjs '<json spec>'`` for one load-generator process; with ``profile_dir``
+    (``python -m bench --profile DIR``) under V8's CPU profiler, a ``.cpuprofile`` per process
+    (written at exit; open it in Chrome DevTools or summarize its self time)."""
     node = shutil.which("node")
     if node is None:
         raise BenchError("wsmq-tsclient cannot run: node is not on PATH")
     script = await build()
-    return [node, str(script), json.dumps({**spec, "wire": WIRE})]
+    prof = ["--cpu-prof", f"--cpu-prof-dir={profile_dir}"] if profile_dir else []
+    return [node, *prof, str(script), json.dumps({**spec, "wire": WIRE})]
