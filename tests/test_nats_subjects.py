@@ -6,6 +6,7 @@ import pytest
 from websocketmq.backends.nats_subjects import (
     Subjects,
     build_headers,
+    node_mark,
     raw_headers,
     timeout_from_headers,
     timeout_from_raw,
@@ -44,6 +45,14 @@ def test_timeout_header_round_trip_on_both_paths() -> None:
     assert timeout_from_headers({"Wsmq-Timeout": "4"}) == 4.0
     assert timeout_from_headers(None) == 30.0
     assert raw_headers({"A": "1", "B": "2"}) == b"NATS/1.0\r\nA: 1\r\nB: 2\r\n\r\n"
+
+
+def test_node_mark_finds_only_that_nodes_header_line() -> None:
+    block = build_headers({"Wsmq-Node": "ab"})
+    assert node_mark("ab") in block
+    assert node_mark("a") not in block and node_mark("abc") not in block
+    assert node_mark("ab") in build_headers({"Other": "x", "Wsmq-Node": "ab"})
+    assert node_mark("ab") not in build_headers({"Other": "Wsmq-Node: ab"})
 
 
 @pytest.mark.parametrize("raw", ["x", "0", "-1", "3601", b"nan"])

@@ -69,6 +69,8 @@ from .nats_subjects import (
     NODE_HEADER,
     TIMEOUT_HEADER,
     Subjects,
+    build_headers,
+    node_mark,
     raw_headers,
     timeout_from_headers,
     timeout_from_raw,
@@ -225,6 +227,10 @@ class NatsBackend(Backend):
         self._n = subjects.nodes
         self._inbox = subjects.inbox
         self._answer_prefix = subjects.answers
+        self._node_block = build_headers({NODE_HEADER: self.node_id})
+        """The raw header block of this node's events (``Wsmq-Node``), built once."""
+        self._own_mark = node_mark(self.node_id)
+        """What a raw header block of this node's own events contains (echo check)."""
         self.nc: NatsClient | None = None
         self._watches: dict[str, _Watch] = {}
         self._watch_index: SubscriptionIndex[str] = SubscriptionIndex()
@@ -436,6 +442,10 @@ class NatsBackend(Backend):
                 f"({self._nc().max_payload} bytes with headers): not forwarded to other nodes"
             )
         try:
+            # one HPUB appended to nats-py's buffer, with the node's header block built once
+            fast = self._fast
+            if fast is not None and fast.publish_nowait(subject, frame, "", self._node_block):
+                return
             await self._nc().publish(subject, frame, headers={NODE_HEADER: self.node_id})
         except nats_errors.MaxPayloadError as exc:
             raise TooLarge(
@@ -456,6 +466,7 @@ class NatsBackend(Backend):
         sub = await self._nc().subscribe(
             self._t + pattern, cb=functools.partial(self._on_event, pattern)
         )
+        self._direct(sub, functools.partial(self._event_direct, pattern))
         self._watches[pattern] = _Watch(sub, pattern)
         self._watch_index.add(pattern, pattern)
         await self._flush()
@@ -471,14 +482,33 @@ class NatsBackend(Backend):
         await self._flush()
 
     async def _on_event(self, pattern: str, msg: Msg) -> None:
-        """An event from NATS: validate, drop our own echo and duplicates, deliver locally."""
+        """An event from NATS (nats-py callback path)."""
         if msg.headers and msg.headers.get(NODE_HEADER) == self.node_id:
             return  # delivered locally already
-        topic = msg.subject[len(self._t) :]
+        self._event_message(pattern, msg.subject, msg.data)
+        # nats-py hands a subscription's whole backlog over without yielding; let the
+        # connections' writers drain their send queues, or a burst from NATS would fill them
+        # and close healthy subscribers as slow consumers (4008)
+        await asyncio.sleep(0)
+
+    def _event_direct(
+        self, pattern: str, subject: bytes, _reply: bytes, data: bytes, h: bytes | None
+    ) -> None:
+        """An event from NATS (direct path, see :mod:`.nats_fast`). No yield per event: the
+        parser hands over one socket read at a time (nats-py reads at most 32 KiB), so the
+        events of a burst reach the subscribers in batches of one read, written with one
+        syscall per connection (server._Flusher), and the loop runs the writers in between."""
+        if h is not None and self._own_mark in h:
+            return  # delivered locally already
+        self._event_message(pattern, subject.decode(), data)
+
+    def _event_message(self, pattern: str, subject: str, data: bytes) -> None:
+        """Validate an event from another node, drop duplicates, deliver locally."""
+        topic = subject[len(self._t) :]
         try:
             validate_topic(topic)
         except WsmqError as exc:
-            log.warning("dropping event from NATS on %r: %s", msg.subject, exc)
+            log.warning("dropping event from NATS on %r: %s", subject, exc)
             return
         # A node with overlapping patterns (a.> and a.b) gets one copy per subscription: only
         # the copy that came through the smallest matching pattern is delivered.
@@ -486,18 +516,14 @@ class NatsBackend(Backend):
         if not matching or pattern != min(matching):
             return
         try:
-            message = decode(msg.data)
+            message = decode(data)
         except WsmqError as exc:
-            log.warning("dropping invalid event from NATS on %r: %s", msg.subject, exc)
+            log.warning("dropping invalid event from NATS on %r: %s", subject, exc)
             return
         if message.header.type != "event" or message.header.topic != topic:
-            log.warning("dropping non-event or mismatched frame from NATS on %r", msg.subject)
+            log.warning("dropping non-event or mismatched frame from NATS on %r", subject)
             return
-        self._host().deliver_event(topic, msg.data, message.header.source, message)
-        # nats-py hands us a burst without yielding between messages; let the connections'
-        # writer tasks drain their send queues, or a burst from NATS would fill them and close
-        # healthy subscribers as slow consumers (4008)
-        await asyncio.sleep(0)
+        self._host().deliver_event(topic, data, message.header.source, message)
 
     # -- requests to server handlers ---------------------------------------------------------
 

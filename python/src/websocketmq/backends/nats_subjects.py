@@ -29,6 +29,7 @@ __all__ = [
     "TIMEOUT_HEADER",
     "Subjects",
     "build_headers",
+    "node_mark",
     "raw_headers",
     "timeout_from_headers",
     "timeout_from_raw",
@@ -85,6 +86,13 @@ def build_headers(headers: Mapping[str, str]) -> bytes:
         parts.append(f"{key}: {value}\r\n".encode())
     parts.append(b"\r\n")
     return b"".join(parts)
+
+
+def node_mark(node_id: str) -> bytes:
+    """The ``Wsmq-Node`` line of ``node_id`` as it appears in a raw header block (every header
+    line follows a CRLF, the first one the ``NATS/1.0`` line's): a block that contains it came
+    from that node. One substring test per event on the direct path, no parsing."""
+    return b"\r\n" + f"{NODE_HEADER}: {node_id}".encode() + b"\r\n"
 
 
 def raw_headers(headers: Mapping[str, str]) -> bytes:
