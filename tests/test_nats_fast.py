@@ -89,6 +89,48 @@ async def test_fast_parser_matches_nats_py_for_every_split() -> None:
             assert got == expected, f"splits at {a}, {b}"
 
 
+class DirectRecorder(Recorder):
+    """A Recorder with direct handlers for some sids, dispatched like FastClient does on the
+    base parser's path (the fast parser calls them itself)."""
+
+    def __init__(self, sids: tuple[int, ...]) -> None:
+        super().__init__()
+        self.stats = {"in_msgs": 0, "in_bytes": 0}
+        self._direct = {sid: self._handler(sid) for sid in sids}
+
+    def _handler(self, sid: int) -> nats_fast.DirectHandler:
+        def fn(subject: bytes, reply: bytes, data: bytes, headers: bytes | None) -> None:
+            self.calls.append(("msg", sid, bytes(subject), bytes(reply), data, headers))
+
+        return fn
+
+    async def _process_msg(
+        self, sid: int, subject: bytes, reply: bytes, data: bytes, headers: bytes | None
+    ) -> None:
+        fn = self._direct.get(sid)
+        if fn is None:
+            await super()._process_msg(sid, subject, reply, data, headers)
+        else:
+            fn(subject, reply, data, headers)
+
+
+async def test_fast_parser_calls_direct_handlers_in_stream_order() -> None:
+    expected = await _run(Parser, [STREAM])
+    splits = [[STREAM], [bytes([b]) for b in STREAM]]
+    splits += [[STREAM[:cut], STREAM[cut:]] for cut in range(1, len(STREAM), 5)]
+    for chunks in splits:
+        rec = DirectRecorder((1, 3))
+        parser = FastParser(rec)
+        for chunk in chunks:
+            await parser.parse(chunk)
+        assert rec.calls == expected
+    # without the INFO in front the fast path takes the MSG/HMSG ops up to the -ERR itself
+    whole = DirectRecorder((1, 3))
+    await FastParser(whole).parse(STREAM[STREAM.index(b"MSG ") :])
+    assert whole.stats == {"in_msgs": 3, "in_bytes": 5 + 0 + 2}  # sid 1 twice, sid 3 once
+    assert [c[1] for c in whole.calls if c[0] == "msg"] == [1, 1, 2, 3, 4, 5]
+
+
 async def test_fast_parser_rejects_a_malformed_msg_like_nats_py() -> None:
     from nats.errors import ProtocolError
 

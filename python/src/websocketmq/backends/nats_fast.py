@@ -70,9 +70,10 @@ class FastParser(nats_parser.Parser):
 
     nats-py matches a regular expression per message and deletes each message from the front
     of a ``bytearray`` (a copy of the rest of the buffer per message); this walks the chunk
-    with offsets and copies each payload once. Anything else (INFO, -ERR, a payload split
-    across reads left mid-way by the base parser) goes to the base class, which is the
-    reference for every corner of the protocol.
+    with offsets and copies each payload once, and calls a direct subscription's handler
+    itself (a plain call: no ``_process_msg`` coroutine per message). Anything else (INFO,
+    -ERR, a payload split across reads left mid-way by the base parser) goes to the base
+    class, which is the reference for every corner of the protocol.
     """
 
     async def parse(self, data: bytes = b"") -> None:
@@ -84,6 +85,7 @@ class FastParser(nats_parser.Parser):
             data = bytes(self.buf)
         buf = self.buf = bytearray()
         nc = self.nc
+        direct: dict[int, DirectHandler] = getattr(nc, "_direct", None) or {}
         pos = 0
         end_of_data = len(data)
         try:
@@ -143,6 +145,16 @@ class FastParser(nats_parser.Parser):
                     headers = None
                     payload = data[start:stop]
                 pos = stop + 2
+                fn = direct.get(sid_int)
+                if fn is not None:  # a direct subscription: a plain call, no coroutine
+                    stats = nc.stats
+                    stats["in_msgs"] += 1
+                    stats["in_bytes"] += total - header_size
+                    try:
+                        fn(subject, reply, payload, headers)
+                    except Exception:  # a handler bug must not stop the read loop
+                        log.exception("direct NATS handler for %r failed", subject)
+                    continue
                 await nc._process_msg(sid_int, subject, reply, payload, headers)
                 if self.buf is not buf:
                     return
@@ -181,6 +193,8 @@ class FastClient(nats.aio.client.Client):
     async def _process_msg(
         self, sid: int, subject: bytes, reply: bytes, data: bytes, headers: bytes | None
     ) -> None:
+        """A message the base parser (or, for other subscriptions, :class:`FastParser`)
+        parsed: its direct handler if it has one, else nats-py's delivery."""
         fn = self._direct.get(sid)
         if fn is None:
             await super()._process_msg(sid, subject, reply, data, headers)  # type: ignore[arg-type]
