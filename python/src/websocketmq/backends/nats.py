@@ -55,7 +55,7 @@ import itertools
 import logging
 import secrets
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -118,39 +118,57 @@ _SWEEP_INTERVAL = 0.05  # s: resolution of the accept checks and deadlines of re
 
 
 class _Pending:
-    """A request this node sent over NATS and still waits for (caller side)."""
+    """A request this node sent over NATS and still waits for (caller side).
 
-    __slots__ = ("cancelled", "correlation_id", "deadline", "future", "nobody", "node", "target")
+    The target (a topic's handler or a client) is kept as its name: the error texts and the
+    exception for "nobody serves it" are built only when one is needed, not per request."""
+
+    __slots__ = ("cancelled", "correlation_id", "deadline", "future", "name", "node", "to_client")
 
     def __init__(
         self,
         future: asyncio.Future[Reply],
         correlation_id: str | None,
-        target: str,
-        nobody: Callable[[], WsmqError],
+        to_client: bool,
+        name: str,
         deadline: float,
     ) -> None:
         self.future = future
         self.correlation_id = correlation_id
-        self.target = target  # for error messages
-        self.nobody = nobody  # builds the exception raised when nobody serves the target
+        self.to_client = to_client  # a server→client request (else one for a handler)
+        self.name = name  # the client ID or the topic
         self.deadline = deadline  # loop time after which the caller answers TIMEOUT
         self.node: str | None = None  # the node that accepted it, once known
         self.cancelled = False  # the caller gave up before the accept arrived
 
+    @property
+    def target(self) -> str:
+        """What the request is for, in error messages."""
+        return _target(self.to_client, self.name)
+
+    def nobody(self) -> WsmqError:
+        """The exception when no node serves the target: UnknownClient / NoHandler."""
+        if self.to_client:
+            return UnknownClient(f"no connected client {self.name!r}")
+        return NoHandler(f"no handler for {self.name!r}")
+
+
+def _target(to_client: bool, name: str) -> str:
+    return f"client {name!r}" if to_client else f"handler for {name!r}"
+
 
 class _RemoteFuture(asyncio.Future[Reply]):
     """The future of a remote request: cancelling it tells the backend at once (a done
-    callback per request would cost a loop callback on every answer, cancelled or not)."""
+    callback per request would cost a loop callback on every answer, cancelled or not).
+    Built with the loop only (Future's own constructor); the backend sets the two fields."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, on_cancel: Callable[[], None]) -> None:
-        super().__init__(loop=loop)
-        self._on_cancel = on_cancel
+    backend: NatsBackend
+    token: str
 
     def cancel(self, msg: Any | None = None) -> bool:
         if not super().cancel(msg):
             return False
-        self._on_cancel()
+        self.backend._cancelled(self.token)
         return True
 
 
@@ -227,6 +245,7 @@ class NatsBackend(Backend):
         self._n = subjects.nodes
         self._inbox = subjects.inbox
         self._answer_prefix = subjects.answers
+        self._answers_raw = subjects.answers.encode()
         self._node_block = build_headers({NODE_HEADER: self.node_id})
         """The raw header block of this node's events (``Wsmq-Node``), built once."""
         self._own_mark = node_mark(self.node_id)
@@ -557,14 +576,7 @@ class NatsBackend(Backend):
         validate_topic(topic)
         if self._served.match(topic):
             return self._host().start_request(topic, frame, message)
-        return self._start_remote(
-            self._r + topic,
-            frame,
-            timeout,
-            message,
-            functools.partial(_no_handler, topic),
-            target=f"handler for {topic!r}",
-        )
+        return self._start_remote(self._r + topic, frame, timeout, message, False, topic)
 
     async def _on_request(self, msg: Msg) -> None:
         """Serve side of a remote request (nats-py callback path)."""
@@ -606,8 +618,8 @@ class NatsBackend(Backend):
             frame,
             timeout,
             message,
-            functools.partial(_unknown_client, client_id),
-            target=f"client {client_id!r}",
+            True,
+            client_id,
             headers={TIMEOUT_HEADER: f"{timeout:.3f}"},
         )
 
@@ -706,20 +718,13 @@ class NatsBackend(Backend):
         elif kind == "req":
             if not reply or not reply.startswith(self._n) or message.type != "request":
                 return
-            work = self._answer_client(client_id, data, timeout, message)
+            # UnknownClient (the client left between SUB and delivery) is answered as an error
+            work = host.request_client(client_id, data, timeout, message)
             self._run_serving(reply, work, message.correlation_id)
 
     async def _unsubscribe(self, sub: Any) -> None:
         with contextlib.suppress(nats_errors.Error):
             await sub.unsubscribe()
-
-    async def _answer_client(
-        self, client_id: str, frame: bytes, timeout: float, message: Message
-    ) -> Reply:
-        try:
-            return await self._host().request_client(client_id, frame, timeout, message)
-        except WsmqError as exc:  # UnknownClient when it left between SUB and delivery
-            return new_error(message.correlation_id, exc)
 
     # -- the caller side of remote requests ----------------------------------------------------
 
@@ -729,14 +734,15 @@ class NatsBackend(Backend):
         frame: bytes,
         timeout: float,
         message: Message | None,
-        nobody: Callable[[], WsmqError],
+        to_client: bool,
+        name: str,
         *,
-        target: str,
         headers: dict[str, str] | None = None,
     ) -> asyncio.Future[Reply]:
-        """Send a request over NATS; the future settles with its answer, or an error reply
-        when the serving node dies or the time is up, or raises ``nobody()`` when no node
-        serves the target. Cancelling the future cancels the remote handler.
+        """Send a request over NATS (for client ``name`` if ``to_client``, else for the
+        handler of topic ``name``); the future settles with its answer, or an error reply
+        when the serving node dies or the time is up, or raises UnknownClient / NoHandler
+        when no node serves the target. Cancelling the future cancels the remote handler.
 
         The remote host enforces the request's ttl itself and answers TIMEOUT; we wait
         ``timeout + grace`` so that its answer, not ours, is what the caller normally sees.
@@ -751,16 +757,19 @@ class NatsBackend(Backend):
                 new_error(
                     message.correlation_id,
                     "DISCONNECTED",
-                    f"this broker node is not connected to NATS, cannot reach the {target}",
+                    "this broker node is not connected to NATS, cannot reach the "
+                    + _target(to_client, name),
                 )
             )
             return done
         token = f"{next(self._tokens):x}"  # unique within this node's inbox; no syscall
         reply = self._answer_prefix + token
-        future = _RemoteFuture(loop, functools.partial(self._cancelled, token))
+        future = _RemoteFuture(loop=loop)
+        future.backend = self
+        future.token = token
         now = loop.time()
         total = timeout + self.grace
-        pending = _Pending(future, message.correlation_id, target, nobody, now + total)
+        pending = _Pending(future, message.correlation_id, to_client, name, now + total)
         fast = self._fast
         try:
             raw = None if headers is None or fast is None else raw_headers(headers)
@@ -870,8 +879,13 @@ class NatsBackend(Backend):
         self._inbox_message(msg.subject, msg.reply, msg.data, no_responders)
 
     def _inbox_direct(self, subject: bytes, reply: bytes, data: bytes, h: bytes | None) -> None:
-        """Our node's inbox (direct path, see :mod:`.nats_fast`)."""
+        """Our node's inbox (direct path, see :mod:`.nats_fast`); answers, the one message
+        per remote request, go to :meth:`_on_answer` without decoding the whole subject."""
         no_responders = h is not None and h.startswith(_NO_RESPONDERS)
+        answers = self._answers_raw
+        if subject.startswith(answers):
+            self._on_answer(subject[len(answers) :].decode(), data, no_responders)
+            return
         self._inbox_message(subject.decode(), reply.decode(), data, no_responders)
 
     def _inbox_message(self, subject: str, reply: str, data: bytes, no_responders: bool) -> None:
@@ -883,7 +897,7 @@ class NatsBackend(Backend):
             if reply:
                 self._send(reply, b"pong")
         elif kind == "x":
-            task = self._serving.get(data.decode(errors="replace"))
+            task = self._serving.pop(data.decode(errors="replace"), None)
             if task is not None:
                 task.cancel()
 
@@ -1007,30 +1021,32 @@ class NatsBackend(Backend):
             if self._accept_sweeper is None:
                 self._accept_sweeper = loop.call_later(self.accept_delay, self._accept_sweep)
 
-        async def run() -> None:
+        self._serving[reply] = asyncio.create_task(self._answer_remote(reply, work, correlation_id))
+
+    async def _answer_remote(
+        self, reply: str, work: Awaitable[Reply], correlation_id: str | None
+    ) -> None:
+        """The task of :meth:`_run_serving`: await the host, publish the answer. It takes
+        itself out of ``_serving`` when done (a cancel via …x takes it out at once, in case it
+        never started); no done callback, which would cost a loop callback per request."""
+        try:
             try:
                 answer = await work
             except asyncio.CancelledError:
                 if not self._closing:
                     return
                 answer = new_error(correlation_id, "SHUTTING_DOWN", "broker node shutting down")
-            except Exception as exc:  # a host bug must not leave the caller hanging
+            except WsmqError as exc:  # UnknownClient: the client left between SUB and delivery
+                answer = new_error(correlation_id, exc)
+            except Exception:  # a host bug must not leave the caller hanging
                 log.exception("request from NATS failed")
-                err = exc if isinstance(exc, WsmqError) else None
-                answer = new_error(
-                    correlation_id, err or "INTERNAL", "" if err else "internal error"
-                )
+                answer = new_error(correlation_id, "INTERNAL", "internal error")
             data = encode(answer) if isinstance(answer, Message) else answer
             if not self._publish_nowait(reply, data):
                 await self._safe_publish(reply, data)
-
-        task = asyncio.create_task(run())
-        self._serving[reply] = task
-        task.add_done_callback(functools.partial(self._served_done, reply))
-
-    def _served_done(self, reply: str, task: asyncio.Task[None]) -> None:
-        if self._serving.get(reply) is task:
-            del self._serving[reply]
+        finally:
+            if self._serving.get(reply) is asyncio.current_task():
+                del self._serving[reply]
 
     def _accept_sweep(self) -> None:
         """Accept the requests that are still running ``accept_delay`` after they came."""
@@ -1089,11 +1105,3 @@ class NatsBackend(Backend):
             return  # reconnecting: nats-py re-sends every SUB when it is back
         with contextlib.suppress(nats_errors.Error, asyncio.TimeoutError):
             await nc.request(self._inbox + "ping", b"", timeout=2)
-
-
-def _no_handler(topic: str) -> WsmqError:
-    return NoHandler(f"no handler for {topic!r}")
-
-
-def _unknown_client(client_id: str) -> WsmqError:
-    return UnknownClient(f"no connected client {client_id!r}")
