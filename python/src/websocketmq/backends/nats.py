@@ -933,7 +933,10 @@ class NatsBackend(Backend):
         if answer.type not in ("response", "error"):
             self._settle_error(token, "INTERNAL", "a broker node sent a non-answer")
             return
-        pending.future.set_result(data)
+        # A server→client answer goes to Broker.request_to_client, which needs it decoded:
+        # hand over the Message just checked (one decode per answer, not two). A handler's
+        # answer stays encoded: the broker forwards it to the calling client as it is.
+        pending.future.set_result(answer if pending.to_client else data)
         self._forget(token)
 
     def _settle_error(self, token: str, code: str, text: str) -> None:
