@@ -263,3 +263,42 @@ def test_the_state_table_in_the_design_doc_is_the_transition_table() -> None:
         cells = [TRANSITIONS.get((state, t)) for t in triggers]
         row = " | ".join(f"`{c.value}`" if c else "—" for c in cells)
         assert f"| `{state.value}` | {row} |" in doc, state
+
+
+def test_every_received_frame_is_counted_once_as_what_it_decoded_as() -> None:
+    """The session's "Counting" rule (wsmq_messages_received_total, docs/operations.md)."""
+    counts: dict[str, int] = {}
+    s = ServerSession(
+        "c-1",
+        SessionConfig(resume_secret=SECRET, max_message_size=1000),
+        lambda: 1000.0,
+        counts=counts,
+    )
+    s.receive(env("event", "_client.register", {}))
+    s.receive(env("request", "orders.get", {"id": 1}, corr="r1"))
+    s.receive(env("response", "orders.get", {}, corr="never-sent"))
+    s.receive(env("error", "orders.get", {"error": {"code": "X", "message": "m"}}, corr="nope"))
+    s.receive(b"\x00binary")
+    s.receive("not json")
+    s.receive("[" * 200 + "]" * 200)  # too deep
+    s.receive(env("event", "x", "y" * 2000))  # too large: closes
+    s.receive(env("event", "after.close", {}))  # CLOSING: nothing decodes it
+    assert counts == {"event": 1, "request": 1, "response": 1, "error": 1, "binary": 1, "other": 4}
+
+
+def test_an_authenticated_first_frame_is_counted_once() -> None:
+    counts: dict[str, int] = {}
+    config = SessionConfig(resume_secret=SECRET, max_message_size=1000)
+    s: ServerSession[str] = ServerSession(
+        "c-1", config, lambda: 1000.0, auth_pending=True, counts=counts
+    )
+    [action] = s.receive(env("event", "_client.register", {"auth": "tok"}))
+    assert isinstance(action, Authenticate)
+    s.authenticated(action.message)
+    assert counts == {"event": 1}
+    refused: dict[str, int] = {}
+    r: ServerSession[str] = ServerSession(
+        "c-2", config, lambda: 1000.0, auth_pending=True, counts=refused
+    )
+    r.receive(b"binary first")
+    assert refused == {"binary": 1}

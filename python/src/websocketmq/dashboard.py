@@ -164,7 +164,7 @@ class Dashboard:
             "patterns": [{"pattern": p, "subscribers": n} for p, n in top],
             "handlers": snap.handler_subscriptions,
             "received": dict(tally.received_by_type),
-            "sent": dict(tally.sent_by_type),
+            "sent": tally.sent_counts(),
             "requests": {
                 CLIENT_TO_SERVER: tally.request_count(CLIENT_TO_SERVER),
                 SERVER_TO_CLIENT: tally.request_count(SERVER_TO_CLIENT),

@@ -108,7 +108,7 @@ class Metrics(Collector):
             ("wsmq_messages_received", "Frames received from clients, by envelope type.",
              tally.received_by_type),
             ("wsmq_messages_sent", "Frames queued to clients, by envelope type.",
-             tally.sent_by_type),
+             tally.sent_counts()),
         ):  # fmt: skip
             fam = CounterMetricFamily(name, text, labels=["type"])
             for kind in _MESSAGE_TYPES:
@@ -124,7 +124,7 @@ class Metrics(Collector):
             labels=["direction", "code"],
         )
         for direction in (CLIENT_TO_SERVER, SERVER_TO_CLIENT):
-            codes = tally.requests[direction]
+            codes = tally.calls[direction].codes
             reqs.add_metric([direction, "OK"], codes.get("OK", 0))
             for code, n in sorted(codes.items()):
                 if code != "OK":
@@ -137,12 +137,12 @@ class Metrics(Collector):
             labels=["direction"],
         )
         for direction in (CLIENT_TO_SERVER, SERVER_TO_CLIENT):
-            slots = tally.durations[direction]
+            calls = tally.calls[direction]
             cumulative, buckets = 0, []
-            for bound, n in zip((*DURATION_BUCKETS, float("inf")), slots, strict=True):
+            for bound, n in zip((*DURATION_BUCKETS, float("inf")), calls.slots, strict=True):
                 cumulative += n
                 buckets.append((_bound(bound), float(cumulative)))
-            hist.add_metric([direction], buckets, tally.duration_sums[direction])
+            hist.add_metric([direction], buckets, calls.seconds)
         yield hist
 
         errors = CounterMetricFamily(

@@ -15,13 +15,21 @@ Hooks:
 =======================  ============================================  ===========================
 hook                     called when                                   site
 =======================  ============================================  ===========================
-``received(frame)``      a frame arrived on a client connection        ``ClientConnection.receive``
 ``sent(frame)``          a frame was queued to a client                ``ClientConnection.send``
-``sent_many(frame, n)``  an event was fanned out to n subscribers      ``Router.deliver_event``
-``request_done(…)``      a request was answered (either direction)     the one request path per
-                                                                       direction (spec §8)
+``sent_known(kind, n)``  n frames the broker knows the kind of were    ``Router.deliver_event``
+                         queued (a fan-out, a server→client request)   ``ClientConnection.request``
+``answered(…)``          a client's request was answered: its answer   ``Router._reply`` (the one
+                         queued, counted and timed in one call         client→server path, §8)
+``request_done(…)``      a request was answered otherwise (s→c, or     ``Broker.request_to_client``
+                         a c→s request cancelled or refused)           and ``Router._finish``
 ``closed(code)``         a client connection ended (its close code)    the transport
 =======================  ============================================  ===========================
+
+Received frames are not a hook: an observer whose :attr:`Observer.received_by_type` is a dict
+has every connection's session count into it what the decoder found each frame to be (the
+session's "Counting" rule, websocketmq.protocol.session), which is cheaper and more exact than
+looking through the text again. The metrics cost of all this per request is measured by the
+``wsmq-metrics`` bench row and ``python -m bench.hotpath`` (docs/benchmarks.md, "Metrics cost").
 """
 
 from __future__ import annotations
@@ -38,6 +46,7 @@ __all__ = [
     "CLIENT_TO_SERVER",
     "DURATION_BUCKETS",
     "SERVER_TO_CLIENT",
+    "Calls",
     "Observer",
     "Snapshot",
     "Tally",
@@ -62,6 +71,7 @@ _CODE_RE_B = re.compile(rb'"code"\s*:\s*"([A-Z0-9_]{1,64})"')
 _COUNTED = ("event", "request", "response", "error", "other", "binary")
 _BY_CHAR = {"e": "event", "r": "error", "q": "request", "s": "response"}
 _BY_BYTE = {ord(k): v for k, v in _BY_CHAR.items()}
+_FIRST_BOUND = DURATION_BUCKETS[0]
 _SNIFF = 512
 """Characters of a frame searched for its type: the header comes first in what our encoder
 and the clients write, and a frame whose type is not there is counted as ``other``."""
@@ -106,19 +116,30 @@ class Observer:
     """The hooks, doing nothing. Subclass and override what you need; the broker calls them
     synchronously on the event loop, so they must be quick and must not raise."""
 
-    def received(self, frame: str | bytes) -> None:
-        """A frame arrived from a client (before any check: invalid ones count too)."""
+    received_by_type: dict[str, int] | None = None
+    """None, or the dict every connection's session counts received frames in, by what they
+    decoded as (``event``, ``request``, ``response``, ``error``, ``binary``, ``other``)."""
 
     def sent(self, frame: bytes) -> None:
         """A frame was queued to a client."""
 
-    def sent_many(self, frame: bytes, count: int) -> None:
-        """An event was queued to ``count`` subscribers (one call per fan-out)."""
+    def sent_known(self, kind: str, count: int = 1) -> None:
+        """``count`` frames of envelope type ``kind`` were queued (one call per fan-out: the
+        same event to ``count`` subscribers; or a server→client request)."""
 
     def request_done(self, direction: str, started: float, code: str) -> None:
         """A request was answered: ``direction`` is :data:`CLIENT_TO_SERVER` or
         :data:`SERVER_TO_CLIENT`, ``started`` its ``time.perf_counter()`` at arrival (or at
         sending), ``code`` ``OK`` or the error code of the answer (spec §11)."""
+
+    def answered(self, direction: str, started: float, frame: bytes) -> str:
+        """A request was answered with ``frame``, just queued to the client: what :meth:`sent`,
+        :meth:`answer_code` and :meth:`request_done` do for it, in one call (the broker's
+        busiest observed path makes one call per request, not three). Returns the code."""
+        self.sent(frame)
+        code = self.answer_code(frame)
+        self.request_done(direction, started, code)
+        return code
 
     def closed(self, code: int) -> None:
         """A client connection ended with this close code (1006: lost without a close)."""
@@ -129,24 +150,62 @@ class Observer:
         return answer_code(frame)
 
 
+class Calls:
+    """The requests answered in one direction: how many per outcome code (``OK`` or the error
+    code), and their durations as a count per bucket of :data:`DURATION_BUCKETS` (the last
+    slot is +Inf) with their sum (``wsmq_requests_total``, ``wsmq_request_duration_seconds``)."""
+
+    __slots__ = ("errors", "ok", "seconds", "slots")
+
+    def __init__(self) -> None:
+        self.ok = 0
+        self.errors: dict[str, int] = {}
+        """Requests answered with an error, by its code (``OK`` is :attr:`ok`)."""
+        self.slots = [0] * (len(DURATION_BUCKETS) + 1)
+        self.seconds = 0.0
+
+    def add(self, elapsed: float, code: str) -> None:
+        """One more request, answered with ``code`` after ``elapsed`` seconds."""
+        if code == "OK":
+            self.ok += 1
+        else:
+            errors = self.errors
+            errors[code] = errors.get(code, 0) + 1
+        # most answers on one node take under the first bound: skip the search for them
+        self.slots[
+            0 if elapsed <= _FIRST_BOUND else bisect.bisect_left(DURATION_BUCKETS, elapsed)
+        ] += 1
+        self.seconds += elapsed
+
+    @property
+    def codes(self) -> dict[str, int]:
+        """Requests answered so far by outcome code, ``OK`` first (``wsmq_requests_total``)."""
+        return {"OK": self.ok, **self.errors}
+
+    @property
+    def count(self) -> int:
+        """Requests answered so far (any outcome)."""
+        return self.ok + sum(self.errors.values())
+
+
 class Tally(Observer):
     """An observer keeping totals in plain integers (what exporters read).
 
-    ``received``/``sent``: frames by envelope type; ``errors``: error envelopes sent, by code;
-    ``requests``: direction → code → count; ``durations``: per direction, a count per
-    bucket of :data:`DURATION_BUCKETS` (the last slot is +Inf) and their sum; ``closes``: by
-    close code. Single-threaded by design: the broker's event loop is the only writer.
+    ``received_by_type``/``sent_by_type``: frames by envelope type (read ``sent_by_type``
+    through :meth:`sent_counts`: the responses :meth:`answered` sent are counted apart, as
+    one integer); ``errors``: error envelopes sent, by code; ``calls``: direction →
+    :class:`Calls`; ``closes``: by close code. Single-threaded by design: the broker's event
+    loop is the only writer.
     """
 
     __slots__ = (
         "_last_frame",
         "_last_type",
+        "_responses",
+        "calls",
         "closes",
-        "duration_sums",
-        "durations",
         "errors",
         "received_by_type",
-        "requests",
         "sent_by_type",
         "started_at",
     )
@@ -155,11 +214,8 @@ class Tally(Observer):
         self.received_by_type: dict[str, int] = dict.fromkeys(_COUNTED, 0)
         self.sent_by_type: dict[str, int] = dict.fromkeys(_COUNTED, 0)
         self.errors: dict[str, int] = {}
-        self.requests: dict[str, dict[str, int]] = {CLIENT_TO_SERVER: {}, SERVER_TO_CLIENT: {}}
-        self.durations: dict[str, list[int]] = {
-            d: [0] * (len(DURATION_BUCKETS) + 1) for d in (CLIENT_TO_SERVER, SERVER_TO_CLIENT)
-        }
-        self.duration_sums: dict[str, float] = {CLIENT_TO_SERVER: 0.0, SERVER_TO_CLIENT: 0.0}
+        self.calls = {CLIENT_TO_SERVER: Calls(), SERVER_TO_CLIENT: Calls()}
+        self._responses = 0
         self.closes: dict[int, int] = {}
         self.started_at = time.time()
         # An event fanned out to N subscribers is one bytes object sent N times, and an answer
@@ -169,17 +225,6 @@ class Tally(Observer):
 
     # The hot methods inline frame_type's fast path: the letter after '"type":"e' / '"r…' at
     # offset 10 tells the four types apart (evEnt, errOr → 'e'/'r'; reqUest/resPonse → 'q'/'s').
-
-    def received(self, frame: str | bytes) -> None:
-        kind: str | None
-        if type(frame) is str:
-            i = frame.find('"type":"', 0, _SNIFF)
-            kind = _BY_CHAR.get(frame[i + 10 : i + 11]) if i >= 0 else None
-            if kind is None:
-                kind = frame_type(frame)
-        else:
-            kind = "binary"
-        self.received_by_type[kind] += 1
 
     def sent(self, frame: bytes) -> None:
         kind: str | None
@@ -197,9 +242,9 @@ class Tally(Observer):
             code = error_code(frame)
             self.errors[code] = self.errors.get(code, 0) + 1
 
-    def sent_many(self, frame: bytes, count: int) -> None:
-        kind = frame_type(frame)
-        self.sent_by_type[kind] += count
+    def sent_known(self, kind: str, count: int = 1) -> None:
+        counts = self.sent_by_type
+        counts[kind] = counts.get(kind, 0) + count
 
     def answer_code(self, frame: bytes) -> str:
         if frame is self._last_frame:  # just sent: classified already
@@ -207,18 +252,42 @@ class Tally(Observer):
         return answer_code(frame)
 
     def request_done(self, direction: str, started: float, code: str) -> None:
+        self.calls[direction].add(time.perf_counter() - started, code)
+
+    def answered(self, direction: str, started: float, frame: bytes) -> str:
         elapsed = time.perf_counter() - started
-        codes = self.requests[direction]
-        codes[code] = codes.get(code, 0) + 1
-        self.durations[direction][bisect.bisect_left(DURATION_BUCKETS, elapsed)] += 1
-        self.duration_sums[direction] += elapsed
+        i = frame.find(b'"type":"', 0, _SNIFF)
+        calls = self.calls[direction]
+        if i >= 0 and frame[i + 10 : i + 11] == b"s":  # "response": the common case, code OK
+            self._responses += 1
+            calls.ok += 1
+            code = "OK"
+        else:
+            self.sent(frame)
+            code = self.answer_code(frame)
+            if code == "OK":
+                calls.ok += 1
+            else:
+                calls.errors[code] = calls.errors.get(code, 0) + 1
+        # the rest of Calls.add, inlined: this runs once per request
+        calls.slots[
+            0 if elapsed <= _FIRST_BOUND else bisect.bisect_left(DURATION_BUCKETS, elapsed)
+        ] += 1
+        calls.seconds += elapsed
+        return code
 
     def closed(self, code: int) -> None:
         self.closes[code] = self.closes.get(code, 0) + 1
 
+    def sent_counts(self) -> dict[str, int]:
+        """Frames queued to clients so far, by envelope type (``wsmq_messages_sent_total``)."""
+        counts = dict(self.sent_by_type)
+        counts["response"] = counts.get("response", 0) + self._responses
+        return counts
+
     def request_count(self, direction: str) -> int:
         """Requests answered in ``direction`` so far (any outcome)."""
-        return sum(self.requests[direction].values())
+        return self.calls[direction].count
 
 
 @dataclass(slots=True)

@@ -128,7 +128,10 @@ class ClientConnection:
         self.transport = transport
         self.identity = identity
         self.session: ServerSession[Waiter] = ServerSession(
-            new_client_id(), config, auth_pending=auth_pending
+            new_client_id(),
+            config,
+            auth_pending=auth_pending,
+            counts=observer.received_by_type if observer is not None else None,
         )
         self._subs: set[str] = set()
         self._echo: set[str] = set()
@@ -167,8 +170,9 @@ class ClientConnection:
             self.slow_consumer()
 
     def deliver(self, frame: bytes) -> None:
-        """:meth:`send` for an event fanned out to many: the caller tells the observer once
-        (``Observer.sent_many``), not once per subscriber."""
+        """:meth:`send` for a frame whose kind the caller tells the observer itself: an event
+        fanned out to many (``Observer.sent_known`` once, not once per subscriber), an
+        answer (``Observer.answered``), a server→client request."""
         if not self.transport.send(frame):
             self.slow_consumer()
 
@@ -211,10 +215,8 @@ class ClientConnection:
     # -- input ----------------------------------------------------------------------------
 
     async def receive(self, frame: str | bytes) -> None:
-        """Process one received frame (called by the transport, in order)."""
-        obs = self._obs
-        if obs is not None:
-            obs.received(frame)
+        """Process one received frame (called by the transport, in order; the session counts
+        it for the observer: websocketmq.observe)."""
         await self.perform(self.session.receive(frame))
 
     async def perform(self, actions: Iterable[Action[Waiter]]) -> None:
@@ -339,7 +341,10 @@ class ClientConnection:
         loop = asyncio.get_running_loop()
         waiter: Waiter = loop.create_future()
         self.session.send_request(msg, waiter)
-        self.send(frame or encode(msg))
+        obs = self._obs
+        if obs is not None:
+            obs.sent_known("request")
+        self.deliver(frame or encode(msg))
         timer = loop.call_later(timeout, _expire, waiter)  # cheaper than asyncio.timeout()
         try:
             return await waiter

@@ -37,6 +37,12 @@ Rules, in the order :meth:`receive` applies them:
    An answer that settles nothing takes a token of the message rate (over it: a fault), and a
    duplicate or never-sent one is charged to the error budget.
 
+Counting (``counts``, the ``wsmq_messages_received_total`` of docs/operations.md): given a dict,
+the session adds one per received frame under what it found the frame to be: its envelope type
+once decoded, else ``binary`` or ``other`` (not decoded: too large, too deep, not an envelope,
+or arrived while CLOSING/CLOSED). The decoder is the authority on what a frame is, and counting
+here costs one dict update per frame instead of a search through its text.
+
 State transitions (state as data: :data:`TRANSITIONS`)::
 
     AUTH_PENDING --authenticated--> OPEN --register/any message--> REGISTERED
@@ -256,6 +262,11 @@ def _error_frame(exc: WsmqError) -> bytes:
     return encode(new_error(exc.correlation_id or INVALID_CORRELATION, exc))
 
 
+def _undecoded(frame: str | bytes) -> str:
+    """How a frame the session did not decode is counted (module docstring, "Counting")."""
+    return "binary" if isinstance(frame, bytes) else "other"
+
+
 def too_large_frame(text: str) -> bytes:
     """The ``TOO_LARGE`` error that precedes every close 1009 (spec §12): sent by the session
     for a whole frame over the limit, and by the transport when the WebSocket layer stops a
@@ -274,9 +285,12 @@ class ServerSession(Generic[W]):
         monotonic: Callable[[], float] | None = None,
         *,
         auth_pending: bool = False,
+        counts: dict[str, int] | None = None,
     ) -> None:
         self.client_id = client_id
         self.config = config
+        self.counts = counts
+        """Received frames by kind (module docstring, "Counting"), or None: not counted."""
         self.state = State.AUTH_PENDING if auth_pending else State.OPEN
         self.page_session_id: str | None = None
         self.pending: PendingTable[W] = PendingTable()
@@ -311,6 +325,8 @@ class ServerSession(Generic[W]):
         """Process one received frame and return the actions it causes (see module rules)."""
         state = self.state
         if state is State.CLOSING or state is State.CLOSED:
+            if self.counts is not None:
+                self._count(_undecoded(frame))
             return []
         if state is State.AUTH_PENDING:
             return self._first_frame(frame)
@@ -331,6 +347,8 @@ class ServerSession(Generic[W]):
                 msg = decode(frame)
             except WsmqError:
                 msg = None
+        if self.counts is not None:
+            self._count(msg.header.type if msg is not None else _undecoded(frame))
         body = msg.body if msg is not None else None
         if (
             msg is not None
@@ -348,6 +366,9 @@ class ServerSession(Generic[W]):
         if self.state is not State.AUTH_PENDING:
             return []
         self._move(Trigger.AUTHENTICATED)
+        counts = self.counts
+        if counts is not None:  # counted when it arrived: not again when processed now
+            counts[msg.header.type] -= 1
         return self.receive(encode(msg).decode())
 
     def auth_refused(self, msg: Message | None) -> list[Output]:
@@ -412,28 +433,45 @@ class ServerSession(Generic[W]):
                 return [*actions, Send(_error_frame(err)), Close(4029, "too many errors")]
         return list(actions)
 
+    def _count(self, kind: str) -> None:
+        counts = self.counts
+        assert counts is not None
+        counts[kind] = counts.get(kind, 0) + 1
+
     def _receive(self, frame: str | bytes) -> list[Action[W]]:
         limit = self.config.max_message_size
         size = len(frame)
         if size > limit // 4 and isinstance(frame, str):
             size = len(frame.encode("utf-8", "surrogatepass"))
         if size > limit:
+            if self.counts is not None:
+                self._count(_undecoded(frame))
             self._move(Trigger.CLOSE)
             text = f"message of {size} bytes exceeds {limit}"
             return [Send(too_large_frame(text)), Close(1009, "message too big")]
         if isinstance(frame, bytes):
+            if self.counts is not None:
+                self._count("binary")
             bad = BadMessage("binary frames are not allowed; send JSON text", None, None)
             return [Send(self._fault(bad))]
         if self.guard.too_deep(frame):
+            if self.counts is not None:
+                self._count("other")
             depth = self.config.limits.max_json_depth
             corr = sniff_correlation(frame) or INVALID_CORRELATION
             bad = BadMessage(f"JSON nesting depth exceeds {depth}", None, corr)
             return [Send(self._fault(bad))]
+        counts = self.counts
         try:
             msg = decode(frame)
         except ProtocolError as exc:
+            if counts is not None:
+                self._count("other")
             frame_out = self._fault(exc)
             return [Send(frame_out)] if exc.answer else []
+        if counts is not None:
+            kind = msg.header.type
+            counts[kind] = counts.get(kind, 0) + 1
         return self._receive_message(msg)
 
     def _receive_message(self, msg: Message) -> list[Action[W]]:
