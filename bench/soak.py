@@ -236,6 +236,8 @@ async def _orchestrate(args: argparse.Namespace) -> dict[str, Any]:
                 str(count),
                 "--topics",
                 str(args.topics),
+                "--sub-nice",
+                str(args.sub_nice),
             )
             subs.append(await Proc.start(f"sub{i}", argv))
         ready = 0
@@ -350,6 +352,7 @@ async def _orchestrate(args: argparse.Namespace) -> dict[str, Any]:
             "after": round(rss_after / 2**20, 1),
         },
         "server": args.server,
+        "sub_nice": args.sub_nice,
         "broker_cpu_s": round(cpu, 2),
         "broker_cpu_user_s": round(user, 2),
         "broker_cpu_system_s": round(system, 2),
@@ -465,6 +468,13 @@ def main(argv: list[str] | None = None) -> int:
         default="wsmq",
         help="load: the broker (wsmq serve, --loop uvloop) or the floor (raw websockets.broadcast)",
     )
+    p.add_argument(
+        "--sub-nice",
+        type=int,
+        default=0,
+        help="load: niceness of the subscriber processes (10: a woken subscriber no longer "
+        "preempts the broker, as on separate machines)",
+    )
     p.add_argument("--events", type=int, default=200, help="slow-consumers: events")
     p.add_argument("--event-kib", type=int, default=960, help="slow-consumers: event size")
     p.add_argument("--role", choices=("orchestrator", "sub"), default="orchestrator")
@@ -473,6 +483,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--count", type=int, default=0, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.role == "sub":
+        if args.sub_nice:
+            os.nice(args.sub_nice)
         asyncio.run(_subscriber_process(args.url, args.first, args.count, args.topics))
         return 0
     if args.scenario == "slow-consumers":
