@@ -63,13 +63,13 @@ ws_log.addFilter(RedactingFilter())
 SUBPROTOCOL = "wsmq.v1"
 _OPEN = _WsState.OPEN
 _DIRECT_WRITE_LIMIT = 64 * 1024
+"""Bytes buffered in the transport above which frames go through the queue and its writer
+(which waits for the socket to drain); the queue bound then decides who is a slow consumer."""
 _FRAGMENT_COST = 256
 """Bytes a fragmented message is charged per fragment on top of its payload, against
 ``max_message_size``: what websockets keeps per buffered fragment (a ``Frame`` and its
 ``bytes``), so an unfinished message never holds much more than the size limit (1 MiB → at
 most 4,096 empty fragments, below websockets' own cut-off, which closes with no envelope)."""
-"""Bytes buffered in the transport above which frames go through the queue and its writer
-(which waits for the socket to drain); the queue bound then decides who is a slow consumer."""
 _STATIC = {
     "/websocketmq.js": ("websocketmq.js", "text/javascript; charset=utf-8"),
 }
@@ -191,14 +191,17 @@ class _Transport:
     (slow consumer)."""
 
     __slots__ = (
+        "_aio",
         "_batch",
         "_batch_bytes",
         "_budget",
         "_bytes",
         "_closing",
         "_fast",
+        "_first",
         "_flusher",
         "_plain",
+        "_proto",
         "_queue",
         "_wake",
         "_ws",
@@ -229,7 +232,16 @@ class _Transport:
         self._budget = budget
         self._wake: asyncio.Event | None = None
         self._closing: tuple[int, str] | None = None
+        self._proto = ws.protocol
+        self._aio = ws.transport
+        """websockets' protocol and the asyncio transport, held here: the direct path touches
+        as few objects per delivery as it can (a fan-out to 2,000 reaches each of them once
+        per publish, with cold caches between the socket writes: bench/analysis.md, "The
+        2,000-subscriber soak")."""
+        self._first: bytes | None = None
+        """The first frame batched in this loop iteration (the only one, in a fan-out)."""
         self._batch: list[bytes] = []
+        """The frames batched after ``_first`` in this loop iteration."""
         self._batch_bytes = 0
         self.on_overflow: Callable[[], None] | None = None
         """How the broker closes this connection as a slow consumer (4008, with its final
@@ -240,23 +252,26 @@ class _Transport:
         if self._closing is not None:
             return True  # dropped: the connection is going away anyway
         queue = self._queue
-        if not queue and self._fast:
-            # Fast path: collect the frames produced in this loop iteration and write them
-            # with one syscall right after (the server's _Flusher), when nothing is queued
-            # before them and
-            # the socket keeps up. No task switch, no await; ordering holds because the queue
-            # is empty and the flush is scheduled before any later writer step.
-            ws = self._ws
-            if (
-                ws.protocol.state is _OPEN
-                and ws.send_in_progress is None
-                and ws.transport.get_write_buffer_size() + self._batch_bytes < _DIRECT_WRITE_LIMIT
-            ):
-                if not self._batch:
-                    self._flusher.add(self)
-                self._batch.append(_text_frame(frame) if self._plain else frame)
-                self._batch_bytes += len(frame)
-                return True
+        # Fast path: collect the frames produced in this loop iteration and write them with
+        # one syscall right after (the server's _Flusher), when nothing is queued before them
+        # and the socket keeps up. No task switch, no await; ordering holds because the queue
+        # is empty and the flush is scheduled before any later writer step. The connection's
+        # state is checked once, at the flush: a frame batched for a connection that stopped
+        # being OPEN is dropped there, as ``ws.send`` on the queued path would refuse it.
+        if (
+            not queue
+            and self._fast
+            and self._ws.send_in_progress is None
+            and self._aio.get_write_buffer_size() + self._batch_bytes < _DIRECT_WRITE_LIMIT
+        ):
+            framed = _text_frame(frame) if self._plain else frame
+            if self._first is None:
+                self._first = framed
+                self._flusher.add(self)
+            else:
+                self._batch.append(framed)
+            self._batch_bytes += len(frame)
+            return True
         size = len(frame)
         if queue is None:
             queue = self._queue = deque()
@@ -270,21 +285,30 @@ class _Transport:
     def _flush(self) -> None:
         """Write the batched frames with one transport write (built here when plain, else
         encoded by websockets, which compresses)."""
-        batch, self._batch, self._batch_bytes = self._batch, [], 0
-        ws = self._ws
-        if not batch or ws.protocol.state is not _OPEN:
+        first = self._first
+        if first is None:
             return
+        self._first = None
+        self._batch_bytes = 0
+        batch = self._batch
         try:
-            if self._plain:
-                ws.transport.write(batch[0] if len(batch) == 1 else b"".join(batch))
+            proto = self._proto
+            if proto.state is not _OPEN:
                 return
+            if self._plain:
+                self._aio.write(b"".join((first, *batch)) if batch else first)
+                return
+            proto.send_text(first)
             for frame in batch:
-                ws.protocol.send_text(frame)
-            data = b"".join(ws.protocol.data_to_send())
+                proto.send_text(frame)
+            data = b"".join(proto.data_to_send())
             if data:
-                ws.transport.write(data)
+                self._aio.write(data)
         except Exception:  # the connection broke under us; the reader will see it
             log.debug("batched write failed", exc_info=True)
+        finally:
+            if batch:
+                batch.clear()
 
     def _start_writer(self) -> None:
         if self.writer is None:
@@ -319,6 +343,7 @@ class _Transport:
             # e.g. a slow consumer: the writer may be stuck in a drain that never ends; replace
             # it by a close handshake bounded by websockets' close_timeout (then TCP abort)
             self._drop_queue()
+            self._first = None
             self._batch.clear()
             self._batch_bytes = 0
             if self.writer is not None:
@@ -377,7 +402,8 @@ class _Transport:
     @property
     def queued(self) -> int:
         """Frames waiting to be written (``wsmq_send_queue_frames``)."""
-        return len(self._batch) + (len(self._queue) if self._queue is not None else 0)
+        batched = 0 if self._first is None else 1 + len(self._batch)
+        return batched + (len(self._queue) if self._queue is not None else 0)
 
     @property
     def queued_bytes(self) -> int:

@@ -172,7 +172,8 @@ class ClientConnection:
     def deliver(self, frame: bytes) -> None:
         """:meth:`send` for a frame whose kind the caller tells the observer itself: an event
         fanned out to many (``Observer.sent_known`` once, not once per subscriber), an
-        answer (``Observer.answered``), a server→client request."""
+        answer (``Observer.answered``), a server→client request. ``Router.deliver_event``
+        inlines it for the fan-out (keep the two alike)."""
         if not self.transport.send(frame):
             self.slow_consumer()
 
