@@ -166,3 +166,24 @@ def test_typescript_row_is_skipped_with_its_reason_without_node(tmp_path: Path) 
     assert "bench: wsmq-tsclient skipped: node is not on PATH" in proc.stdout
     assert "bench: no system left to run" in proc.stdout
     assert not list(tmp_path.glob("*.json"))
+
+
+@pytest.mark.timeout(120)
+def test_hotpath_measures_both_shapes_with_metrics_off_and_on() -> None:
+    """``python -m bench.hotpath`` (docs/benchmarks.md, "Metrics cost") drives both brokers
+    through both request shapes; its figures are CPU times, so only their sanity is checked."""
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.hotpath", "--requests", "640", "--reps", "2", "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=100,
+        check=True,
+    )
+    result = json.loads(out.stdout)
+    # the metrics-on broker counted every request of both shapes (640 per repetition)
+    assert result["counted"] == {"c2s": 1280, "s2c": 1280}
+    for shape in ("c2s", "s2c"):
+        r = result[shape]
+        assert r["off_us"] > 0 and r["on_us"] > 0
+        assert r["ratio"] == pytest.approx(r["off_us"] / r["on_us"], rel=0.01)
