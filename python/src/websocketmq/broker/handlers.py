@@ -35,6 +35,10 @@ __all__ = ["PROPAGATE", "Handler", "HandlerExit", "HandlerRegistry", "Subscripti
 
 log = logging.getLogger("websocketmq.broker")
 
+_PLAIN = frozenset({dict, list, str, int, float, bool, type(None)})
+"""What a sync handler returns most often: never awaitable, so ``inspect.isawaitable`` (an
+``Awaitable`` ABC check, slow for a value that is not one) is skipped for them."""
+
 Handler = Callable[[Message, "str | None"], Any]
 """``(msg, client_id) -> body | Message | None`` (sync or async). ``client_id`` is the sender's
 ID, None for messages from server code. For a request the return value is the response body
@@ -185,7 +189,7 @@ class HandlerRegistry:
             return
         try:
             result = entry.fn(msg, source)
-            if inspect.isawaitable(result):
+            if type(result) not in _PLAIN and inspect.isawaitable(result):
                 self._background.spawn(_logged(_contained(result), entry, msg))
         except PROPAGATE:
             raise
@@ -211,7 +215,7 @@ class HandlerRegistry:
             raise
         except BaseException as exc:
             return self.error_reply(msg, exc)
-        if inspect.isawaitable(result):
+        if type(result) not in _PLAIN and inspect.isawaitable(result):
             return result
         return _as_response(msg, result)
 
