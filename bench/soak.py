@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import contextlib
 import json
 import os
@@ -50,7 +51,7 @@ import socket
 import statistics
 import sys
 import time
-from typing import Any
+from typing import Any, cast
 
 import psutil
 from websockets.asyncio.client import ClientConnection, connect
@@ -99,7 +100,103 @@ class _Subscriber:
         self.reordered = 0
 
 
-async def _subscriber_process(url: str, first: int, count: int, topics: int) -> None:
+class _Lean(asyncio.Protocol):
+    """``--client lean``: one subscriber without the ``websockets`` library, so the load
+    generator costs less per delivery than the broker it measures: the RFC 6455 handshake and
+    frame header by hand (server frames are unmasked; ours, a few, are masked), each text
+    frame handed to the process's accounting, pings answered (the broker pings every 20 s)."""
+
+    def __init__(self, on_frame: Any, acct: _Subscriber) -> None:
+        self._buf = b""
+        self._open = False
+        self._transport: asyncio.Transport | None = None
+        self._on_frame = on_frame
+        self._acct = acct
+        self._wanted: str | None = None
+        self.subscribed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    @classmethod
+    async def register(
+        cls, url: str, topic: str, n: int, acct: _Subscriber, on_frame: Any
+    ) -> _Lean:
+        """Connect, register, subscribe to ``topic``; returns once the subscribe is answered."""
+        hostport, _, path = url.removeprefix("ws://").partition("/")
+        host, _, port = hostport.rpartition(":")
+        loop = asyncio.get_running_loop()
+        _, peer = await loop.create_connection(lambda: cls(on_frame, acct), host, int(port))
+        key = base64.b64encode(os.urandom(16)).decode()
+        assert peer._transport is not None
+        peer._transport.write(
+            f"GET /{path} HTTP/1.1\r\nHost: {hostport}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n".encode()
+        )
+        peer._wanted = f"s{n}"
+        peer.send(1, _env("event", "_client.register", {}, f"r{n}").encode())
+        peer.send(1, _env("request", "_client.subscribe", {"topic": topic}, f"s{n}").encode())
+        await asyncio.wait_for(peer.subscribed, 60)
+        return peer
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = cast("asyncio.Transport", transport)
+
+    def send(self, opcode: int, payload: bytes) -> None:
+        """One masked frame (RFC 6455 §5.3) of at most 65,535 bytes."""
+        mask = os.urandom(4)
+        size = len(payload)
+        head = bytes((0x80 | opcode, 0x80 | size)) if size < 126 else bytes((0x80 | opcode, 0xFE))
+        if size >= 126:
+            head += size.to_bytes(2, "big")
+        masked = bytes(b ^ mask[i & 3] for i, b in enumerate(payload))
+        assert self._transport is not None
+        self._transport.write(head + mask + masked)
+
+    def data_received(self, data: bytes) -> None:
+        buf = self._buf + data if self._buf else data
+        if not self._open:
+            end = buf.find(b"\r\n\r\n")
+            if end < 0:
+                self._buf = buf
+                return
+            if not buf.startswith(b"HTTP/1.1 101"):
+                raise BenchError(f"upgrade refused: {buf[:80]!r}")
+            self._open = True
+            buf = buf[end + 4 :]
+        at, total = 0, len(buf)
+        while total - at >= 2:
+            size = buf[at + 1] & 0x7F
+            start = at + 2
+            if size == 126:
+                size = int.from_bytes(buf[at + 2 : at + 4], "big")
+                start = at + 4
+            elif size == 127:
+                size = int.from_bytes(buf[at + 2 : at + 10], "big")
+                start = at + 10
+            if start + size > total:
+                break
+            opcode = buf[at] & 0x0F
+            payload = buf[start : start + size]
+            at = start + size
+            if opcode == 1:
+                if self._wanted is None:
+                    self._on_frame(payload, self._acct)
+                elif json.loads(payload)["header"].get("correlationID") == self._wanted:
+                    self._wanted = None
+                    self.subscribed.set_result(None)
+            elif opcode == 9:
+                self.send(10, payload)
+        self._buf = buf[at:]
+
+    def close(self) -> None:
+        """Close frame 1000, then the socket."""
+        if self._transport is not None and not self._transport.is_closing():
+            self.send(8, (1000).to_bytes(2, "big"))
+            self._transport.close()
+
+
+async def _subscriber_process(
+    url: str, first: int, count: int, topics: int, lean: bool = False
+) -> None:
     """``--role sub``: hold ``count`` subscribers; on stdin ``STOP {topic: published}`` report."""
     subs = [_Subscriber() for _ in range(count)]
     latencies: list[float] = []
@@ -110,52 +207,60 @@ async def _subscriber_process(url: str, first: int, count: int, topics: int) -> 
     received = 0
     rng = random.Random(first)
 
-    async def reader(ws: ClientConnection, acct: _Subscriber) -> None:
+    def on_frame(raw: str | bytes, acct: _Subscriber) -> None:
         nonlocal seen, received
+        now = time.time()
+        msg = json.loads(raw)
+        head = msg["header"]
+        if head["type"] != "event" or not head["topic"].startswith("soak."):
+            return
+        body = msg["body"]
+        seq = body["seq"]
+        received += 1
+        if seq == acct.next:
+            acct.next = seq + 1
+        elif seq > acct.next:
+            acct.lost += seq - acct.next  # settled later if they arrive out of order
+            acct.next = seq + 1
+        elif seq < acct.next:
+            acct.reordered += 1  # or a duplicate: either fails the run
+        seen += 1
+        lat = (now - body["t"]) * 1000
+        key = f"{head['topic']}:{seq}"
+        burst = bursts.get(key)
+        if burst is None:
+            bursts[key] = [lat, lat]
+        elif lat > burst[1]:
+            burst[1] = lat
+        if len(latencies) < _SAMPLE:
+            latencies.append(lat)
+        else:
+            j = rng.randrange(seen)
+            if j < _SAMPLE:
+                latencies[j] = lat
+
+    async def reader(ws: ClientConnection, acct: _Subscriber) -> None:
         with contextlib.suppress(Exception):
             async for raw in ws:
-                now = time.time()
-                msg = json.loads(raw)
-                head = msg["header"]
-                if head["type"] != "event" or not head["topic"].startswith("soak."):
-                    continue
-                body = msg["body"]
-                seq = body["seq"]
-                received += 1
-                if seq == acct.next:
-                    acct.next = seq + 1
-                elif seq > acct.next:
-                    acct.lost += seq - acct.next  # settled later if they arrive out of order
-                    acct.next = seq + 1
-                elif seq < acct.next:
-                    acct.reordered += 1  # or a duplicate: either fails the run
-                seen += 1
-                lat = (now - body["t"]) * 1000
-                key = f"{head['topic']}:{seq}"
-                burst = bursts.get(key)
-                if burst is None:
-                    bursts[key] = [lat, lat]
-                elif lat > burst[1]:
-                    burst[1] = lat
-                if len(latencies) < _SAMPLE:
-                    latencies.append(lat)
-                else:
-                    j = rng.randrange(seen)
-                    if j < _SAMPLE:
-                        latencies[j] = lat
+                on_frame(raw, acct)
 
     topic_of = [f"soak.t{(first + i) % topics}" for i in range(count)]
     conns: list[ClientConnection | None] = [None] * count
+    leans: list[_Lean] = []
     sem = asyncio.Semaphore(40)  # well under the broker's pending-handshake bound
 
     async def open_one(i: int) -> None:
         async with sem:
-            conns[i] = await _register(url, topic_of[i], first + i)
+            if lean:
+                leans.append(await _Lean.register(url, topic_of[i], first + i, subs[i], on_frame))
+            else:
+                conns[i] = await _register(url, topic_of[i], first + i)
 
     await asyncio.gather(*(open_one(i) for i in range(count)))
     opened = [ws for ws in conns if ws is not None]
-    tasks = [asyncio.create_task(reader(ws, acct)) for ws, acct in zip(opened, subs, strict=True)]
-    print(json.dumps({"event": "ready", "count": len(opened)}), flush=True)
+    pairs = [] if lean else zip(opened, subs, strict=True)
+    tasks = [asyncio.create_task(reader(ws, acct)) for ws, acct in pairs]
+    print(json.dumps({"event": "ready", "count": len(opened) + len(leans)}), flush=True)
     times0 = os.times()
     loop = asyncio.get_running_loop()
     line = await loop.run_in_executor(None, sys.stdin.readline)
@@ -174,6 +279,8 @@ async def _subscriber_process(url: str, first: int, count: int, topics: int) -> 
         t.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
     await asyncio.gather(*(ws.close() for ws in opened), return_exceptions=True)
+    for peer in leans:
+        peer.close()
     lost = dup = 0
     for topic, acct in zip(topic_of, subs, strict=True):
         expected = published.get(topic, 0)
@@ -238,6 +345,8 @@ async def _orchestrate(args: argparse.Namespace) -> dict[str, Any]:
                 str(args.topics),
                 "--sub-nice",
                 str(args.sub_nice),
+                "--client",
+                args.client,
             )
             subs.append(await Proc.start(f"sub{i}", argv))
         ready = 0
@@ -353,6 +462,7 @@ async def _orchestrate(args: argparse.Namespace) -> dict[str, Any]:
         },
         "server": args.server,
         "sub_nice": args.sub_nice,
+        "client": args.client,
         "broker_cpu_s": round(cpu, 2),
         "broker_cpu_user_s": round(user, 2),
         "broker_cpu_system_s": round(system, 2),
@@ -469,6 +579,12 @@ def main(argv: list[str] | None = None) -> int:
         help="load: the broker (wsmq serve, --loop uvloop) or the floor (raw websockets.broadcast)",
     )
     p.add_argument(
+        "--client",
+        choices=("websockets", "lean"),
+        default="websockets",
+        help="load: the subscribers' WebSocket client (lean: frames parsed by hand, cheaper)",
+    )
+    p.add_argument(
         "--sub-nice",
         type=int,
         default=0,
@@ -485,7 +601,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.role == "sub":
         if args.sub_nice:
             os.nice(args.sub_nice)
-        asyncio.run(_subscriber_process(args.url, args.first, args.count, args.topics))
+        lean = args.client == "lean"
+        asyncio.run(_subscriber_process(args.url, args.first, args.count, args.topics, lean))
         return 0
     if args.scenario == "slow-consumers":
         slow = asyncio.run(_slow_consumers(args))
