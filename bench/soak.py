@@ -26,7 +26,9 @@ reached the first and the last of the 2,000 subscribers (``burst_first_ms``,
 ``burst_last_ms``). ``--server raw`` runs the same clients against the floor instead of the
 broker: ``bench/servers/soak_raw.py``, a raw ``websockets`` server answering just enough wsmq/1
 and fanning out with ``websockets.broadcast``; ``--server wsmq-uvloop`` runs the broker with
-``--loop uvloop``.
+``--loop uvloop``. ``--sub-nice 10`` runs the subscriber processes at niceness 10 (a woken
+subscriber no longer preempts the broker, as if the clients were other machines); ``--client
+lean`` gives them a hand-written WebSocket client instead of ``websockets`` (cheaper per frame).
 
 Prints one JSON line ``{"event": "soak", …}`` with every figure, and a readable summary.
 
