@@ -98,6 +98,8 @@ class DirectRecorder(Recorder):
         self.stats = {"in_msgs": 0, "in_bytes": 0}
         self._direct = {sid: self._handler(sid) for sid in sids}
 
+    _call_direct = nats_fast.FastClient._call_direct  # what the fast parser calls: the real one
+
     def _handler(self, sid: int) -> nats_fast.DirectHandler:
         def fn(subject: bytes, reply: bytes, data: bytes, headers: bytes | None) -> None:
             self.calls.append(("msg", sid, bytes(subject), bytes(reply), data, headers))

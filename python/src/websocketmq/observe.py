@@ -257,23 +257,13 @@ class Tally(Observer):
     def answered(self, direction: str, started: float, frame: bytes) -> str:
         elapsed = time.perf_counter() - started
         i = frame.find(b'"type":"', 0, _SNIFF)
-        calls = self.calls[direction]
         if i >= 0 and frame[i + 10 : i + 11] == b"s":  # "response": the common case, code OK
             self._responses += 1
-            calls.ok += 1
             code = "OK"
         else:
             self.sent(frame)
             code = self.answer_code(frame)
-            if code == "OK":
-                calls.ok += 1
-            else:
-                calls.errors[code] = calls.errors.get(code, 0) + 1
-        # the rest of Calls.add, inlined: this runs once per request
-        calls.slots[
-            0 if elapsed <= _FIRST_BOUND else bisect.bisect_left(DURATION_BUCKETS, elapsed)
-        ] += 1
-        calls.seconds += elapsed
+        self.calls[direction].add(elapsed, code)
         return code
 
     def closed(self, code: int) -> None:

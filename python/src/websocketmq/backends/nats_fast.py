@@ -147,13 +147,7 @@ class FastParser(nats_parser.Parser):
                 pos = stop + 2
                 fn = direct.get(sid_int)
                 if fn is not None:  # a direct subscription: a plain call, no coroutine
-                    stats = nc.stats
-                    stats["in_msgs"] += 1
-                    stats["in_bytes"] += total - header_size
-                    try:
-                        fn(subject, reply, payload, headers)
-                    except Exception:  # a handler bug must not stop the read loop
-                        log.exception("direct NATS handler for %r failed", subject)
+                    nc._call_direct(fn, subject, reply, payload, headers)
                     continue
                 await nc._process_msg(sid_int, subject, reply, payload, headers)
                 if self.buf is not buf:
@@ -199,6 +193,12 @@ class FastClient(nats.aio.client.Client):
         if fn is None:
             await super()._process_msg(sid, subject, reply, data, headers)  # type: ignore[arg-type]
             return
+        self._call_direct(fn, subject, reply, data, headers)
+
+    def _call_direct(
+        self, fn: DirectHandler, subject: bytes, reply: bytes, data: bytes, headers: bytes | None
+    ) -> None:
+        """Deliver to a direct handler, counted as nats-py counts a message (both parsers)."""
         stats = self.stats
         stats["in_msgs"] += 1
         stats["in_bytes"] += len(data)

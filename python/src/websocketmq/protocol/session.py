@@ -325,8 +325,7 @@ class ServerSession(Generic[W]):
         """Process one received frame and return the actions it causes (see module rules)."""
         state = self.state
         if state is State.CLOSING or state is State.CLOSED:
-            if self.counts is not None:
-                self._count(_undecoded(frame))
+            self._count(_undecoded(frame))
             return []
         if state is State.AUTH_PENDING:
             return self._first_frame(frame)
@@ -347,8 +346,7 @@ class ServerSession(Generic[W]):
                 msg = decode(frame)
             except WsmqError:
                 msg = None
-        if self.counts is not None:
-            self._count(msg.header.type if msg is not None else _undecoded(frame))
+        self._count(msg.header.type if msg is not None else _undecoded(frame))
         body = msg.body if msg is not None else None
         if (
             msg is not None
@@ -434,9 +432,10 @@ class ServerSession(Generic[W]):
         return list(actions)
 
     def _count(self, kind: str) -> None:
+        """Count one received frame as ``kind`` (module docstring, "Counting")."""
         counts = self.counts
-        assert counts is not None
-        counts[kind] = counts.get(kind, 0) + 1
+        if counts is not None:
+            counts[kind] = counts.get(kind, 0) + 1
 
     def _receive(self, frame: str | bytes) -> list[Action[W]]:
         limit = self.config.max_message_size
@@ -444,34 +443,27 @@ class ServerSession(Generic[W]):
         if size > limit // 4 and isinstance(frame, str):
             size = len(frame.encode("utf-8", "surrogatepass"))
         if size > limit:
-            if self.counts is not None:
-                self._count(_undecoded(frame))
+            self._count(_undecoded(frame))
             self._move(Trigger.CLOSE)
             text = f"message of {size} bytes exceeds {limit}"
             return [Send(too_large_frame(text)), Close(1009, "message too big")]
         if isinstance(frame, bytes):
-            if self.counts is not None:
-                self._count("binary")
+            self._count("binary")
             bad = BadMessage("binary frames are not allowed; send JSON text", None, None)
             return [Send(self._fault(bad))]
         if self.guard.too_deep(frame):
-            if self.counts is not None:
-                self._count("other")
+            self._count("other")
             depth = self.config.limits.max_json_depth
             corr = sniff_correlation(frame) or INVALID_CORRELATION
             bad = BadMessage(f"JSON nesting depth exceeds {depth}", None, corr)
             return [Send(self._fault(bad))]
-        counts = self.counts
         try:
             msg = decode(frame)
         except ProtocolError as exc:
-            if counts is not None:
-                self._count("other")
+            self._count("other")
             frame_out = self._fault(exc)
             return [Send(frame_out)] if exc.answer else []
-        if counts is not None:
-            kind = msg.header.type
-            counts[kind] = counts.get(kind, 0) + 1
+        self._count(msg.header.type)
         return self._receive_message(msg)
 
     def _receive_message(self, msg: Message) -> list[Action[W]]:
